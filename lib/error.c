@@ -1,0 +1,45 @@
+/*
+ * lib/error.c - the per-thread last-error message and the errno vocabulary's descriptions.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* One line; long enough for any message memview writes, truncated otherwise. */
+static _Thread_local char last_error[256];
+
+int mv_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+const char *mv_errmsg(void)
+{
+	return last_error;
+}
+
+const char *mv_strerror(int err)
+{
+	switch (-err) {
+	case 0: return "success";
+	case EBUSY: return "EBUSY: the memory is exported (views or I/O hold it)";
+	case EROFS: return "EROFS: the memory is read-only";
+	case EINVAL: return "EINVAL: invalid argument, format, shape or cast";
+	case ERANGE: return "ERANGE: index or value out of range";
+	case ENOTSUP: return "ENOTSUP: not implemented for this view or format";
+	case EBADF: return "EBADF: the view is released";
+	case EOVERFLOW: return "EOVERFLOW: size arithmetic overflows";
+	case ENOMEM: return "ENOMEM: out of memory";
+	case ENOBUFS: return "ENOBUFS: output buffer too small";
+	case EBADMSG: return "EBADMSG: corrupt segment header";
+	default: return "unknown memview error";
+	}
+}
