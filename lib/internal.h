@@ -55,10 +55,12 @@ static inline bool mv_add_ok(ssize_t a, ssize_t b, ssize_t *r)
 MV_HIDDEN int mv_exports_acquire(mv_exporter *exp);
 MV_HIDDEN void mv_exports_drop(mv_exporter *exp);
 /*
- * Lock out new exports for an operation that invalidates memory (resize, free, unmap). Fails
- * with -EBUSY naming @what when exports exist. Pair with mv_exports_unlock().
+ * Lock out new exports for an operation that invalidates memory (resize, free, unmap):
+ * atomically turns an export count of 0 into "locked". Returns 0 when locked, else the number of
+ * exports that exist (the caller then fails with -EBUSY and its own message). Pair with
+ * mv_exports_unlock() unless the exporter is being freed.
  */
-MV_HIDDEN int mv_exports_lock(mv_exporter *exp, const char *what);
+MV_HIDDEN long mv_exports_lock(mv_exporter *exp);
 MV_HIDDEN void mv_exports_unlock(mv_exporter *exp);
 
 #endif /* MEMVIEW_INTERNAL_H */

@@ -6,7 +6,9 @@
 #define MEMVIEW_TESTLIB_H
 
 #include <check.h>
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "memview.h"
 

@@ -66,12 +66,21 @@ struct mv_exporter_ops {
 	/*
 	 * Fill @buf for a request of @flags. @buf->obj is already set. Return 0 or a negative
 	 * errno after setting the message (see the rules for MV_BUF_* above). Called with the
-	 * export already counted; a failure uncounts it.
+	 * export already counted; a failure uncounts it. Like PyBuffer_FillInfo, get() may point
+	 * shape at buf->len and strides at buf->itemsize; mv_buffer_get() keeps that valid.
 	 */
 	int (*get)(struct mv_exporter *self, struct mv_buffer *buf, unsigned flags);
 	/* Optional: undo what get() set up for @buf (not the count). */
 	void (*release)(struct mv_exporter *self, struct mv_buffer *buf);
+	/* MV_EXPORTER_* bits. */
+	unsigned flags;
 };
+
+/*
+ * The exporter's memory may change while exported (like CPython's bytearray), so views of it
+ * cannot be hashed ("unhashable type: 'bytearray'").
+ */
+#define MV_EXPORTER_UNHASHABLE 0x1u
 
 /*
  * The part every exporter embeds. @exports is the number of buffer records currently taken from

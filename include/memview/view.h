@@ -55,6 +55,7 @@ typedef struct mv_view {
 	int ndim;
 	int readonly;
 	unsigned flags;            /* contiguity bits, private */
+	int64_t hash;              /* cached by mv_view_hash(), valid with its flag bit */
 	ssize_t *dims_heap;        /* shape then strides when ndim > MV_VIEW_INLINE_NDIM */
 	ssize_t dims[2 * MV_VIEW_INLINE_NDIM]; /* shape then strides, inline */
 } mv_view;
@@ -99,7 +100,7 @@ MV_EXPORT void mv_view_cleanup(mv_view *v);
  */
 #define MV_VIEW_SCOPED(name) \
 	mv_view name __attribute__((cleanup(mv_view_cleanup))) = { { 0, 0 }, 0, 0, 0, 0, 0, \
-		{ 0, 0, 0, 0, 0 }, 0, 0, 0, 0, { 0 } }
+		{ 0, 0, 0, 0, 0 }, 0, 0, 0, 0, 0, { 0 } }
 #endif
 
 /* mv_view_exporter - the view as an exporter, for mv_buffer_get(). Never fails. */
@@ -264,10 +265,12 @@ MV_EXPORT int mv_view_equal_bytes(const mv_view *v, const void *data, size_t len
 
 /*
  * mv_view_hash - hash(m) for readonly views of formats B, b, c: the hash of m.tobytes() by
- * mv_hash_bytes(). -EINVAL for writable views ("cannot hash writable memoryview object") and
- * other formats ("memoryview: hashing is restricted to formats 'B', 'b' or 'c'"), -EBADF.
+ * mv_hash_bytes(). -EINVAL for writable views ("cannot hash writable memoryview object"), other
+ * formats ("memoryview: hashing is restricted to formats 'B', 'b' or 'c'") and views of
+ * exporters whose memory may change ("unhashable type: 'bytearray'"), -EBADF. As in CPython
+ * the hash is cached in the view, so a view hashed before its release still hashes after it.
  */
-MV_EXPORT int mv_view_hash(int64_t *out, const mv_view *v);
+MV_EXPORT int mv_view_hash(int64_t *out, mv_view *v);
 
 /*
  * mv_hash_bytes - the hash memview uses: exactly CPython's hash(bytes) when the interpreter

@@ -1,0 +1,1250 @@
+/*
+ * bench/bench_views.c - memview against CPython 3.13's memoryview and memcpy/memcmp, in one run.
+ *
+ * What is timed, on the same 8 MiB of data (2^20 random doubles in [0, 1)):
+ *   derive    m.cast('B')[1:-1], then release the slice and the cast
+ *   tobytes   of the whole contiguous view, and of the stride-2 view m[::2] (4 MiB out)
+ *   equal     of two equal 8 MiB views (different memory) as 'B' and as 'd'
+ *   hex       of the first 1 MiB
+ *   tolist    repr(m.cast('d').tolist()) as text: mv_view_tolist_text() (malloc'ed string) and
+ *             mv_view_tolist_write() into a sink that only counts bytes
+ * against memcpy/memcmp in this process and against CPython, whose timings come from
+ * bench/bench_views.py run by the given interpreter through fork/exec and a pipe.
+ *
+ * Method: every measurement is calibrated to an iteration count that takes at least the minimum
+ * repetition time (20 ms; 2 ms with --quick), then all measurements are repeated round-robin
+ * (21 times; 5 with --quick) so that each one and its baseline see the same machine state. The
+ * table shows the median and the minimum of the per-operation times; ratios use medians. The
+ * process (and so the Python child) is pinned to one CPU when sched_setaffinity allows it.
+ *
+ * Allocations are counted by interposing malloc, calloc, realloc, free and the memalign family
+ * in this executable: the dynamic linker binds libmemview's (and libc's) calls to these, and they
+ * forward to glibc's __libc_* entry points. A self-test at start-up checks that a library
+ * allocation is seen.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memview.h"
+
+/* ------------------------------------------------------------------ allocation counter */
+
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void *__libc_memalign(size_t align, size_t n);
+extern void __libc_free(void *p);
+
+/* Calls of malloc, calloc, realloc and the aligned allocators. The benchmark is single-threaded. */
+static unsigned long alloc_calls;
+
+void *malloc(size_t n)
+{
+	alloc_calls++;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	alloc_calls++;
+	return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+	alloc_calls++;
+	return __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+	__libc_free(p);
+}
+
+void *memalign(size_t align, size_t n)
+{
+	alloc_calls++;
+	return __libc_memalign(align, n);
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+	alloc_calls++;
+	return __libc_memalign(align, n);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+	void *p;
+
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	alloc_calls++;
+	p = __libc_memalign(align, n);
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ small helpers */
+
+#define DATA_DOUBLES (1L << 20)
+#define DATA_BYTES (DATA_DOUBLES * 8L)   /* 8 MiB */
+#define HEX_BYTES (1L << 20)             /* 1 MiB */
+#define MAX_REPS 101
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("bench_views: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static void check_mv(long rc, const char *what)
+{
+	if (rc < 0)
+		die("%s: %s (%ld)", what, mv_errmsg(), rc);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* splitmix64: the data generator (bench_views.py has the same one for standalone use). */
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* zlib's CRC-32, to check that memview and CPython produced the same text. */
+static uint32_t crc_table[256];
+
+static void crc32_init(void)
+{
+	uint32_t c;
+	int i, k;
+
+	for (i = 0; i < 256; i++) {
+		c = (uint32_t)i;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc32_update(uint32_t crc, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	crc = ~crc;
+	while (n--)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------ the data and the views */
+
+static struct {
+	mv_heap *ha, *hb;        /* two bytes exporters with equal contents */
+	mv_view a, b;            /* memoryview(a), memoryview(b): 'B', 8 MiB */
+	mv_view ad, bd;          /* a.cast('d'), b.cast('d') */
+	mv_view a2;              /* a[::2] */
+	mv_view hex;             /* a[:1 MiB] */
+	const char *src;         /* a's memory, for the baselines */
+	const char *src_b;
+	char *dst;               /* 8 MiB output, pre-faulted */
+	char *hexbuf;            /* 2 MiB + 1 */
+	size_t hexcap;
+} D;
+
+static volatile long sink;
+
+struct count_sink {
+	size_t bytes;
+};
+
+static int count_write(void *ctx, const char *s, size_t n)
+{
+	struct count_sink *k = ctx;
+
+	(void)s;
+	k->bytes += n;
+	return 0;
+}
+
+struct crc_sink {
+	size_t bytes;
+	uint32_t crc;
+};
+
+static int crc_write(void *ctx, const char *s, size_t n)
+{
+	struct crc_sink *k = ctx;
+
+	k->bytes += n;
+	k->crc = crc32_update(k->crc, s, n);
+	return 0;
+}
+
+#define BARRIER() __asm__ __volatile__("" ::: "memory")
+
+/* ------------------------------------------------------------------ the operations */
+
+static void op_derive(long iters)
+{
+	mv_view c, s;
+	long i, bad = 0;
+
+	for (i = 0; i < iters; i++) {
+		bad |= mv_view_cast(&c, &D.a, "B", NULL, MV_CAST_NO_SHAPE);
+		bad |= mv_view_slice(&s, &c, 1, -1, 1);
+		bad |= mv_view_release(&s);
+		bad |= mv_view_release(&c);
+	}
+	if (bad)
+		die("derive failed: %s", mv_errmsg());
+}
+
+static void op_tobytes_contig(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++)
+		sink += mv_view_tobytes(&D.a, D.dst, DATA_BYTES, 'C');
+}
+
+static void op_tobytes_stride2(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++)
+		sink += mv_view_tobytes(&D.a2, D.dst, DATA_BYTES, 'C');
+}
+
+static size_t memcpy_len;
+
+static void op_memcpy_8m(long iters)
+{
+	size_t n = memcpy_len * 2;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		memcpy(D.dst, D.src, n);
+		BARRIER();
+	}
+}
+
+static void op_memcpy_4m(long iters)
+{
+	size_t n = memcpy_len;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		memcpy(D.dst, D.src, n);
+		BARRIER();
+	}
+}
+
+static void op_memcmp_8m(long iters)
+{
+	size_t n = memcpy_len * 2;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		sink += memcmp(D.src, D.src_b, n);
+		BARRIER();
+	}
+}
+
+static void op_equal_b(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++)
+		sink += mv_view_equal(&D.a, &D.b);
+}
+
+static void op_equal_d(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++)
+		sink += mv_view_equal(&D.ad, &D.bd);
+}
+
+static void op_hex(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++)
+		sink += mv_view_hex(&D.hex, D.hexbuf, D.hexcap, NULL, 0);
+}
+
+static void op_tolist_text(long iters)
+{
+	char *s;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		ssize_t n = mv_view_tolist_text(&D.ad, &s);
+
+		if (n < 0)
+			die("tolist_text: %s", mv_errmsg());
+		sink += n;
+		free(s);
+	}
+}
+
+static void op_tolist_write(long iters)
+{
+	struct count_sink k = { 0 };
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		if (mv_view_tolist_write(&D.ad, count_write, &k))
+			die("tolist_write: %s", mv_errmsg());
+	}
+	sink += (long)k.bytes;
+}
+
+/* ------------------------------------------------------------------ measurements */
+
+struct meas {
+	const char *name;       /* key, shared with bench_views.py for the CPython side */
+	const char *what;
+	void (*fn)(long iters);
+	double bytes;           /* bytes per operation for GB/s; 0 for none */
+	long iters;             /* per repetition */
+	int nsamp;
+	double samples[MAX_REPS]; /* ns per operation */
+	double median, min;
+	double allocs_per_op;
+};
+
+#define MEAS(n, w, f, b) { .name = (n), .what = (w), .fn = (f), .bytes = (b) }
+static struct meas C_MEAS[] = {
+	MEAS("derive", "memview cast('B')[1:-1] + 2 releases", op_derive, 0),
+	MEAS("tobytes_contig", "memview tobytes, 8 MiB contiguous", op_tobytes_contig,
+	     DATA_BYTES),
+	MEAS("tobytes_stride2", "memview tobytes, stride 2 (4 MiB out)", op_tobytes_stride2,
+	     DATA_BYTES / 2),
+	MEAS("memcpy_8m", "memcpy 8 MiB", op_memcpy_8m, DATA_BYTES),
+	MEAS("memcpy_4m", "memcpy 4 MiB", op_memcpy_4m, DATA_BYTES / 2),
+	MEAS("equal_B", "memview ==, 8 MiB as 'B'", op_equal_b, DATA_BYTES),
+	MEAS("equal_d", "memview ==, 8 MiB as 'd'", op_equal_d, DATA_BYTES),
+	MEAS("memcmp_8m", "memcmp 8 MiB (equal)", op_memcmp_8m, DATA_BYTES),
+	MEAS("hex_1m", "memview hex(), 1 MiB", op_hex, HEX_BYTES),
+	MEAS("tolist_text", "memview tolist_text, 2^20 doubles", op_tolist_text, 0),
+	MEAS("tolist_write", "memview tolist_write, counting sink", op_tolist_write, 0),
+};
+#define N_C_MEAS (sizeof(C_MEAS) / sizeof(C_MEAS[0]))
+
+/* The CPython side, as read from the script's "result" lines. */
+struct pymeas {
+	const char *name;
+	const char *what;
+	double bytes;
+	int have;
+	long iters;
+	int reps;
+	double median, min;
+};
+
+#define PYMEAS(n, w, b) { .name = (n), .what = (w), .bytes = (b) }
+static struct pymeas PY_MEAS[] = {
+	PYMEAS("derive", "CPython m.cast('B')[1:-1] + 2 releases", 0),
+	PYMEAS("tobytes_contig", "CPython m.tobytes(), 8 MiB", DATA_BYTES),
+	PYMEAS("tobytes_stride2", "CPython m[::2].tobytes()", DATA_BYTES / 2),
+	PYMEAS("equal_B", "CPython a == b, 'B'", DATA_BYTES),
+	PYMEAS("equal_d", "CPython a == b, 'd'", DATA_BYTES),
+	PYMEAS("hex_1m", "CPython m[:1 MiB].hex()", HEX_BYTES),
+	PYMEAS("tolist_text", "CPython repr(m.cast('d').tolist())", 0),
+};
+#define N_PY_MEAS (sizeof(PY_MEAS) / sizeof(PY_MEAS[0]))
+
+static struct meas *c_meas(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_C_MEAS; i++)
+		if (!strcmp(C_MEAS[i].name, name))
+			return &C_MEAS[i];
+	die("no measurement %s", name);
+}
+
+static struct pymeas *py_meas(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_PY_MEAS; i++)
+		if (!strcmp(PY_MEAS[i].name, name))
+			return &PY_MEAS[i];
+	return NULL;
+}
+
+/* --only: a comma-separated list of measurement names (for profiling one operation). */
+static const char *only;
+
+static int selected(const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = only;
+
+	if (!p)
+		return 1;
+	while ((p = strstr(p, name))) {
+		if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/*
+ * Iterations so that one repetition takes at least @min_ns. The first call also warms up (page
+ * faults, caches, branch predictors); an operation that alone takes @min_ns runs once per
+ * repetition.
+ */
+static long calibrate(void (*fn)(long), uint64_t min_ns)
+{
+	long iters = 1;
+	int first = 1;
+
+	for (;;) {
+		uint64_t t0 = now_ns(), t;
+		double scale;
+
+		fn(iters);
+		t = now_ns() - t0;
+		if (t >= min_ns && (!first || t >= 4 * min_ns))
+			return iters;
+		if (first) {
+			first = 0;
+			continue;
+		}
+		scale = t ? 1.2 * (double)min_ns / (double)t : 100.0;
+		if (scale < 2.0)
+			scale = 2.0;
+		if (scale > 100.0)
+			scale = 100.0;
+		iters = (long)((double)iters * scale) + 1;
+	}
+}
+
+static void summarize(double *samples, int n, double *median, double *min)
+{
+	double tmp[MAX_REPS];
+
+	memcpy(tmp, samples, (size_t)n * sizeof(double));
+	qsort(tmp, (size_t)n, sizeof(double), cmp_double);
+	*min = tmp[0];
+	*median = n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+static void run_c(int reps, uint64_t min_ns)
+{
+	unsigned long allocs[N_C_MEAS] = { 0 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < N_C_MEAS; i++) {
+		if (!selected(C_MEAS[i].name))
+			continue;
+		C_MEAS[i].iters = calibrate(C_MEAS[i].fn, min_ns);
+		fprintf(stderr, "  calibrated %-16s %ld iterations per repetition\n",
+			C_MEAS[i].name, C_MEAS[i].iters);
+	}
+	for (r = 0; r < reps; r++) {
+		for (i = 0; i < N_C_MEAS; i++) {
+			struct meas *m = &C_MEAS[i];
+			unsigned long a0 = alloc_calls;
+			uint64_t t0, t;
+
+			if (!m->iters)
+				continue;
+			t0 = now_ns();
+			m->fn(m->iters);
+			t = now_ns() - t0;
+			allocs[i] += alloc_calls - a0;
+			m->samples[m->nsamp++] = (double)t / (double)m->iters;
+		}
+	}
+	for (i = 0; i < N_C_MEAS; i++) {
+		struct meas *m = &C_MEAS[i];
+
+		if (!m->iters)
+			continue;
+		summarize(m->samples, m->nsamp, &m->median, &m->min);
+		m->allocs_per_op = (double)allocs[i] / ((double)m->iters * reps);
+	}
+}
+
+/* ------------------------------------------------------------------ the CPython side */
+
+struct pycheck {
+	const char *name;
+	int have;
+	long len;
+	uint32_t crc;
+};
+
+static struct pycheck PY_CHECKS[] = {
+	{ "hex_1m", 0, 0, 0 },
+	{ "tolist_text", 0, 0, 0 },
+	{ "tobytes_stride2", 0, 0, 0 },
+};
+#define N_PY_CHECKS (sizeof(PY_CHECKS) / sizeof(PY_CHECKS[0]))
+
+static char py_version[256];
+
+static void parse_py_line(char *line)
+{
+	char name[64];
+	long iters, len;
+	int reps;
+	double med, min;
+	unsigned long crc;
+	size_t i;
+
+	if (!strncmp(line, "version ", 8)) {
+		snprintf(py_version, sizeof(py_version), "%s", line + 8);
+		py_version[strcspn(py_version, "\n")] = '\0';
+	} else if (sscanf(line, "result %63s %ld %d %lf %lf", name, &iters, &reps, &med,
+			  &min) == 5) {
+		struct pymeas *p = py_meas(name);
+
+		if (!p)
+			return;
+		p->have = 1;
+		p->iters = iters;
+		p->reps = reps;
+		p->median = med;
+		p->min = min;
+	} else if (sscanf(line, "check %63s %ld %lu", name, &len, &crc) == 3) {
+		for (i = 0; i < N_PY_CHECKS; i++) {
+			if (!strcmp(PY_CHECKS[i].name, name)) {
+				PY_CHECKS[i].have = 1;
+				PY_CHECKS[i].len = len;
+				PY_CHECKS[i].crc = (uint32_t)crc;
+			}
+		}
+	}
+}
+
+/* Run @python @script on @datafile; returns 0 when it ran and reported, -1 otherwise. */
+static int run_python(const char *python, const char *script, const char *datafile, int reps,
+		      uint64_t min_ns)
+{
+	char reps_s[32], min_s[32], *line = NULL;
+	size_t cap = 0;
+	int fds[2], status;
+	FILE *f;
+	pid_t pid;
+
+	snprintf(reps_s, sizeof(reps_s), "%d", reps);
+	snprintf(min_s, sizeof(min_s), "%llu", (unsigned long long)min_ns);
+	if (pipe(fds) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execl(python, python, script, "--data", datafile, "--reps", reps_s, "--min-ns",
+		      min_s, (char *)NULL);
+		fprintf(stderr, "bench_views: cannot run %s: %s\n", python, strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (!f)
+		die("fdopen: %s", strerror(errno));
+	while (getline(&line, &cap, f) > 0)
+		parse_py_line(line);
+	free(line);
+	fclose(f);
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench_views: %s %s failed (status %d)\n", python, script, status);
+		return -1;
+	}
+	return 0;
+}
+
+static int file_exists(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+/* Find bench_views.py: next to this source file, or near the executable, or in ./bench. */
+static const char *find_script(char *buf, size_t cap)
+{
+	static const char *const rel[] = { "bench_views.py", "../bench_views.py",
+		"../../bench/bench_views.py" };
+	char exe[PATH_MAX];
+	ssize_t n;
+	size_t i;
+	char *slash;
+
+	snprintf(buf, cap, "%s", __FILE__);
+	n = (ssize_t)strlen(buf);
+	if (n > 2 && !strcmp(buf + n - 2, ".c")) {
+		snprintf(buf + n - 2, cap - (size_t)n + 2, ".py");
+		if (file_exists(buf))
+			return buf;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			slash[1] = '\0';
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				snprintf(buf, cap, "%s%s", exe, rel[i]);
+				if (file_exists(buf))
+					return buf;
+			}
+		}
+	}
+	snprintf(buf, cap, "bench/bench_views.py");
+	return file_exists(buf) ? buf : NULL;
+}
+
+/* ------------------------------------------------------------------ machine facts */
+
+static char cpu_model[256] = "unknown";
+static char kernel[256] = "unknown";
+static int pinned_cpu = -1;
+static double load1 = -1, load5 = -1, load15 = -1;
+
+static void machine_facts(void)
+{
+	char line[512];
+	struct utsname u;
+	FILE *f;
+	double l[3];
+
+	f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char *colon = strchr(line, ':');
+
+			if (!strncmp(line, "model name", 10) && colon) {
+				snprintf(cpu_model, sizeof(cpu_model), "%s", colon + 2);
+				cpu_model[strcspn(cpu_model, "\n")] = '\0';
+				break;
+			}
+		}
+		fclose(f);
+	}
+	if (uname(&u) == 0)
+		snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
+	if (getloadavg(l, 3) == 3) {
+		load1 = l[0];
+		load5 = l[1];
+		load15 = l[2];
+	}
+}
+
+/* Pin to @cpu, or to the highest-numbered allowed CPU when @cpu < 0. */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+	int i;
+
+	if (cpu < 0) {
+		if (sched_getaffinity(0, sizeof(set), &set) < 0)
+			return;
+		for (i = CPU_SETSIZE - 1; i >= 0; i--) {
+			if (CPU_ISSET(i, &set)) {
+				cpu = i;
+				break;
+			}
+		}
+		if (cpu < 0)
+			return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+		pinned_cpu = cpu;
+	else
+		fprintf(stderr, "bench_views: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+}
+
+/* ------------------------------------------------------------------ set-up and checks */
+
+static void setup(const char *datafile)
+{
+	uint64_t state = 0x6d656d76696577ull; /* "memview" */
+	double *data;
+	char *copy;
+	long i;
+	FILE *f;
+
+	data = __libc_malloc(DATA_BYTES);
+	if (!data)
+		die("out of memory");
+	for (i = 0; i < DATA_DOUBLES; i++)
+		data[i] = (double)(splitmix64(&state) >> 11) * 0x1.0p-53;
+	check_mv(mv_heap_bytes_new(&D.ha, data, DATA_BYTES), "mv_heap_bytes_new");
+	check_mv(mv_heap_bytes_new(&D.hb, data, DATA_BYTES), "mv_heap_bytes_new");
+	if (datafile) {
+		f = fopen(datafile, "wb");
+		if (!f || fwrite(data, 1, DATA_BYTES, f) != (size_t)DATA_BYTES || fclose(f))
+			die("cannot write %s", datafile);
+	}
+	__libc_free(data);
+
+	check_mv(mv_view_from(&D.a, mv_heap_exporter(D.ha), 0), "mv_view_from");
+	check_mv(mv_view_from(&D.b, mv_heap_exporter(D.hb), 0), "mv_view_from");
+	check_mv(mv_view_cast(&D.ad, &D.a, "d", NULL, MV_CAST_NO_SHAPE), "cast d");
+	check_mv(mv_view_cast(&D.bd, &D.b, "d", NULL, MV_CAST_NO_SHAPE), "cast d");
+	check_mv(mv_view_slice(&D.a2, &D.a, MV_NONE, MV_NONE, 2), "slice ::2");
+	check_mv(mv_view_slice(&D.hex, &D.a, 0, HEX_BYTES, 1), "slice :1MiB");
+	D.src = mv_view_ptr(&D.a);
+	D.src_b = mv_view_ptr(&D.b);
+	if (D.src == D.src_b)
+		die("the two exporters share memory");
+	memcpy_len = DATA_BYTES / 2;
+
+	D.dst = __libc_malloc(DATA_BYTES);
+	D.hexcap = 2 * HEX_BYTES + 1;
+	D.hexbuf = __libc_malloc(D.hexcap);
+	if (!D.dst || !D.hexbuf)
+		die("out of memory");
+	memset(D.dst, 1, DATA_BYTES);      /* pre-fault */
+	memset(D.hexbuf, 1, D.hexcap);
+
+	/* memview gives what a plain loop gives. */
+	if (mv_view_tobytes(&D.a2, D.dst, DATA_BYTES, 'C') != DATA_BYTES / 2)
+		die("tobytes stride 2: %s", mv_errmsg());
+	for (i = 0; i < DATA_BYTES / 2; i++)
+		if (D.dst[i] != D.src[2 * i])
+			die("tobytes stride 2 differs at %ld", i);
+	copy = D.dst;
+	if (mv_view_tobytes(&D.a, copy, DATA_BYTES, 'C') != DATA_BYTES ||
+	    memcmp(copy, D.src, DATA_BYTES))
+		die("tobytes contiguous differs");
+	if (mv_view_equal(&D.a, &D.b) != 1 || mv_view_equal(&D.ad, &D.bd) != 1)
+		die("equal views compare unequal");
+}
+
+/* Check that the allocation counter sees the library's allocations. */
+static void check_counter(void)
+{
+	unsigned long before = alloc_calls;
+	mv_heap *h;
+
+	check_mv(mv_heap_bytes_new(&h, "abc", 3), "mv_heap_bytes_new");
+	if (alloc_calls == before)
+		die("the malloc counter does not see libmemview's allocations");
+	check_mv(mv_heap_free(h), "mv_heap_free");
+}
+
+/* Compare memview's output with what CPython reported for the same data. */
+static int cross_check(int verbose)
+{
+	struct crc_sink k = { 0, 0 };
+	int bad = 0;
+	size_t i;
+
+	for (i = 0; i < N_PY_CHECKS; i++) {
+		struct pycheck *p = &PY_CHECKS[i];
+		uint32_t crc;
+		long len;
+
+		if (!p->have)
+			continue;
+		if (!strcmp(p->name, "hex_1m")) {
+			len = mv_view_hex(&D.hex, D.hexbuf, D.hexcap, NULL, 0);
+			crc = crc32_update(0, D.hexbuf, (size_t)len);
+		} else if (!strcmp(p->name, "tolist_text")) {
+			k.bytes = 0;
+			k.crc = 0;
+			check_mv(mv_view_tolist_write(&D.ad, crc_write, &k), "tolist_write");
+			len = (long)k.bytes;
+			crc = k.crc;
+		} else {
+			len = mv_view_tobytes(&D.a2, D.dst, DATA_BYTES, 'C');
+			crc = crc32_update(0, D.dst, (size_t)len);
+		}
+		if (len != p->len || crc != p->crc) {
+			fprintf(stderr, "bench_views: %s differs from CPython: len %ld crc %08x, "
+				"CPython len %ld crc %08x\n", p->name, len, crc, p->len, p->crc);
+			bad = 1;
+		} else if (verbose) {
+			fprintf(stderr, "  %s identical to CPython's (%ld bytes, crc32 %08x)\n",
+				p->name, len, crc);
+		}
+	}
+	return bad;
+}
+
+/* ------------------------------------------------------------------ the report */
+
+enum tkind {
+	T_MAX_NS,        /* memview median <= goal ns and no allocation; ratio vs CPython */
+	T_BW,            /* baseline time / memview time >= goal (fraction of baseline GB/s) */
+	T_SPEEDUP,       /* CPython time / memview time >= goal */
+	T_INFO_BW,       /* as T_BW, no target */
+	T_INFO_SPEEDUP   /* as T_SPEEDUP, no target */
+};
+
+struct target {
+	const char *label;
+	const char *mv;       /* C_MEAS name */
+	const char *base;     /* C_MEAS name of the C baseline; CPython rows: the script's */
+	enum tkind kind;
+	double goal;
+	const char *goal_text;
+	/* results */
+	double ratio;
+	const char *result;
+	double base_median, base_min;
+	const char *base_name;
+};
+
+#define TARGET(l, m, b, k, g, gt) \
+	{ .label = (l), .mv = (m), .base = (b), .kind = (k), .goal = (g), .goal_text = (gt) }
+static struct target TARGETS[] = {
+	TARGET("1 derive cast('B')[1:-1]+release", "derive", NULL, T_MAX_NS, 30,
+	       "<=30ns, 0 alloc"),
+	TARGET("2 tobytes 8 MiB contiguous", "tobytes_contig", "memcpy_8m", T_INFO_BW, 0,
+	       "(info)"),
+	TARGET("2 tobytes stride 2 [out bytes]", "tobytes_stride2", "memcpy_4m", T_BW, 0.5,
+	       ">=0.50 memcpy"),
+	TARGET("2 tobytes stride 2 [span bytes]", "tobytes_stride2", "memcpy_8m", T_INFO_BW, 0,
+	       "(info)"),
+	TARGET("3 equal 8 MiB 'B'", "equal_B", "memcmp_8m", T_BW, 0.8, ">=0.80 memcmp"),
+	TARGET("3 equal 8 MiB 'd'", "equal_d", "memcmp_8m", T_BW, 0.8, ">=0.80 memcmp"),
+	TARGET("4 hex 1 MiB", "hex_1m", NULL, T_SPEEDUP, 3, ">=3x CPython"),
+	TARGET("5 tolist text (tolist_text)", "tolist_text", NULL, T_SPEEDUP, 3,
+	       ">=3x CPython"),
+	/* CPython has one text rendering: tolist_write is compared with its tolist_text. */
+	TARGET("5 tolist text (tolist_write)", "tolist_write", "tolist_text", T_SPEEDUP, 3,
+	       ">=3x CPython"),
+	TARGET("  tobytes contiguous vs CPython", "tobytes_contig", NULL, T_INFO_SPEEDUP, 0,
+	       "(info)"),
+	TARGET("  tobytes stride 2 vs CPython", "tobytes_stride2", NULL, T_INFO_SPEEDUP, 0,
+	       "(info)"),
+	TARGET("  equal 'B' vs CPython", "equal_B", NULL, T_INFO_SPEEDUP, 0, "(info)"),
+	TARGET("  equal 'd' vs CPython", "equal_d", NULL, T_INFO_SPEEDUP, 0, "(info)"),
+};
+#define N_TARGETS (sizeof(TARGETS) / sizeof(TARGETS[0]))
+
+/* Format a time per operation with a unit that keeps 3-4 significant digits. */
+static const char *fmt_time(char *buf, size_t cap, double ns)
+{
+	if (ns < 1e3)
+		snprintf(buf, cap, "%.1f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, cap, "%.2f us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, cap, "%.3f ms", ns / 1e6);
+	else
+		snprintf(buf, cap, "%.3f s", ns / 1e9);
+	return buf;
+}
+
+static void evaluate(void)
+{
+	size_t i;
+
+	for (i = 0; i < N_TARGETS; i++) {
+		struct target *t = &TARGETS[i];
+		struct meas *m = c_meas(t->mv);
+		int uses_py = t->kind == T_MAX_NS || t->kind == T_SPEEDUP ||
+			      t->kind == T_INFO_SPEEDUP;
+		/* tolist_write is compared with CPython's tolist_text: same output. */
+		const char *pyname = t->base && uses_py ? t->base : t->mv;
+		int pass = 0;
+
+		t->ratio = 0;
+		t->base_median = 0;
+		if (uses_py) {
+			struct pymeas *p = py_meas(pyname);
+
+			t->base_name = "CPython";
+			if (p && p->have) {
+				t->base_median = p->median;
+				t->base_min = p->min;
+				t->ratio = p->median / m->median;
+			}
+		} else {
+			struct meas *b = c_meas(t->base);
+
+			t->base_name = b->name;
+			t->base_median = b->median;
+			t->base_min = b->min;
+			t->ratio = b->median / m->median;
+		}
+		switch (t->kind) {
+		case T_MAX_NS:
+			pass = m->median <= t->goal && m->allocs_per_op == 0;
+			break;
+		case T_BW:
+		case T_SPEEDUP:
+			if (!t->base_median) {
+				t->result = "SKIP";
+				continue;
+			}
+			pass = t->ratio >= t->goal;
+			break;
+		default:
+			t->result = t->base_median ? "-" : "SKIP";
+			continue;
+		}
+		t->result = pass ? "PASS" : "MISS";
+	}
+}
+
+static void print_report(FILE *o, int reps, uint64_t min_ns, int have_py)
+{
+	char b1[32], b2[32], b3[32], b4[32], cell[64];
+	size_t i;
+
+	fprintf(o, "\nmemview benchmark: %d repetitions round-robin, >= %.0f ms each; "
+		"median (min) per operation\n", reps, (double)min_ns / 1e6);
+	fprintf(o, "cpu: %s; kernel: %s; gcc %s\n", cpu_model, kernel, __VERSION__);
+	if (pinned_cpu >= 0)
+		fprintf(o, "pinned to CPU %d (the CPython child inherits the affinity)\n",
+			pinned_cpu);
+	else
+		fprintf(o, "not pinned to a CPU\n");
+	fprintf(o, "load average at start: %.2f %.2f %.2f\n", load1, load5, load15);
+	fprintf(o, "CPython: %s\n", have_py ? py_version : "(not run)");
+
+	fprintf(o, "\n%-40s %12s %12s %9s %9s\n", "measurement", "median", "min", "GB/s",
+		"allocs/op");
+	for (i = 0; i < N_C_MEAS; i++) {
+		struct meas *m = &C_MEAS[i];
+
+		if (m->bytes)
+			snprintf(cell, sizeof(cell), "%.2f", m->bytes / m->median);
+		else
+			snprintf(cell, sizeof(cell), "-");
+		fprintf(o, "%-40s %12s %12s %9s %9.3g\n", m->what,
+			fmt_time(b1, sizeof(b1), m->median), fmt_time(b2, sizeof(b2), m->min),
+			cell, m->allocs_per_op);
+	}
+	for (i = 0; i < N_PY_MEAS && have_py; i++) {
+		struct pymeas *p = &PY_MEAS[i];
+
+		if (!p->have)
+			continue;
+		if (p->bytes)
+			snprintf(cell, sizeof(cell), "%.2f", p->bytes / p->median);
+		else
+			snprintf(cell, sizeof(cell), "-");
+		fprintf(o, "%-40s %12s %12s %9s %9s\n", p->what,
+			fmt_time(b1, sizeof(b1), p->median), fmt_time(b2, sizeof(b2), p->min),
+			cell, "");
+	}
+
+	fprintf(o, "\n%-33s | %-21s | %-32s | %6s | %-15s | %s\n", "operation",
+		"memview median (min)", "baseline median (min)", "ratio", "target", "result");
+	for (i = 0; i < N_TARGETS; i++) {
+		struct target *t = &TARGETS[i];
+		struct meas *m = c_meas(t->mv);
+		char mvcell[48], basecell[64], ratio[16];
+		int speed = t->kind == T_SPEEDUP || t->kind == T_INFO_SPEEDUP ||
+			    t->kind == T_MAX_NS;
+
+		snprintf(mvcell, sizeof(mvcell), "%s (%s)", fmt_time(b1, sizeof(b1), m->median),
+			 fmt_time(b2, sizeof(b2), m->min));
+		if (t->base_median) {
+			snprintf(basecell, sizeof(basecell), "%s %s (%s)", t->base_name,
+				 fmt_time(b3, sizeof(b3), t->base_median),
+				 fmt_time(b4, sizeof(b4), t->base_min));
+			snprintf(ratio, sizeof(ratio), speed ? "%.1fx" : "%.2f", t->ratio);
+		} else {
+			snprintf(basecell, sizeof(basecell), "%s (not run)", t->base_name);
+			snprintf(ratio, sizeof(ratio), "-");
+		}
+		fprintf(o, "%-33s | %-21s | %-32s | %6s | %-15s | %s", t->label, mvcell,
+			basecell, ratio, t->goal_text, t->result);
+		if (t->kind == T_MAX_NS)
+			fprintf(o, " (%.3g allocs/op)", m->allocs_per_op);
+		fputc('\n', o);
+	}
+	fprintf(o, "\nratio: for memcpy/memcmp rows, baseline time / memview time = memview's "
+		"share of the\nbaseline's bandwidth over the bytes named in the row; for CPython "
+		"rows, how many times\nfaster memview is. [out bytes]: bandwidth counted on the "
+		"4 MiB written, against memcpy\nof 4 MiB; [span bytes]: on the 8 MiB the view "
+		"spans, against memcpy of 8 MiB.\n");
+	if (!have_py)
+		fprintf(o, "CPython columns skipped: no --python interpreter, or it failed.\n");
+}
+
+static void print_only(void)
+{
+	char b1[32], b2[32];
+	size_t i;
+
+	for (i = 0; i < N_C_MEAS; i++) {
+		struct meas *m = &C_MEAS[i];
+
+		if (m->iters)
+			printf("%-40s %12s %12s %9.3g allocs/op\n", m->what,
+			       fmt_time(b1, sizeof(b1), m->median),
+			       fmt_time(b2, sizeof(b2), m->min), m->allocs_per_op);
+	}
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void write_json(const char *path, int reps, uint64_t min_ns, int have_py)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+	int k;
+
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "{\n  \"machine\": {\"cpu\": ");
+	json_str(f, cpu_model);
+	fprintf(f, ", \"kernel\": ");
+	json_str(f, kernel);
+	fprintf(f, ", \"gcc\": ");
+	json_str(f, __VERSION__);
+	fprintf(f, ", \"pinned_cpu\": %d, \"loadavg\": [%.2f, %.2f, %.2f]},\n", pinned_cpu,
+		load1, load5, load15);
+	fprintf(f, "  \"reps\": %d, \"min_rep_ns\": %llu,\n  \"python\": ", reps,
+		(unsigned long long)min_ns);
+	if (have_py)
+		json_str(f, py_version);
+	else
+		fputs("null", f);
+	fprintf(f, ",\n  \"memview\": [\n");
+	for (i = 0; i < N_C_MEAS; i++) {
+		struct meas *m = &C_MEAS[i];
+
+		fprintf(f, "    {\"name\": \"%s\", \"median_ns\": %.3f, \"min_ns\": %.3f, "
+			"\"iters\": %ld, \"allocs_per_op\": %g, \"bytes\": %.0f, \"samples_ns\": [",
+			m->name, m->median, m->min, m->iters, m->allocs_per_op, m->bytes);
+		for (k = 0; k < m->nsamp; k++)
+			fprintf(f, "%s%.3f", k ? ", " : "", m->samples[k]);
+		fprintf(f, "]}%s\n", i + 1 < N_C_MEAS ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"cpython\": [\n");
+	for (i = 0; i < N_PY_MEAS; i++) {
+		struct pymeas *p = &PY_MEAS[i];
+
+		fprintf(f, "    {\"name\": \"%s\", \"have\": %s, \"median_ns\": %.3f, "
+			"\"min_ns\": %.3f, \"iters\": %ld, \"reps\": %d}%s\n", p->name,
+			p->have ? "true" : "false", p->median, p->min, p->iters, p->reps,
+			i + 1 < N_PY_MEAS ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"targets\": [\n");
+	for (i = 0; i < N_TARGETS; i++) {
+		struct target *t = &TARGETS[i];
+
+		fprintf(f, "    {\"label\": ");
+		json_str(f, t->label);
+		fprintf(f, ", \"memview\": \"%s\", \"baseline\": \"%s\", \"ratio\": %.4f, "
+			"\"target\": ", t->mv, t->base_name, t->ratio);
+		json_str(f, t->goal_text);
+		fprintf(f, ", \"result\": \"%s\"}%s\n", t->result, i + 1 < N_TARGETS ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	if (fclose(f))
+		die("cannot write %s", path);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: bench_views [--python PATH] [--script PATH] [--quick] [--reps N]\n"
+		"                   [--min-ms MS] [--cpu N] [--json FILE] [--only A,B]\n"
+		"  --python PATH  CPython 3.13 for the memoryview columns (skipped when absent)\n"
+		"  --script PATH  bench_views.py (default: found next to the sources)\n"
+		"  --quick        5 repetitions of >= 2 ms: a quick look, under 10 s\n"
+		"  --reps N       repetitions (odd, default 21)\n"
+		"  --min-ms MS    minimum time of one repetition (default 20)\n"
+		"  --cpu N        pin to CPU N (default: the last allowed CPU)\n"
+		"  --json FILE    also write every number as JSON\n"
+		"  --only A,B     time only these memview/baseline measurements, no CPython and no\n"
+		"                 report (for perf record)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "python", required_argument, NULL, 'p' },
+		{ "script", required_argument, NULL, 's' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "min-ms", required_argument, NULL, 'm' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *python = NULL, *script = NULL, *json = NULL;
+	char script_buf[PATH_MAX], datafile[] = "/tmp/memview-bench-XXXXXX";
+	int reps = 21, cpu = -1, opt, have_py = 0, fd;
+	double min_ms = 20;
+	uint64_t min_ns, t_start = now_ns();
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			python = optarg;
+			break;
+		case 's':
+			script = optarg;
+			break;
+		case 'q':
+			reps = 5;
+			min_ms = 2;
+			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 'm':
+			min_ms = atof(optarg);
+			break;
+		case 'c':
+			cpu = atoi(optarg);
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 'o':
+			only = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || reps < 1 || reps > MAX_REPS || min_ms <= 0) {
+		usage(stderr);
+		return 2;
+	}
+	min_ns = (uint64_t)(min_ms * 1e6);
+	if (only)
+		python = NULL; /* profiling memview: no CPython, no report */
+	if (python && !*python)
+		python = NULL; /* make bench with PYTHON313 empty */
+	if (python && access(python, X_OK) != 0) {
+		fprintf(stderr, "bench_views: %s: %s; CPython columns skipped\n", python,
+			strerror(errno));
+		python = NULL;
+	}
+	if (python && !script) {
+		script = find_script(script_buf, sizeof(script_buf));
+		if (!script) {
+			fprintf(stderr, "bench_views: bench_views.py not found (use --script); "
+				"CPython columns skipped\n");
+			python = NULL;
+		}
+	}
+
+	machine_facts();
+	pin(cpu);
+	crc32_init();
+	check_counter();
+
+	fprintf(stderr, "bench_views: preparing 8 MiB of data\n");
+	if (python) {
+		fd = mkstemp(datafile);
+		if (fd < 0)
+			die("mkstemp: %s", strerror(errno));
+		close(fd);
+	}
+	setup(python ? datafile : NULL);
+
+	if (python) {
+		fprintf(stderr, "bench_views: running %s %s\n", python, script);
+		have_py = run_python(python, script, datafile, reps, min_ns) == 0;
+		unlink(datafile);
+		if (have_py && cross_check(1))
+			die("memview's output differs from CPython's");
+	}
+
+	fprintf(stderr, "bench_views: timing memview and the C baselines\n");
+	run_c(reps, min_ns);
+	if (only) {
+		print_only();
+		return 0;
+	}
+	evaluate();
+	print_report(stdout, reps, min_ns, have_py);
+	if (json)
+		write_json(json, reps, min_ns, have_py);
+	fprintf(stderr, "bench_views: total %.1f s\n", (double)(now_ns() - t_start) / 1e9);
+
+	mv_view_release(&D.hex);
+	mv_view_release(&D.a2);
+	mv_view_release(&D.ad);
+	mv_view_release(&D.bd);
+	mv_view_release(&D.a);
+	mv_view_release(&D.b);
+	mv_heap_free(D.ha);
+	mv_heap_free(D.hb);
+	__libc_free(D.dst);
+	__libc_free(D.hexbuf);
+	return 0;
+}

@@ -1,0 +1,130 @@
+#!/bin/sh
+# tests/symbols.sh - what the shared library exports is what the headers and man pages promise:
+#   1. `nm -D --defined-only` lists only mv_* symbols (and the version nodes of
+#      lib/libmemview.sym, e.g. MEMVIEW_0.1);
+#   2. every function declared with MV_EXPORT in include/ is exported (none declared but not built);
+#   3. every exported symbol is declared in a public header (nothing exported by accident);
+#   4. every exported function has a man page in man/: its own page or .so alias page, whose
+#      target exists and documents it, or a family page that names it in its NAME section.
+#
+# Environment (set by automake's AM_TESTS_ENVIRONMENT): top_srcdir, top_builddir.
+# Exit: 0 pass, 1 fail (listing every problem), 77 skip (no shared library, no nm).
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-.}
+so=$top_builddir/lib/.libs/libmemview.so
+man=$top_srcdir/man
+NM=${NM:-nm}
+LC_ALL=C
+export LC_ALL
+
+if [ ! -f "$so" ]; then
+	echo "SKIP: $so not built (static-only build?)"
+	exit 77
+fi
+if ! command -v "$NM" >/dev/null 2>&1; then
+	echo "SKIP: no $NM to list the library's symbols"
+	exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mv-symbols.XXXXXX") || {
+	echo "SKIP: cannot create a temporary directory"
+	exit 77
+}
+trap 'rm -rf "$tmp"' EXIT
+
+if ! "$NM" -D --defined-only "$so" >"$tmp/nm" 2>"$tmp/nm.err"; then
+	echo "FAIL: $NM -D --defined-only $so:"
+	cat "$tmp/nm.err"
+	exit 1
+fi
+
+# "ADDRESS TYPE NAME[@@VERSION]" -> "TYPE NAME"; newer nm appends the version to the name.
+awk 'NF >= 2 { name = $NF; sub(/@.*/, "", name); print $(NF - 1), name }' "$tmp/nm" |
+	sort -u >"$tmp/syms"
+cut -d' ' -f2 "$tmp/syms" | sort -u >"$tmp/all"
+# Functions: text (T), weak (W) and indirect (i) symbols.
+awk '$1 == "T" || $1 == "W" || $1 == "i" { print $2 }' "$tmp/syms" | sort -u >"$tmp/funcs"
+
+# Version nodes: "MEMVIEW_0.1 {" lines of the symbol map.
+nodes=$(sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_.]*\)[[:space:]]*{.*/\1/p' \
+	"$top_srcdir/lib/libmemview.sym" 2>/dev/null)
+[ -n "$nodes" ] || nodes=MEMVIEW_0.1
+printf '%s\n' $nodes | sort -u >"$tmp/nodes"
+
+# Everything declared with MV_EXPORT: the first mv_NAME( on each declaration line.
+for h in "$top_srcdir/include/memview.h" "$top_srcdir"/include/memview/*.h; do
+	awk '/MV_EXPORT/ && !/#[[:space:]]*define/ {
+		if (match($0, /mv_[A-Za-z0-9_]+[ \t]*\(/)) {
+			s = substr($0, RSTART, RLENGTH); sub(/[ \t]*\($/, "", s); print s
+		}
+	}' "$h"
+done | sort -u >"$tmp/declared"
+
+status=0
+fail()
+{
+	echo "FAIL: $1"
+	sed 's/^/    /' "$2"
+	status=1
+}
+
+echo "$(wc -l <"$tmp/all") symbols exported, $(wc -l <"$tmp/funcs") functions," \
+	"$(wc -l <"$tmp/declared") declared with MV_EXPORT"
+
+if [ ! -s "$tmp/declared" ]; then
+	echo "FAIL: no MV_EXPORT declarations found under $top_srcdir/include"
+	status=1
+fi
+
+# 1. Only mv_* names and version nodes.
+grep -v '^mv_' "$tmp/all" | comm -23 - "$tmp/nodes" >"$tmp/foreign"
+[ -s "$tmp/foreign" ] && fail "exported symbols not named mv_*:" "$tmp/foreign"
+
+# 2. Declared but not exported (not built, or hidden by the version script).
+comm -23 "$tmp/declared" "$tmp/all" >"$tmp/missing"
+[ -s "$tmp/missing" ] && fail "declared with MV_EXPORT but not exported by $so:" "$tmp/missing"
+
+# 3. Exported but not declared in a public header.
+grep '^mv_' "$tmp/all" | comm -23 - "$tmp/declared" >"$tmp/undeclared"
+[ -s "$tmp/undeclared" ] &&
+	fail "exported but not declared with MV_EXPORT in include/:" "$tmp/undeclared"
+
+# 4. A man page for every exported function.
+# Pages that are not .so aliases, with the names listed in their NAME section.
+: >"$tmp/named"
+for p in "$man"/*.3; do
+	[ -f "$p" ] || continue
+	grep -q '^\.so ' "$p" && continue
+	sed -n '/^\.SH NAME/,/^\.SH/p' "$p" | sed '1d;$d' | tr ',' '\n' |
+		sed 's/\\-.*//; s/\\//g; s/^[[:space:]]*//; s/[[:space:]]*$//' |
+		grep -v '^$' | sed "s|\$| $(basename "$p")|" >>"$tmp/named"
+done
+
+: >"$tmp/undocumented"
+while read -r f; do
+	page=$man/$f.3
+	if [ -f "$page" ]; then
+		target=$(sed -n 's/^\.so[[:space:]]*man3\/\(.*\)$/\1/p' "$page" | head -n 1)
+		if [ -n "$target" ]; then
+			if [ ! -f "$man/$target" ]; then
+				echo "$f: man/$f.3 points at man3/$target, which does not exist" \
+					>>"$tmp/undocumented"
+			elif ! grep -qw -- "$f" "$man/$target"; then
+				echo "$f: man/$f.3 points at man3/$target, which does not mention $f" \
+					>>"$tmp/undocumented"
+			fi
+		fi
+		continue
+	fi
+	if ! awk -v f="$f" '$1 == f { found = 1 } END { exit !found }' "$tmp/named"; then
+		echo "$f: no man/$f.3 and no page names it in its NAME section" \
+			>>"$tmp/undocumented"
+	fi
+done <"$tmp/funcs"
+[ -s "$tmp/undocumented" ] && fail "exported functions without a man page:" "$tmp/undocumented"
+
+if [ $status -eq 0 ]; then
+	echo "PASS: only mv_* exported, every MV_EXPORT declaration built, every function documented"
+fi
+exit $status

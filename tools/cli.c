@@ -1,0 +1,368 @@
+/*
+ * tools/cli.c - see cli.h.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Column where option help text starts in --help, as util-linux aligns it. */
+#define USAGE_COL 30
+
+const char *cli_progname = "memview";
+
+/*
+ * Output that never reached its reader must not pass for success (util-linux's close_stdout).
+ * A reader that went away (EPIPE) is not worth a message: the writer was told by SIGPIPE already
+ * unless it ignores it.
+ */
+static void close_stdout(void)
+{
+	int failed = ferror(stdout) != 0;
+	int err = 0;
+
+	errno = 0;
+	if (fflush(stdout) != 0)
+		failed = 1;
+	err = errno;
+	if (fclose(stdout) != 0 && !failed) {
+		failed = 1;
+		err = errno;
+	}
+	if (failed && err != EPIPE) {
+		if (err)
+			fprintf(stderr, "%s: write error: %s\n", cli_progname, strerror(err));
+		else
+			fprintf(stderr, "%s: write error\n", cli_progname);
+		_exit(CLI_EXIT_FAILURE);
+	}
+	if (failed)
+		_exit(CLI_EXIT_FAILURE);
+}
+
+void cli_init(int argc, char **argv, const char *name)
+{
+	cli_progname = name;
+	if (argc > 0 && argv[0])
+		argv[0] = (char *)name;
+	atexit(close_stdout);
+}
+
+void cli_usage_begin(FILE *out, const char *const *synopses, const char *summary)
+{
+	fputs("\nUsage:\n", out);
+	for (; *synopses; synopses++)
+		fprintf(out, " %s %s\n", cli_progname, *synopses);
+	if (summary)
+		fprintf(out, "\n%s\n", summary);
+}
+
+void cli_usage_section(FILE *out, const char *title)
+{
+	fprintf(out, "\n%s:\n", title);
+}
+
+void cli_usage_option(FILE *out, const char *opts, const char *help)
+{
+	int w = fprintf(out, " %s", opts);
+
+	/* An option too wide for its column gets its help on the next line. */
+	if (w < 0)
+		return;
+	if (w >= USAGE_COL - 1) {
+		fputc('\n', out);
+		w = 0;
+	}
+	fprintf(out, "%*s", USAGE_COL - w, "");
+	for (; *help; help++) {
+		fputc(*help, out);
+		if (*help == '\n')
+			fprintf(out, "%*s", USAGE_COL, "");
+	}
+	fputc('\n', out);
+}
+
+void cli_usage_std_options(FILE *out)
+{
+	fputc('\n', out);
+	cli_usage_option(out, "-h, --help", "display this help");
+	cli_usage_option(out, "-V, --version", "display version");
+}
+
+void cli_usage_size_argument(FILE *out)
+{
+	cli_usage_section(out, "Arguments");
+	fputs(" <size> may be followed by K, M, G, T, P or E (or KiB, MiB, ...: powers of\n"
+	      "   1024) or by KB, MB, ... (powers of 1000); 0x starts a hexadecimal number\n",
+	      out);
+}
+
+void cli_usage_end(FILE *out)
+{
+	fprintf(out, "\nFor more details see %s(1).\n", cli_progname);
+}
+
+void cli_print_version(void)
+{
+	printf("%s from memview %s\n", cli_progname, PACKAGE_VERSION);
+	exit(CLI_EXIT_OK);
+}
+
+void cli_try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", cli_progname);
+	exit(CLI_EXIT_USAGE);
+}
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	/* Anything already printed goes first, so the message lands after it, not inside it. */
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cli_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	exit(CLI_EXIT_USAGE);
+}
+
+void cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	exit(CLI_EXIT_FAILURE);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+void cli_fail_mv(int err, const char *context)
+{
+	const char *msg = mv_errmsg();
+
+	/* Every failing memview call sets a message; the errno name is a fallback, not the rule. */
+	if (!msg || !*msg)
+		msg = mv_strerror(err);
+	if (context)
+		cli_fail("%s: %s", context, msg);
+	cli_fail("%s", msg);
+}
+
+/* ------------------------------------------------------------------ parsers */
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGTPE";
+	unsigned long long v;
+	uint64_t mult = 1, base = 1024;
+	const char *u;
+	char *end;
+	int power, i;
+
+	/* strtoull would take leading blanks and a sign ("-1" becomes 2**64 - 1): refuse them. */
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		v = strtoull(s, &end, 16);
+	else
+		v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && end == s + 1))
+		return -EINVAL;
+
+	if (*end == '\0' || strcmp(end, "B") == 0) {
+		power = 0;
+	} else {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u || !*end)
+			return -EINVAL;
+		power = (int)(u - units) + 1;
+		end++;
+		if (strcmp(end, "B") == 0)
+			base = 1000;
+		else if (*end && strcmp(end, "iB") != 0)
+			return -EINVAL;
+	}
+	for (i = 0; i < power; i++)
+		mult *= base;
+	if (__builtin_mul_overflow((uint64_t)v, mult, &mult) || mult > (uint64_t)SSIZE_MAX)
+		return -ERANGE;
+	*out = mult;
+	return 0;
+}
+
+int cli_parse_ssize(const char *s, ssize_t *out)
+{
+	long long v;
+	char *end;
+	const char *d = s;
+
+	if (!s)
+		return -EINVAL;
+	if (*d == '-' || *d == '+')
+		d++;
+	if (!isdigit((unsigned char)*d))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > SSIZE_MAX || v < -SSIZE_MAX - 1)
+		return -ERANGE;
+	*out = (ssize_t)v;
+	return 0;
+}
+
+int cli_parse_list(const char *s, ssize_t **out, int *n)
+{
+	ssize_t *vals = NULL;
+	size_t count = 1, i = 0;
+	const char *p;
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	if (!s)
+		return -EINVAL;
+	if (!*s) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
+	for (p = s; *p; p++)
+		count += *p == ',';
+	if (count > INT_MAX)
+		return -ERANGE;
+	/* strtok would skip empty fields: "2,,3" must be an error, not [2, 3]. */
+	if (s[0] == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
+		return -EINVAL;
+	copy = strdup(s);
+	vals = calloc(count, sizeof(*vals));
+	if (!copy || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		ret = cli_parse_ssize(tok, &vals[i++]);
+		if (ret < 0)
+			goto out;
+	}
+	*out = vals;
+	*n = (int)count;
+	vals = NULL;
+out:
+	free(copy);
+	free(vals);
+	return ret;
+}
+
+/*
+ * One slice part of @len characters: an optional sign and digits. Like Python's slice indices,
+ * values beyond ssize_t saturate; the result is kept within +-SSIZE_MAX so it can never be
+ * mistaken for MV_NONE (which is -SSIZE_MAX - 1). Clamping -SSIZE_MAX - 1 to -SSIZE_MAX changes
+ * no slice: both lie before the start of any view.
+ */
+static int parse_slice_part(const char *p, size_t len, ssize_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	ssize_t v = 0;
+
+	if (len == 0) {
+		*out = MV_NONE;
+		return 0;
+	}
+	if (p[0] == '-' || p[0] == '+') {
+		neg = p[0] == '-';
+		i++;
+	}
+	if (i == len)
+		return -EINVAL;
+	for (; i < len; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -EINVAL;
+		if (v <= (SSIZE_MAX - (p[i] - '0')) / 10)
+			v = v * 10 + (p[i] - '0');
+		else
+			v = SSIZE_MAX;
+	}
+	*out = neg ? -v : v;
+	return 0;
+}
+
+int cli_parse_slice(const char *s, mv_slice *out)
+{
+	const char *c1, *c2, *end;
+	mv_slice sl;
+	int ret;
+
+	if (!s)
+		return -EINVAL;
+	end = s + strlen(s);
+	c1 = strchr(s, ':');
+	if (!c1)
+		return -EINVAL;
+	c2 = strchr(c1 + 1, ':');
+	if (c2 && strchr(c2 + 1, ':'))
+		return -EINVAL;
+	ret = parse_slice_part(s, (size_t)(c1 - s), &sl.start);
+	if (ret == 0)
+		ret = parse_slice_part(c1 + 1, (size_t)((c2 ? c2 : end) - (c1 + 1)), &sl.stop);
+	if (ret == 0)
+		ret = parse_slice_part(c2 ? c2 + 1 : end, c2 ? (size_t)(end - (c2 + 1)) : 0,
+				       &sl.step);
+	if (ret < 0)
+		return ret;
+	*out = sl;
+	return 0;
+}
+
+uint64_t cli_size_arg(const char *s, const char *what)
+{
+	uint64_t v;
+	int ret = cli_parse_size(s, &v);
+
+	if (ret == -ERANGE)
+		cli_usage_error("%s argument is too large: '%s'", what, s);
+	if (ret < 0)
+		cli_usage_error("invalid %s argument: '%s'", what, s);
+	return v;
+}
+
+ssize_t cli_ssize_arg(const char *s, const char *what)
+{
+	ssize_t v;
+	int ret = cli_parse_ssize(s, &v);
+
+	if (ret == -ERANGE)
+		cli_usage_error("%s argument is out of range: '%s'", what, s);
+	if (ret < 0)
+		cli_usage_error("invalid %s argument: '%s'", what, s);
+	return v;
+}

@@ -1,0 +1,132 @@
+/*
+ * tools/cli.h - what the memview tools (mvdump, mvshm, mvbench, lsshm) share: the program name,
+ * the util-linux usage layout, --version, error exits with the project's statuses, and parsing
+ * of sizes, integer lists and Python slices.
+ *
+ * Exit statuses, the same for every tool and documented in each man page:
+ *   0 success, 1 failure (I/O, or an operation memview refused), 2 usage error.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef MEMVIEW_TOOLS_CLI_H
+#define MEMVIEW_TOOLS_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "memview.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE 2
+
+#define CLI_NORETURN __attribute__((noreturn))
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* The tool's name as set by cli_init(), for messages ("mvdump"). */
+extern const char *cli_progname;
+
+/*
+ * cli_init - call first in main(). Records @name as the program name and puts it in argv[0], so
+ * getopt's own messages ("mvdump: unrecognized option '--x'") name the tool even when it runs
+ * through a libtool wrapper as "lt-mvdump". Registers an exit handler that flushes stdout and
+ * turns a failed write (full disk, closed pipe reader) into a message and status 1 instead of
+ * silently lost output.
+ */
+void cli_init(int argc, char **argv, const char *name);
+
+/*
+ * Usage, util-linux's layout:
+ *
+ *	Usage:
+ *	 mvdump [options] [FILE | -]
+ *
+ *	Show a file or standard input as a typed memoryview.
+ *
+ *	Options:
+ *	 -f, --format <format>      item format
+ *	...
+ *	 -h, --help                 display this help
+ *	 -V, --version              display version
+ *
+ *
+ *	Arguments:
+ *	 <size> may be followed by ...
+ *
+ *	For more details see mvdump(1).
+ *
+ * cli_usage_begin() prints the synopses (NULL-terminated, each without the program name) and the
+ * one-paragraph summary; cli_usage_section() a titled section; cli_usage_option() one option
+ * with its help aligned (a '\n' in @help continues it on an aligned line);
+ * cli_usage_std_options() the help and version lines; cli_usage_size_argument() the
+ * "Arguments:" note on what cli_parse_size() accepts; cli_usage_end() the man page pointer.
+ */
+void cli_usage_begin(FILE *out, const char *const *synopses, const char *summary);
+void cli_usage_section(FILE *out, const char *title);
+void cli_usage_option(FILE *out, const char *opts, const char *help);
+void cli_usage_std_options(FILE *out);
+void cli_usage_size_argument(FILE *out);
+void cli_usage_end(FILE *out);
+
+/* cli_print_version - "mvdump from memview 0.1.0" on stdout, then exit 0. */
+CLI_NORETURN void cli_print_version(void);
+
+/* cli_try_help - "Try 'mvdump --help' for more information." on stderr, then exit 2. */
+CLI_NORETURN void cli_try_help(void);
+
+/* cli_usage_error - "mvdump: <message>" on stderr, then exit 2: a bad command line. */
+CLI_NORETURN void cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* cli_fail - "mvdump: <message>" on stderr, then exit 1: the command could not be done. */
+CLI_NORETURN void cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* cli_warn - "mvdump: <message>" on stderr; carries on. */
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/*
+ * cli_fail_mv - a memview call returned @err (< 0): print "mvdump: <mv_errmsg()>", or
+ * "mvdump: <context>: <mv_errmsg()>" when @context is not NULL, then exit 1. The library's
+ * message is CPython's wording where CPython has one, so it is shown unchanged.
+ */
+CLI_NORETURN void cli_fail_mv(int err, const char *context);
+
+/*
+ * Parsers. Each returns 0 and writes its out-parameters only on success, or -EINVAL for bad
+ * syntax, -ERANGE for a value that does not fit, -ENOMEM.
+ */
+
+/*
+ * cli_parse_size - a byte count: decimal or 0x-hexadecimal digits, optionally followed by a
+ * suffix K M G T P E (powers of 1024; also KiB, MiB, ...; KB, MB, ... are powers of 1000; the
+ * letter may be lower case) or B (bytes). "4K" is 4096, "1MB" 1000000. The result is at most
+ * SSIZE_MAX, the largest size a view can have.
+ */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/*
+ * cli_parse_ssize - a signed decimal integer with an optional sign, in ssize_t range.
+ */
+int cli_parse_ssize(const char *s, ssize_t *out);
+
+/*
+ * cli_parse_list - a comma-separated list of signed integers, "2,3,4". The empty string is the
+ * empty list (*@n = 0; *@out may then be NULL). *@out is malloc'ed; the caller frees it.
+ */
+int cli_parse_list(const char *s, ssize_t **out, int *n);
+
+/*
+ * cli_parse_slice - Python slice syntax "START:STOP:STEP" or "START:STOP", each part optional
+ * and possibly negative: "::-1", "2:", ":-3", "1:9:2". Omitted parts are MV_NONE. As in Python,
+ * integers beyond ssize_t are clamped (so "-99999999999999999999:" means "from the start"), and
+ * a step of zero is accepted here and refused by the slicing ("slice step cannot be zero").
+ */
+int cli_parse_slice(const char *s, mv_slice *out);
+
+/*
+ * The same, exiting with status 2 and "mvdump: invalid <what> argument: '<s>'" (or "... is too
+ * large") on failure - what a tool's option loop wants.
+ */
+uint64_t cli_size_arg(const char *s, const char *what);
+ssize_t cli_ssize_arg(const char *s, const char *what);
+
+#endif /* MEMVIEW_TOOLS_CLI_H */
