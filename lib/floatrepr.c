@@ -16,6 +16,10 @@
  * at least two digits, Python wants the shortest, so one-digit answers (5e-324) are allowed.
  *
  * Cost: six 64x64->128-bit multiplications, a few comparisons, then the digits two at a time.
+ * Checked against CPython 3.13 (tests/data/float_repr.txt, made by tests/gen_float_repr.py) and,
+ * during development, against an exact reference (glibc's exact printf digits, strtod round
+ * trips) on more than ten million doubles: every exponent's edge significands, every small
+ * subnormal, powers of ten and their neighbours, random bit patterns.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -689,9 +693,10 @@ static const uint64_t pow10_g[K_MAX - K_MIN + 1][2] = {
 
 /*
  * (g * cp) / 2^127, truncated, with bit 0 set when anything non-zero was truncated (round to
- * odd). The products below 2^-63 are dropped: g over-approximates 10^-k by less than one unit,
- * which moves the product by less than 2^-67, while a non-integer product's fraction is far
- * larger than that, so neither the floor nor the sticky bit can be wrong.
+ * odd). Bits below 2^-63 are dropped: g over-approximates 10^-k by less than one unit, which
+ * moves the result by less than 2^-67 (cp < 2^60), and the paper shows that the fraction of an
+ * exact product that is not an integer stays clear of both 0 and 1 by more than that, so
+ * neither the integer part nor the sticky bit can come out wrong.
  */
 static inline uint64_t round_to_odd(const uint64_t g[2], uint64_t cp)
 {

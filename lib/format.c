@@ -101,6 +101,11 @@ static inline const struct code_info *lookup(const mv_format *fmt)
 	return ci;
 }
 
+static int not_parsed(const char *func)
+{
+	return mv_fail(EINVAL, "%s: invalid format (not made by mv_format_parse)", func);
+}
+
 /* The format as CPython names it in messages: without an '@' prefix. */
 static inline const char *format_name(const mv_format *fmt)
 {
@@ -126,7 +131,8 @@ int mv_format_parse(mv_format *out, const char *fmt)
 	if (!idx || p[1] != '\0')
 		return mv_fail(EINVAL,
 			       "memoryview: invalid format '%.32s': expected one of "
-			       "c b B ? h H i I l L q Q n N f d e P, optionally prefixed by @ = < > !",
+			       "c b B ? h H i I l L q Q n N f d e P, "
+			       "optionally prefixed by @ = < > !",
 			       fmt);
 	ci = &code_info[idx - 1];
 	if (row > 1 && !ci->standard)
@@ -385,7 +391,7 @@ int mv_format_unpack(mv_value *out, const mv_format *fmt, const void *src)
 	MV_CHECK_ARG(fmt, "fmt");
 	MV_CHECK_ARG(src, "src");
 	if (!lookup(fmt))
-		return mv_fail(EINVAL, "mv_format_unpack: invalid format (not from mv_format_parse)");
+		return not_parsed(__func__);
 	mv_item_unpack_fast(out, fmt, src);
 	return 0;
 }
@@ -487,9 +493,9 @@ static int pack_real(const mv_format *fmt, const struct code_info *ci, void *dst
 		store_uint(dst, 8, fmt->swap, u);
 	} else if (ci->kind == K_FLOAT) {
 		/*
-		 * CPython stores (float)d: too large a finite value becomes +-inf, no error. Doubles
-		 * from halfway between FLT_MAX and 2^128 up round to inf; convert those explicitly,
-		 * since C leaves an out-of-range conversion undefined.
+		 * CPython stores (float)d: too large a finite value becomes +-inf, no error.
+		 * Doubles from halfway between FLT_MAX and 2^128 up round to inf; convert those
+		 * explicitly, since C leaves an out-of-range conversion undefined.
 		 */
 		float f;
 		uint32_t u;
@@ -521,7 +527,7 @@ int mv_format_pack(const mv_format *fmt, void *dst, const mv_value *val)
 	MV_CHECK_ARG(val, "val");
 	ci = lookup(fmt);
 	if (!ci)
-		return mv_fail(EINVAL, "mv_format_pack: invalid format (not from mv_format_parse)");
+		return not_parsed(__func__);
 	if (val->kind == MV_VALUE_BYTES && val->nbytes && !val->bytes)
 		return mv_fail(EINVAL, "mv_format_pack: invalid argument: val->bytes");
 
@@ -639,7 +645,7 @@ ssize_t mv_format_repr(char *dst, size_t cap, const mv_format *fmt, const void *
 	MV_CHECK_ARG(fmt, "fmt");
 	MV_CHECK_ARG(src, "src");
 	if (!lookup(fmt))
-		return mv_fail(EINVAL, "mv_format_repr: invalid format (not from mv_format_parse)");
+		return not_parsed(__func__);
 	n = mv_item_repr_fast(tmp, fmt, src);
 	if (n >= cap)
 		return mv_fail(ENOBUFS, "mv_format_repr: %zu bytes needed, buffer has %zu", n + 1,

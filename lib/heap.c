@@ -111,8 +111,8 @@ int mv_heap_resize(mv_heap *h, size_t len)
 		return mv_fail(EINVAL, "size %zu is larger than SSIZE_MAX", len);
 	n = mv_exports_lock(&h->exp);
 	if (n)
-		return mv_fail(EBUSY, "Existing exports of data: object cannot be re-sized "
-				      "(%ld export%s)", n, n == 1 ? "" : "s");
+		/* CPython's exact words; mv_exporter_exports() tells the count. */
+		return mv_fail(EBUSY, "Existing exports of data: object cannot be re-sized");
 	p = realloc(h->data, len ? len : 1);
 	if (!p) {
 		mv_exports_unlock(&h->exp);

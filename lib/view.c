@@ -361,7 +361,8 @@ static int slice_dim(mv_view *v, int dim, ssize_t start, ssize_t stop, ssize_t s
 		step = 1;
 	if (step < -SSIZE_MAX)
 		step = -SSIZE_MAX;
-	v->buf += wrap_mul(strides[dim], first);
+	/* Integer arithmetic: a wrapped offset from a huge step must not be pointer overflow. */
+	v->buf = (char *)((uintptr_t)v->buf + (uintptr_t)wrap_mul(strides[dim], first));
 	shape[dim] = count;
 	strides[dim] = wrap_mul(strides[dim], step);
 	return 0;
@@ -478,8 +479,8 @@ int mv_view_cast(mv_view *out, const mv_view *v, const char *format, const ssize
 	t.itemsize = dest.itemsize;
 	if (ndim == MV_CAST_NO_SHAPE)
 		view_shape(&t)[0] = v->len / dest.itemsize;
-	else
-		memcpy(view_shape(&t), shape, (size_t)ndim * sizeof(ssize_t));
+	else if (ndim > 0)
+		memcpy(view_shape(&t), shape, (size_t)ndim * sizeof(ssize_t)); /* ndim > 0 */
 	init_strides_from_shape(&t);
 	init_flags(&t);
 	*out = t;

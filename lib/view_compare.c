@@ -177,12 +177,13 @@ static int items_equal(const mv_view *a, const mv_view *b, int same)
 			}
 		}
 		for (d = last - 1; d >= 0; d--) {
-			pa += sa[d];
-			pb += sb[d];
-			if (++idx[d] < shape[d])
+			if (++idx[d] < shape[d]) {
+				pa += sa[d];
+				pb += sb[d];
 				break;
-			pa -= sa[d] * shape[d];
-			pb -= sb[d] * shape[d];
+			}
+			pa -= sa[d] * (shape[d] - 1);
+			pb -= sb[d] * (shape[d] - 1);
 			idx[d] = 0;
 		}
 		if (d < 0)

@@ -31,7 +31,7 @@ struct walk {
 static ssize_t walk_init(struct walk *w, const mv_view *v, int fortran)
 {
 	const ssize_t *shape = view_shape(v), *strides = view_strides(v);
-	ssize_t items = 1;
+	ssize_t items = 1, span;
 	int i, n = 0;
 
 	w->itemsize = v->itemsize;
@@ -43,7 +43,8 @@ static ssize_t walk_init(struct walk *w, const mv_view *v, int fortran)
 		if (shape[d] == 1)
 			continue; /* a dimension of one item moves nothing */
 		/* Merge with the previous dimension when it steps exactly over this one. */
-		if (n > 0 && w->strides[n - 1] == strides[d] * shape[d]) {
+		if (n > 0 && !__builtin_mul_overflow(strides[d], shape[d], &span) &&
+		    w->strides[n - 1] == span) {
 			w->shape[n - 1] *= shape[d];
 			w->strides[n - 1] = strides[d];
 			continue;
@@ -78,7 +79,8 @@ static void copy_row(char *dst, const char *src, ssize_t n, ssize_t stride, ssiz
 			/* Every other byte: mask the high bytes off 16-bit lanes and pack. */
 			const __m128i lo = _mm_set1_epi16(0x00ff);
 
-			for (; i + 16 <= n; i += 16) {
+			/* i + 16 < n: the last load ends at src[2i + 31], the item before last's pair. */
+			for (; i + 16 < n; i += 16) {
 				__m128i a = _mm_loadu_si128((const __m128i *)(src + 2 * i));
 				__m128i b = _mm_loadu_si128((const __m128i *)(src + 2 * i + 16));
 
@@ -130,10 +132,11 @@ static int walk_rows(const struct walk *w, row_fn row, void *ctx)
 		if (rc)
 			return rc;
 		for (d = last - 1; d >= 0; d--) {
-			p += w->strides[d];
-			if (++idx[d] < w->shape[d])
+			if (++idx[d] < w->shape[d]) {
+				p += w->strides[d];
 				break;
-			p -= w->strides[d] * w->shape[d];
+			}
+			p -= w->strides[d] * (w->shape[d] - 1);
 			idx[d] = 0;
 		}
 		if (d < 0)
@@ -312,11 +315,13 @@ int mv_view_visit(const mv_view *v, mv_visit_fn fn, void *ctx)
 		rc = fn(ctx, idx, v->ndim, &val);
 		if (rc)
 			return rc;
+		/* Step only within the view: a huge stride of a one-item dimension never moves p. */
 		for (d = v->ndim - 1; d >= 0; d--) {
-			p += strides[d];
-			if (++idx[d] < shape[d])
+			if (++idx[d] < shape[d]) {
+				p += strides[d];
 				break;
-			p -= strides[d] * shape[d];
+			}
+			p -= strides[d] * (shape[d] - 1);
 			idx[d] = 0;
 		}
 		if (d < 0)
@@ -483,15 +488,17 @@ static void text_rec(struct text_out *o, const mv_view *v, const char *p, int di
 	ssize_t n = view_shape(v)[dim], stride = view_strides(v)[dim], i;
 
 	out_str(o, "[", 1);
-	for (i = 0; i < n && !o->rc; i++, p += stride) {
+	for (i = 0; i < n && !o->rc; i++) {
+		const char *item = p + i * stride;
+
 		if (i)
 			out_str(o, ", ", 2);
 		if (dim + 1 < v->ndim) {
-			text_rec(o, v, p, dim + 1);
+			text_rec(o, v, item, dim + 1);
 		} else {
 			char *d = out_reserve(o, MV_FORMAT_REPR_MAX);
 
-			o->used += mv_item_repr_fast(d, &v->fmt, p);
+			o->used += mv_item_repr_fast(d, &v->fmt, item);
 		}
 	}
 	out_str(o, "]", 1);

@@ -183,9 +183,10 @@ END_TEST
 
 START_TEST(parse_refuses_bad_formats)
 {
-	static const char *bad[] = { "",   "@",	 "x",  "ii",  "<",   "@@i", "2i", " i",  "i ",
-				     "Z",  "\xff", "<@i", "B\n", "@<i", "iB",  "s",  "0",  "p",
-				     "x@", "g",	   "F",	  "<s",	 "?@",	"&B",  "^B" };
+	static const char *bad[] = {
+		"", "@", "x", "ii", "<", "@@i", "2i", " i", "i ", "Z", "\xff", "<@i", "B\n",
+		"@<i", "iB", "s", "0", "p", "x@", "g", "F", "<s", "?@", "&B", "^B",
+	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		mv_format f = { 'x', 0, 0, 0, NULL };

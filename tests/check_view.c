@@ -490,6 +490,9 @@ START_TEST(equality_compares_values_across_formats)
 	view_of(&f, &h5, fz, sizeof(fz), "f");
 	ck_assert_int_eq(mv_view_equal(&d, &f), 1); /* 0.0 == -0.0 */
 	mv_view_release(&a);
+	mv_view_release(&b);
+	ck_assert_int_eq(mv_heap_free(h1), 0);
+	ck_assert_int_eq(mv_heap_free(h2), 0);
 	view_of(&a, &h1, "ab", 2, "c");
 	view_of(&u, &h2, "ab", 2, "B");
 	ck_assert_int_eq(mv_view_equal(&a, &u), 0); /* bytes never equal ints */
@@ -499,10 +502,14 @@ START_TEST(equality_compares_values_across_formats)
 	ck_assert_int_eq(mv_view_equal(&u, &u), 1); /* identity, even released */
 	ck_assert_int_eq(mv_view_equal(&u, &a), 0);
 	mv_view_release(&a);
-	mv_view_release(&b);
 	mv_view_release(&n);
 	mv_view_release(&d);
 	mv_view_release(&f);
+	ck_assert_int_eq(mv_heap_free(h1), 0);
+	ck_assert_int_eq(mv_heap_free(h2), 0);
+	ck_assert_int_eq(mv_heap_free(h3), 0);
+	ck_assert_int_eq(mv_heap_free(h4), 0);
+	ck_assert_int_eq(mv_heap_free(h5), 0);
 }
 END_TEST
 
@@ -534,7 +541,9 @@ START_TEST(hash_of_readonly_byte_views_is_python_hash_with_seed_0)
 			 "memoryview: hashing is restricted to formats 'B', 'b' or 'c'");
 	mv_view_release(&c);
 	mv_view_release(&w);
+	ck_assert_int_eq(mv_heap_free(heap), 0);
 	mv_view_release(&v);
+	ck_assert_int_eq(mv_heap_free(h), 0);
 }
 END_TEST
 
@@ -559,6 +568,7 @@ START_TEST(byte_order_prefixes_are_an_extension_in_casts)
 	mv_view_release(&be);
 	mv_view_release(&le);
 	mv_view_release(&v);
+	ck_assert_int_eq(mv_heap_free(h), 0);
 }
 END_TEST
 

@@ -123,6 +123,8 @@ void cli_try_help(void)
 	exit(CLI_EXIT_USAGE);
 }
 
+static void vmessage(const char *fmt, va_list ap) CLI_PRINTF(1, 0);
+
 static void vmessage(const char *fmt, va_list ap)
 {
 	/* Anything already printed goes first, so the message lands after it, not inside it. */

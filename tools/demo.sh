@@ -39,7 +39,8 @@ show()
 		esac
 	done
 	printf '\n'
-	"$mvdump" "$@"
+	# Errors inline, where the reader expects them.
+	"$mvdump" "$@" 2>&1
 }
 
 echo "memview demo: one 48-byte file, seen as Python's memoryview would see it."
@@ -49,7 +50,7 @@ show "the last 16 bytes as int32 in a 2x2 shape: cast('i', [2, 2])" \
 	--offset 32 -f i --shape 2,2 "$dir/data.bin"
 show "every other int32, backwards: cast('i')[::-2]" --offset 32 -f i --slice ::-2 "$dir/data.bin"
 show "the doubles as hex, ':' every 8 bytes: m.hex(':', 8)" --length 32 --hex=:,8 "$dir/data.bin"
-show "the ints reversed, byte by byte as xxd shows them" --offset 32 -f i --slice ::-1 --xxd \
-	"$dir/data.bin"
+show "the ints in reverse order, their bytes as xxd shows them" \
+	--offset 32 -f i --slice ::-1 --xxd "$dir/data.bin"
 show "a size that is not a whole number of doubles: CPython's error, exit status 1" \
 	--length 20 -f d "$dir/data.bin" || true

@@ -200,7 +200,7 @@ MV_EXPORT int mv_view_assign_slice(mv_view *v, ssize_t start, ssize_t stop, ssiz
 MV_EXPORT ssize_t mv_view_tobytes(const mv_view *v, void *dst, size_t cap, char order);
 
 /*
- * mv_view_hex - m.hex(sep, bytes_per_sep) into @dst, NUL-terminated. @sep NULL or "" for no
+ * mv_view_hex - m.hex(sep, bytes_per_sep) into @dst, NUL-terminated. @sep NULL for no
  * separator, else exactly one ASCII character ("sep must be length 1.", "sep must be ASCII.");
  * @bytes_per_sep > 0 groups from the right, < 0 from the left, 0 no separators.
  * Returns the length without the NUL; with @dst NULL only the length. -ENOBUFS when @cap is

@@ -305,7 +305,8 @@ case_ err_not_multiple_stdin	1 pipe:odd5	-f i
 case_ err_product		1 file:seq16	--shape 3,5
 case_ err_shape_zero		1 file:seq16	--shape 0,16
 case_ err_shape_negative	1 file:seq16	--shape=-1
-case_ err_ndim			1 file:one	--shape 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1
+ones65=1$(printf ',1%.0s' $(seq 64))
+case_ err_ndim			1 file:one	--shape "$ones65"
 case_ err_ssize_max		1 file:seq16	--shape 4611686018427387904,4
 case_ err_0dim_slice		1 file:one	--shape= --slice ::
 
