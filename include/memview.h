@@ -13,5 +13,6 @@
 #include "memview/format.h"
 #include "memview/view.h"
 #include "memview/heap.h"
+#include "memview/segment.h"
 
 #endif /* MEMVIEW_H */

@@ -28,6 +28,8 @@ const char *mv_errmsg(void)
 
 const char *mv_strerror(int err)
 {
+	if (err > 0 || err < -4095)
+		return "unknown memview error";
 	switch (-err) {
 	case 0: return "success";
 	case EBUSY: return "EBUSY: the memory is exported (views or I/O hold it)";

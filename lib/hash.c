@@ -72,7 +72,7 @@ static uint64_t siphash13(uint64_t k0, uint64_t k1, const unsigned char *p, size
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-int64_t mv_hash_bytes(const void *data, size_t len)
+int64_t mv_view_hash_bytes(const void *data, size_t len)
 {
 	uint64_t x;
 	int64_t h;

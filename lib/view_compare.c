@@ -276,13 +276,13 @@ int mv_view_hash(int64_t *out, mv_view *v)
 	if (obj->ops->flags & MV_EXPORTER_UNHASHABLE)
 		return mv_fail(EINVAL, "unhashable type: '%s'", obj->ops->name);
 	if (v->flags & MVF_C) {
-		h = mv_hash_bytes(v->buf, (size_t)v->len);
+		h = mv_view_hash_bytes(v->buf, (size_t)v->len);
 	} else {
 		tmp = malloc((size_t)v->len + 1);
 		if (!tmp)
 			return mv_fail(ENOMEM, "cannot allocate %zd bytes to hash", v->len);
 		mv_view_gather(v, tmp, 0);
-		h = mv_hash_bytes(tmp, (size_t)v->len);
+		h = mv_view_hash_bytes(tmp, (size_t)v->len);
 		free(tmp);
 	}
 	v->hash = h;

@@ -523,7 +523,7 @@ START_TEST(hash_of_readonly_byte_views_is_python_hash_with_seed_0)
 	ck_assert_int_eq(mv_view_hash(&x, &v), 0);
 	/* PYTHONHASHSEED=0 python3.13 -c "print(hash(b'abc'))" */
 	ck_assert(x == -4594863902769663758LL);
-	ck_assert(mv_hash_bytes("", 0) == 0);
+	ck_assert(mv_view_hash_bytes("", 0) == 0);
 	ck_assert_int_eq(mv_view_cast(&c, &v, "c", NULL, MV_CAST_NO_SHAPE), 0);
 	ck_assert_int_eq(mv_view_hash(&x, &c), 0);
 	ck_assert(x == -4594863902769663758LL);

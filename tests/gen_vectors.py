@@ -3,7 +3,7 @@
 
 Run with CPython 3.13 (e.g. /root/.pyenv/versions/3.13.0/bin/python3 tests/gen_vectors.py).
 The script is deterministic (fixed seed) and re-executes itself with PYTHONHASHSEED=0 so that
-hash(memoryview) equals memview's mv_hash_bytes().  tests/check_conformance.c replays the file
+hash(memoryview) equals memview's mv_view_hash_bytes().  tests/check_conformance.c replays the file
 through memview's public C API.
 
 File format (line oriented, tokens separated by single spaces):

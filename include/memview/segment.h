@@ -69,8 +69,8 @@ typedef struct mv_segment_opts {
 
 #define MV_SEGMENT_OPTS_INIT { sizeof(mv_segment_opts), 0, 0, NULL, NULL, -1, 0 }
 
-/* What mv_segment_info() reports. */
-typedef struct mv_segment_info {
+/* What mv_segment_info() reports (a struct tag: the function has the same name). */
+struct mv_segment_info {
 	size_t data_offset;    /* bytes from the start of the object to the data */
 	size_t data_size;      /* bytes of data, as the header says now */
 	size_t mapped_size;    /* bytes of data this handle has mapped (its view of the size) */
@@ -82,7 +82,7 @@ typedef struct mv_segment_info {
 	char format[MV_SEGMENT_FORMAT_MAX];
 	pid_t creator;         /* pid that created it (0 for raw segments) */
 	long exports;          /* this handle's exports */
-} mv_segment_info;
+};
 
 /* One holder in the header's table. */
 typedef struct mv_segment_holder {
@@ -172,7 +172,7 @@ MV_EXPORT void *mv_segment_data(const mv_segment *seg);
 MV_EXPORT int mv_segment_fd(const mv_segment *seg);
 
 /* mv_segment_info - describe the segment. Returns 0, -EINVAL. */
-MV_EXPORT int mv_segment_info(const mv_segment *seg, mv_segment_info *out);
+MV_EXPORT int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out);
 
 /*
  * mv_segment_holders - the holder table, dead holders reclaimed first (when the handle can

@@ -255,8 +255,8 @@ MV_EXPORT ssize_t mv_view_tolist_text(const mv_view *v, char **out);
 /*
  * mv_view_equal - m == other: 1 or 0. Items are compared as values after each side is read by
  * its own format (an 'i' view equals a 'q' view of the same numbers; 'c' never equals a number;
- * NaN is unequal to itself). A view is equal to itself even when released; a released view is
- * unequal to any other. Returns 1, 0, -EINVAL for NULL.
+ * NaN is unequal to itself, so a view holding NaN is unequal to itself). A released view is
+ * equal only to itself (the same pointer). Returns 1, 0, -EINVAL for NULL.
  */
 MV_EXPORT int mv_view_equal(const mv_view *a, const mv_view *b);
 
@@ -265,7 +265,7 @@ MV_EXPORT int mv_view_equal_bytes(const mv_view *v, const void *data, size_t len
 
 /*
  * mv_view_hash - hash(m) for readonly views of formats B, b, c: the hash of m.tobytes() by
- * mv_hash_bytes(). -EINVAL for writable views ("cannot hash writable memoryview object"), other
+ * mv_view_hash_bytes(). -EINVAL for writable views ("cannot hash writable memoryview object"), other
  * formats ("memoryview: hashing is restricted to formats 'B', 'b' or 'c'") and views of
  * exporters whose memory may change ("unhashable type: 'bytearray'"), -EBADF. As in CPython
  * the hash is cached in the view, so a view hashed before its release still hashes after it.
@@ -273,11 +273,11 @@ MV_EXPORT int mv_view_equal_bytes(const mv_view *v, const void *data, size_t len
 MV_EXPORT int mv_view_hash(int64_t *out, mv_view *v);
 
 /*
- * mv_hash_bytes - the hash memview uses: exactly CPython's hash(bytes) when the interpreter
+ * mv_view_hash_bytes - the hash memview uses: exactly CPython's hash(bytes) when the interpreter
  * runs with PYTHONHASHSEED=0 (SipHash-1-3 with an all-zero key; 0 for empty input; -1 maps to
  * -2), so it can be checked against Python and is stable across runs and machines.
  */
-MV_EXPORT int64_t mv_hash_bytes(const void *data, size_t len);
+MV_EXPORT int64_t mv_view_hash_bytes(const void *data, size_t len);
 
 MV_END_DECLS
 

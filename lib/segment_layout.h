@@ -1,0 +1,63 @@
+/*
+ * lib/segment_layout.h - the on-disk (in-/dev/shm) layout of a memview segment header.
+ *
+ * This is an interface to other programs (documented in mv_segment(3)), so every field has a
+ * fixed size and offset on a given architecture; the fields are in host byte order, since a
+ * shared-memory segment never leaves its machine.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef MEMVIEW_SEGMENT_LAYOUT_H
+#define MEMVIEW_SEGMENT_LAYOUT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define SEG_MAGIC "MVSEGMT" /* 8 bytes with its NUL */
+#define SEG_VERSION 1u
+/* The data starts at a multiple of this, at least one page. */
+#define SEG_ALIGN 4096u
+/* Largest data offset a header may claim: anything larger is a lie. */
+#define SEG_MAX_DATA_OFFSET (1u << 20)
+/* "ndim" value meaning: one dimension that always covers the whole data. */
+#define SEG_NDIM_AUTO (-1)
+
+struct seg_holder {
+	int32_t pid;          /* 0: free slot */
+	uint32_t reserved;
+	uint64_t start_time;  /* the process's start time, clock ticks after boot (/proc/PID/stat) */
+	int64_t exports;      /* exports the holder's handle has, written only by that holder */
+};
+
+struct seg_header {
+	/* --- static part: changed only under the mutex, covered by the checksum --- */
+	char magic[8];          /* SEG_MAGIC, written last at creation */
+	uint32_t version;       /* SEG_VERSION */
+	uint32_t header_bytes;  /* sizeof(struct seg_header) of the writer */
+	uint64_t data_offset;   /* multiple of SEG_ALIGN, <= SEG_MAX_DATA_OFFSET */
+	uint64_t data_size;     /* bytes of data; file size is data_offset + data_size */
+	uint64_t generation;    /* bumped by every resize */
+	uint32_t flags;         /* reserved, 0 */
+	int32_t ndim;           /* 0..64, or SEG_NDIM_AUTO */
+	char format[16];        /* NUL-terminated item format */
+	int64_t shape[64];      /* ndim entries */
+	int32_t creator_pid;
+	uint32_t reserved0;
+	uint64_t creator_start; /* creator's start time, as in seg_holder */
+	uint64_t created_ns;    /* CLOCK_REALTIME at creation, nanoseconds */
+	uint32_t checksum;      /* low 32 bits of mv_view_hash_bytes() over the bytes before it */
+	uint32_t seq;           /* odd while a writer changes the static part */
+	/* --- dynamic part --- */
+	union {
+		pthread_mutex_t mutex; /* robust, process-shared: guards the static part's updates
+					  and holders[] slot allocation */
+		char mutex_space[64];
+	} lock;
+	uint32_t max_holders;   /* MV_SEGMENT_MAX_HOLDERS */
+	uint32_t reserved1;
+	struct seg_holder holders[64];
+};
+
+#define SEG_CHECKSUMMED_BYTES offsetof(struct seg_header, checksum)
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * lib/shm.c - the objects behind segments: named POSIX shm (/dev/shm) and anonymous memfds.
+ * Creating (O_EXCL, mode 0600, space reserved), opening, importing a received memfd after
+ * checking its seals and size, passing descriptors over unix sockets, sealing, unlinking.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include "segment_internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Longest name, slash included: NAME_MAX for the file in /dev/shm, with room to spare. */
+#define NAME_LEN_MAX 251
+
+static int check_name(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return mv_fail(EINVAL, "segment name is NULL");
+	len = strlen(name);
+	if (name[0] != '/')
+		return mv_fail(EINVAL, "segment name '%.64s' must start with '/'", name);
+	if (len < 2)
+		return mv_fail(EINVAL, "segment name '/' is empty after the slash");
+	if (len > NAME_LEN_MAX)
+		return mv_fail(EINVAL, "segment name is %zu characters long, the limit is %d", len,
+			       NAME_LEN_MAX);
+	if (strchr(name + 1, '/'))
+		return mv_fail(EINVAL, "segment name '%.64s' has a '/' after the first", name);
+	if (!strcmp(name, "/.") || !strcmp(name, "/.."))
+		return mv_fail(EINVAL, "segment name '%s' is not a file name", name);
+	return 0;
+}
+
+int mv_seg_opts(mv_segment_opts *out, const mv_segment_opts *in)
+{
+	mv_segment_opts def = MV_SEGMENT_OPTS_INIT;
+
+	if (!in) {
+		*out = def;
+		return 0;
+	}
+	if (in->size < sizeof(*in) && in->size != 0)
+		return mv_fail(EINVAL, "mv_segment_opts.size %zu is smaller than this library's "
+				       "%zu: start from MV_SEGMENT_OPTS_INIT", in->size, sizeof(*in));
+	*out = *in;
+	if (in->flags & ~(MV_SEGMENT_READONLY | MV_SEGMENT_RAW | MV_SEGMENT_MEMFD |
+			  MV_SEGMENT_FORCE))
+		return mv_fail(EINVAL, "unknown segment flags 0x%x", in->flags);
+	if (in->seals & ~(MV_SEAL_GROW | MV_SEAL_FUTURE_WRITE))
+		return mv_fail(EINVAL, "unknown seals 0x%x", in->seals);
+	return 0;
+}
+
+/* Typing for a raw segment: the caller's format, one dimension. */
+static int set_raw_typing(struct mv_segment *seg, const mv_segment_opts *o)
+{
+	const char *format = o->format ? o->format : "B";
+	int rc = mv_format_parse(&seg->fmt, format);
+
+	if (rc < 0)
+		return rc;
+	snprintf(seg->format, sizeof(seg->format), "%s", format);
+	seg->ndim = SEG_NDIM_AUTO;
+	return 0;
+}
+
+/* Check the creation options: format, shape against the size. */
+static int check_create(const mv_segment_opts *o, size_t data_size)
+{
+	mv_format f;
+	ssize_t need;
+	int i, rc;
+
+	rc = mv_format_parse(&f, o->format ? o->format : "B");
+	if (rc < 0)
+		return rc;
+	if (strlen(f.text) >= MV_SEGMENT_FORMAT_MAX)
+		return mv_fail(EINVAL, "format '%s' is too long", f.text);
+	if (data_size > (size_t)SSIZE_MAX - 4096)
+		return mv_fail(EOVERFLOW, "segment size %zu is too large", data_size);
+	if (o->ndim > MV_MAXDIM)
+		return mv_fail(EINVAL, "memoryview: number of dimensions must not exceed %d",
+			       MV_MAXDIM);
+	if (o->ndim > 0 && !o->shape)
+		return mv_fail(EINVAL, "segment options: ndim %d without a shape", o->ndim);
+	if (o->ndim < 0) {
+		if (data_size % f.itemsize)
+			return mv_fail(EINVAL, "segment size %zu is not a multiple of the item size %u "
+					       "of format '%s'", data_size, f.itemsize, f.text);
+		return 0;
+	}
+	need = f.itemsize;
+	for (i = 0; i < o->ndim; i++) {
+		if (o->shape[i] < 0)
+			return mv_fail(EINVAL, "shape entry %d is negative", i);
+		if (!mv_mul_ok(need, o->shape[i], &need))
+			return mv_fail(EOVERFLOW, "product(shape) * itemsize overflows");
+	}
+	if ((size_t)need > data_size)
+		return mv_fail(EINVAL, "shape needs %zd bytes but the segment has %zu", need,
+			       data_size);
+	return 0;
+}
+
+/* Reserve @total bytes for @fd so a full tmpfs fails now, not later with SIGBUS. */
+static int reserve(int fd, size_t total, const char *name)
+{
+	int rc = posix_fallocate(fd, 0, (off_t)total);
+
+	if (rc == ENOSPC)
+		return mv_fail(ENOSPC, "%s: not enough space in /dev/shm for %zu bytes", name,
+			       total);
+	if (rc == EOPNOTSUPP || rc == EINVAL) {
+		if (ftruncate(fd, (off_t)total) == 0)
+			return 0;
+		rc = errno;
+	}
+	if (rc)
+		return mv_fail(rc, "%s: cannot reserve %zu bytes: %s", name, total, strerror(rc));
+	return 0;
+}
+
+int mv_segment_create(mv_segment **out, const char *name, size_t data_size,
+		      const mv_segment_opts *opts)
+{
+	struct mv_segment *seg;
+	mv_segment_opts o;
+	int fd, rc, memfd;
+	unsigned seals;
+
+	MV_CHECK_ARG(out, "out");
+	rc = mv_seg_opts(&o, opts);
+	if (rc < 0)
+		return rc;
+	memfd = (o.flags & MV_SEGMENT_MEMFD) != 0;
+	if (o.flags & (MV_SEGMENT_READONLY | MV_SEGMENT_RAW))
+		return mv_fail(EINVAL, "create makes read-write memview segments: READONLY and RAW "
+				       "are for opening");
+	if (!memfd) {
+		rc = check_name(name);
+		if (rc < 0)
+			return rc;
+	}
+	rc = check_create(&o, data_size);
+	if (rc < 0)
+		return rc;
+
+	if (memfd) {
+		fd = memfd_create(name ? name : "memview", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0)
+			return mv_fail(errno, "memfd_create: %s", strerror(errno));
+	} else {
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			      o.mode ? (mode_t)o.mode : 0600);
+		if (fd < 0) {
+			rc = errno;
+			return mv_fail(rc, "%s: cannot create: %s", name,
+				       rc == EEXIST ? "a segment of that name exists" : strerror(rc));
+		}
+		/* The umask must not loosen or tighten what the caller asked for. */
+		if (fchmod(fd, o.mode ? (mode_t)o.mode : 0600) < 0) {
+			rc = mv_fail(errno, "%s: chmod: %s", name, strerror(errno));
+			goto fail_fd;
+		}
+	}
+	rc = reserve(fd, 4096 + data_size, memfd ? "memfd" : name);
+	if (rc < 0)
+		goto fail_fd;
+	rc = mv_seg_new(&seg, fd, 0, memfd ? (name ? name : "memfd") : name, memfd);
+	if (rc < 0)
+		goto fail_name;
+	rc = mv_seg_format_new(seg, data_size, &o);
+	if (rc < 0) {
+		mv_seg_free(seg);
+		goto fail_name;
+	}
+	if (memfd) {
+		seals = F_SEAL_SHRINK | ((o.seals & MV_SEAL_GROW) ? F_SEAL_GROW : 0) |
+			((o.seals & MV_SEAL_FUTURE_WRITE) ? F_SEAL_FUTURE_WRITE : 0);
+		if (fcntl(fd, F_ADD_SEALS, seals) < 0) {
+			rc = mv_fail(errno, "memfd: cannot seal: %s", strerror(errno));
+			mv_seg_free(seg);
+			return rc;
+		}
+	}
+	*out = seg;
+	return 0;
+fail_fd:
+	close(fd);
+fail_name:
+	if (!memfd)
+		shm_unlink(name);
+	return rc;
+}
+
+/* Attach a handle on @fd (owned) with the options; frees everything on failure. */
+static int open_fd(mv_segment **out, int fd, const char *name, int memfd,
+		   const mv_segment_opts *o)
+{
+	struct mv_segment *seg;
+	int rc;
+
+	rc = mv_seg_new(&seg, fd, o->flags & (MV_SEGMENT_READONLY | MV_SEGMENT_RAW), name, memfd);
+	if (rc < 0)
+		return rc;
+	if (o->flags & MV_SEGMENT_RAW) {
+		rc = set_raw_typing(seg, o);
+		if (rc < 0) {
+			mv_seg_free(seg);
+			return rc;
+		}
+	}
+	rc = mv_seg_attach(seg);
+	if (rc < 0) {
+		mv_seg_free(seg);
+		return rc;
+	}
+	*out = seg;
+	return 0;
+}
+
+int mv_segment_open(mv_segment **out, const char *name, const mv_segment_opts *opts)
+{
+	mv_segment_opts o;
+	int fd, rc;
+
+	MV_CHECK_ARG(out, "out");
+	rc = mv_seg_opts(&o, opts);
+	if (rc < 0)
+		return rc;
+	rc = check_name(name);
+	if (rc < 0)
+		return rc;
+	fd = shm_open(name, ((o.flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = errno;
+		return mv_fail(rc, "%s: cannot open: %s", name,
+			       rc == ENOENT ? "no such segment" : strerror(rc));
+	}
+	return open_fd(out, fd, name, 0, &o);
+}
+
+int mv_segment_import(mv_segment **out, int fd, const mv_segment_opts *opts)
+{
+	mv_segment_opts o;
+	int seals, acc, dup, rc;
+
+	MV_CHECK_ARG(out, "out");
+	rc = mv_seg_opts(&o, opts);
+	if (rc < 0)
+		return rc;
+	acc = fcntl(fd, F_GETFL);
+	if (acc < 0)
+		return mv_fail(EBADF, "import: descriptor %d is not open", fd);
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return mv_fail(EINVAL, "import: descriptor %d is not a memfd (no seals): %s", fd,
+			       strerror(errno));
+	if (!(seals & F_SEAL_SHRINK))
+		return mv_fail(EPERM, "import: the memfd is not sealed against shrinking: its "
+				      "owner could truncate it under our views");
+	/* A memfd sealed against writes can only be viewed readonly. */
+	if ((seals & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE)) || (acc & O_ACCMODE) == O_RDONLY)
+		o.flags |= MV_SEGMENT_READONLY;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
+		return mv_fail(errno, "import: dup: %s", strerror(errno));
+	return open_fd(out, dup, "memfd", 1, &o);
+}
+
+int mv_segment_send(const mv_segment *seg, int sock)
+{
+	char byte = 'M', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg;
+	struct cmsghdr *c;
+
+	MV_CHECK_ARG(seg, "seg");
+	memset(&msg, 0, sizeof(msg));
+	memset(cbuf, 0, sizeof(cbuf));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &seg->fd, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1)
+		return mv_fail(errno == EPIPE ? EPIPE : errno, "send segment: %s", strerror(errno));
+	return 0;
+}
+
+int mv_segment_recv(mv_segment **out, int sock, const mv_segment_opts *opts)
+{
+	char byte, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg;
+	struct cmsghdr *c;
+	ssize_t n;
+	int fd, rc;
+
+	MV_CHECK_ARG(out, "out");
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return mv_fail(errno, "receive segment: %s", strerror(errno));
+	if (n == 0)
+		return mv_fail(EPIPE, "receive segment: the peer closed the socket");
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC))
+		return mv_fail(EINVAL, "receive segment: the message carried no descriptor");
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	rc = mv_segment_import(out, fd, opts);
+	close(fd);
+	return rc;
+}
+
+int mv_segment_seal(mv_segment *seg, unsigned seals)
+{
+	int k = 0;
+
+	MV_CHECK_ARG(seg, "seg");
+	if (seals & ~(MV_SEAL_GROW | MV_SEAL_FUTURE_WRITE))
+		return mv_fail(EINVAL, "unknown seals 0x%x", seals);
+	if (!seg->is_memfd)
+		return mv_fail(EPERM, "%s: only memfd segments can be sealed", seg->name);
+	k |= (seals & MV_SEAL_GROW) ? F_SEAL_GROW : 0;
+	k |= (seals & MV_SEAL_FUTURE_WRITE) ? F_SEAL_FUTURE_WRITE : 0;
+	if (fcntl(seg->fd, F_ADD_SEALS, k) < 0)
+		return mv_fail(errno == EBUSY ? EBUSY : EPERM, "%s: the kernel refused the seals: %s",
+			       seg->name, strerror(errno));
+	return 0;
+}
+
+int mv_segment_unlink(const char *name, unsigned flags)
+{
+	int fd, rc;
+
+	rc = check_name(name);
+	if (rc < 0)
+		return rc;
+	if (flags & ~MV_SEGMENT_FORCE)
+		return mv_fail(EINVAL, "unknown unlink flags 0x%x", flags);
+	if (!(flags & MV_SEGMENT_FORCE)) {
+		/* Hold the write lock across the unlink: nobody can start exporting meanwhile. */
+		fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+		if (fd < 0 && (errno == EACCES || errno == EPERM))
+			fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = errno;
+			return mv_fail(rc, "%s: %s", name,
+				       rc == ENOENT ? "no such segment" : strerror(rc));
+		}
+		rc = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR ? mv_seg_lock_byte_write(fd) :
+								     (mv_segment_busy(fd) > 0 ? -EBUSY : 0);
+		if (rc == -EBUSY) {
+			close(fd);
+			return mv_fail(EBUSY, "%s: a live process holds views of it (use force to "
+					      "remove it anyway)", name);
+		}
+		if (shm_unlink(name) < 0) {
+			rc = errno;
+			close(fd);
+			return mv_fail(rc, "%s: cannot remove: %s", name, strerror(rc));
+		}
+		close(fd); /* drops the lock */
+		return 0;
+	}
+	if (shm_unlink(name) < 0) {
+		rc = errno;
+		return mv_fail(rc, "%s: cannot remove: %s", name,
+			       rc == ENOENT ? "no such segment" : strerror(rc));
+	}
+	return 0;
+}
