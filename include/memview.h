@@ -14,5 +14,6 @@
 #include "memview/view.h"
 #include "memview/heap.h"
 #include "memview/segment.h"
+#include "memview/chan.h"
 
 #endif /* MEMVIEW_H */

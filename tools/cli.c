@@ -154,6 +154,16 @@ void cli_fail(const char *fmt, ...)
 	exit(CLI_EXIT_FAILURE);
 }
 
+void cli_write_failed(void)
+{
+	int err = errno;
+
+	if (err != EPIPE)
+		cli_warn("write error: %s", strerror(err));
+	/* Whatever is still buffered cannot reach the reader either. */
+	_exit(CLI_EXIT_FAILURE);
+}
+
 void cli_warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -80,6 +80,12 @@ CLI_NORETURN void cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* cli_fail - "mvdump: <message>" on stderr, then exit 1: the command could not be done. */
 CLI_NORETURN void cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
 
+/*
+ * cli_write_failed - writing stdout failed with errno: "mvdump: write error: <strerror>", then exit
+ * 1. Silent for EPIPE: a reader that went away (mvdump | head) is no news to the user.
+ */
+CLI_NORETURN void cli_write_failed(void);
+
 /* cli_warn - "mvdump: <message>" on stderr; carries on. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 

@@ -189,7 +189,7 @@ static void release_input(void *ctx, void *mem, size_t len)
 /* --hex=SEP[,N]: SEP is one character (which may itself be a comma), N an int. */
 static void parse_hex_arg(const char *arg, const char **sep, int *bytes_per_sep)
 {
-	static char sepbuf[8];
+	static char sepbuf[2];
 	size_t seplen, chars = 0, i;
 	const char *comma;
 	ssize_t n;
@@ -232,7 +232,7 @@ static void print_list(const mv_view *v)
 	int ret = mv_view_tolist_write(v, write_stdout, NULL);
 
 	if (ret > 0)
-		cli_fail("write error: %s", strerror(errno));
+		cli_write_failed();
 	if (ret < 0)
 		cli_fail_mv(ret, NULL);
 	putchar('\n');
@@ -251,7 +251,8 @@ static void print_hex(const mv_view *v, const char *sep, int bytes_per_sep)
 	n = mv_view_hex(v, text, (size_t)n + 1, sep, bytes_per_sep);
 	if (n < 0)
 		cli_fail_mv((int)n, NULL);
-	fwrite(text, 1, (size_t)n, stdout);
+	if (fwrite(text, 1, (size_t)n, stdout) != (size_t)n)
+		cli_write_failed();
 	putchar('\n');
 	free(text);
 }
@@ -295,7 +296,8 @@ static void print_xxd(const mv_view *v)
 			line[col++] = c >= 0x20 && c < 0x7f ? (char)c : '.';
 		}
 		line[col++] = '\n';
-		fwrite(line, 1, (size_t)col, stdout);
+		if (fwrite(line, 1, (size_t)col, stdout) != (size_t)col)
+			cli_write_failed();
 	}
 	free(copy);
 }

@@ -1,0 +1,120 @@
+/*
+ * memview/chan.h - zero-copy handoff of buffers between processes.
+ *
+ * A channel is a ring of fixed-capacity slots in shared memory. The producer *loans* a slot as a
+ * writable view, fills it, and *sends* it; each consumer *receives* the message as a readonly
+ * view (mapped readonly in the consumer: the kernel enforces it) and releases the view when it is
+ * done, which hands the slot back. Only the producer recycles slots, after every consumer handed
+ * the slot back, and it checks every slot id it gets back: a bad id is an error, not corruption.
+ * A slot is never reused while any view of it is exported.
+ *
+ * One producer, one or more consumers (up to MV_CHAN_MAX_CONSUMERS); every consumer sees every
+ * message sent after it joined, in order.
+ *
+ * Waiting: blocking calls spin briefly, then sleep on a shared futex (unless the channel was
+ * made with MV_CHAN_SPIN, which never sleeps). Every blocking call takes a timeout in
+ * nanoseconds: MV_CHAN_FOREVER waits without limit, 0 never waits (-EAGAIN at once).
+ * Back-pressure is explicit: loan waits for (or fails with -EAGAIN when there is no) free slot.
+ *
+ * Crashes: a consumer killed while holding slots has them reclaimed by the producer; a producer
+ * killed mid-loan leaves no half-written message visible; consumers of a dead or closed producer
+ * get -EPIPE once they have received everything that was sent.
+ *
+ * The API names no shared-memory detail, so another transport can sit behind it.
+ *
+ * Thread-safety: a channel handle belongs to one thread at a time.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef MEMVIEW_CHAN_H
+#define MEMVIEW_CHAN_H
+
+#include "memview/view.h"
+
+MV_BEGIN_DECLS
+
+typedef struct mv_chan mv_chan;
+
+#define MV_CHAN_MAX_CONSUMERS 64
+#define MV_CHAN_FOREVER (-1LL)
+
+/* Flags for mv_chan_opts.flags. */
+#define MV_CHAN_SPIN 0x1u /* waiters spin, never sleep: lowest latency, one core busy per waiter */
+
+typedef struct mv_chan_opts {
+	size_t size;          /* sizeof(mv_chan_opts) */
+	unsigned flags;       /* MV_CHAN_* */
+	size_t slot_size;     /* bytes per slot (rounded up to 64) */
+	unsigned nslots;      /* slots in the ring, 1..65536 */
+	const char *format;   /* item format of a slot; NULL means "B" */
+	const ssize_t *shape; /* shape of a slot, @ndim entries; ndim -1: 1-D over the slot */
+	int ndim;
+	unsigned mode;        /* creation mode; 0 means 0600 */
+} mv_chan_opts;
+
+#define MV_CHAN_OPTS_INIT { sizeof(mv_chan_opts), 0, 4096, 16, NULL, NULL, -1, 0 }
+
+/*
+ * mv_chan_create - create a channel named @name ("/name") and become its producer.
+ * Returns 0, -EEXIST, -EINVAL (bad name, sizes, format), -ENOSPC, -ENOMEM, -EACCES.
+ */
+MV_EXPORT int mv_chan_create(mv_chan **out, const char *name, const mv_chan_opts *opts);
+
+/*
+ * mv_chan_join - open channel @name as a consumer. Waits up to @timeout_ns for the producer to
+ * admit it; receives every message sent after that. Returns 0, -ENOENT, -EBADMSG, -EBUSY (all
+ * consumer places taken), -ETIMEDOUT, -EPIPE (producer gone).
+ */
+MV_EXPORT int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns);
+
+/*
+ * mv_chan_loan - producer: a free slot as a writable view (slot_size bytes, typed by the
+ * channel's format and shape). Returns 0, -EAGAIN (no free slot and @timeout_ns is 0),
+ * -ETIMEDOUT, -EINVAL (not the producer), -EBUSY (a loaned slot not yet sent: one at a time).
+ */
+MV_EXPORT int mv_chan_loan(mv_chan *ch, mv_view *out, long long timeout_ns);
+
+/*
+ * mv_chan_send - producer: publish the loaned slot, which @v views, to every consumer, and
+ * release @v. Views derived from @v must be released first (-EBUSY). @nbytes is the message
+ * length (<= slot_size) consumers see. Returns 0, -EINVAL (not the loaned view), -EBUSY.
+ */
+MV_EXPORT int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes);
+
+/*
+ * mv_chan_recv - consumer: the next message as a readonly view of its bytes (typed by the
+ * channel when the message fills the slot; else 'B' of nbytes). Releasing the view (and every
+ * view derived from it) hands the slot back. Returns 0, -EAGAIN, -ETIMEDOUT, -EPIPE (producer
+ * closed or died and nothing is left), -EBADMSG (the producer published a bad slot id).
+ */
+MV_EXPORT int mv_chan_recv(mv_chan *ch, mv_view *out, long long timeout_ns);
+
+/*
+ * mv_chan_close - leave the channel. A producer's consumers see -EPIPE after the last message;
+ * a producer also removes the channel's name. Returns 0, -EBUSY while views from the channel
+ * are alive in this process. NULL is a no-op.
+ */
+MV_EXPORT int mv_chan_close(mv_chan *ch);
+
+/*
+ * mv_chan_wait_consumers - producer: admit joining consumers and wait until at least @n are
+ * admitted. Returns the number admitted, -ETIMEDOUT, -EINVAL.
+ */
+MV_EXPORT int mv_chan_wait_consumers(mv_chan *ch, unsigned n, long long timeout_ns);
+
+/* Counters for a channel (this process's view of it). */
+struct mv_chan_stats {
+	uint64_t sent;         /* producer: messages sent */
+	uint64_t received;     /* consumer: messages received */
+	unsigned free_slots;   /* producer: slots free right now */
+	unsigned consumers;    /* consumers admitted and alive */
+	unsigned reclaimed;    /* producer: consumers found dead and reclaimed */
+	unsigned bad_returns;  /* producer: slot ids handed back that were not owed (ignored) */
+};
+
+/* mv_chan_stats - fill @out. Returns 0, -EINVAL. */
+MV_EXPORT int mv_chan_stats(mv_chan *ch, struct mv_chan_stats *out);
+
+MV_END_DECLS
+
+#endif /* MEMVIEW_CHAN_H */
