@@ -102,9 +102,11 @@ def operations(data):
     return ops, checks
 
 
+clock = time.perf_counter_ns
+
+
 def calibrate(fn, min_ns):
     """Iterations of fn that take at least min_ns; the first call also warms up."""
-    clock = time.perf_counter_ns
     iters = 1
     first = True
     while True:
@@ -126,6 +128,8 @@ def main():
     ap.add_argument('--reps', type=int, default=21)
     ap.add_argument('--min-ns', type=int, default=20_000_000)
     ap.add_argument('--only', action='append', help='time only this operation')
+    ap.add_argument('--clock', choices=('perf_counter', 'thread'), default='perf_counter',
+                    help='time.perf_counter_ns (default) or time.thread_time_ns')
     args = ap.parse_args()
 
     if args.data:
@@ -143,7 +147,9 @@ def main():
     if args.only:
         ops = {k: v for k, v in ops.items() if k in args.only}
 
-    clock = time.perf_counter_ns
+    global clock
+    if args.clock == 'thread':
+        clock = time.thread_time_ns
     gc.collect()
     gc.disable()
     try:

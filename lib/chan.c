@@ -270,7 +270,7 @@ static int slot_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 
 	rc = mv_buffer_fill(buf, self, ch->data + (size_t)se->slot * ch->slot_size,
 			    (ssize_t)se->nbytes, !ch->producer, flags);
-	if (rc < 0 || !typed || ch->ndim == 0 || (ch->fmt.code == 'B' && ch->ndim < 0))
+	if (rc < 0 || !typed || (ch->fmt.code == 'B' && ch->ndim < 0))
 		return rc;
 	buf->itemsize = ch->fmt.itemsize;
 	buf->format = (flags & MV_BUF_FORMAT) ? ch->format : NULL;
@@ -360,7 +360,7 @@ int mv_chan_create(mv_chan **out, const char *name, const mv_chan_opts *opts)
 		}
 		ch->shape[i] = o.shape[i];
 	}
-	ch->typed_len = ch->ndim < 0 ? o.slot_size / ch->fmt.itemsize * ch->fmt.itemsize :
+	ch->typed_len = ch->ndim < 0 ? ch->slot_size / ch->fmt.itemsize * ch->fmt.itemsize :
 				       (size_t)need;
 	if ((size_t)need > o.slot_size) {
 		rc = mv_fail(EINVAL, "slot shape needs %zd bytes, slots have %zu", need, o.slot_size);
@@ -482,13 +482,13 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 	rc = mv_segment_open(&ch->ctl_seg, name, NULL);
 	if (rc < 0)
 		goto fail;
-	ro.flags = MV_SEGMENT_READONLY;
-	rc = mv_segment_open(&ch->data_seg, dname, &ro);
-	if (rc < 0)
-		goto fail;
 	mv_segment_info(ch->ctl_seg, &info);
 	ch->ctl = mv_segment_data(ch->ctl_seg);
 	rc = check_fixed(ch, info.data_size);
+	if (rc < 0)
+		goto fail;
+	ro.flags = MV_SEGMENT_READONLY;
+	rc = mv_segment_open(&ch->data_seg, dname, &ro);
 	if (rc < 0)
 		goto fail;
 	rc = chan_setup(ch);
@@ -767,8 +767,12 @@ int mv_chan_recv(mv_chan *ch, mv_view *out, long long timeout_ns)
 						"broke the protocol)", ch->name,
 				       (unsigned long long)ch->tail);
 		if (timeout_ns == 0) {
-			if (producer_gone(ch))
+			if (producer_gone(ch)) {
+				/* It may have published, then gone, since we looked. */
+				if ((__atomic_load_n(entry, __ATOMIC_ACQUIRE) >> SLOT_BITS) == want)
+					continue;
 				return mv_fail(EPIPE, "%s: the producer is gone", ch->name);
+			}
 			return mv_fail(EAGAIN, "%s: no message", ch->name);
 		}
 		if (!deadline)

@@ -99,13 +99,15 @@ static int header_snapshot(const struct seg_header *hdr, const char *name,
 
 	for (i = 0; i < SEQ_RETRIES; i++) {
 		s1 = __atomic_load_n(&hdr->seq, __ATOMIC_ACQUIRE);
-		if (!(s1 & 1)) {
-			memcpy(snap, hdr, offsetof(struct seg_header, lock));
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			s2 = __atomic_load_n(&hdr->seq, __ATOMIC_RELAXED);
-			if (s1 == s2)
-				return 0;
-		}
+		memcpy(snap, hdr, offsetof(struct seg_header, lock));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&hdr->seq, __ATOMIC_RELAXED);
+		if (!(s1 & 1) && s1 == s2)
+			return 0;
+		/* Not a memview header (the magic never changes once written): there is no update
+		 * to wait for, and header_check() says what it is. */
+		if (memcmp(snap->magic, SEG_MAGIC, sizeof(snap->magic)) != 0)
+			return 0;
 		if (i > 16)
 			sched_yield();
 	}
@@ -437,6 +439,15 @@ int mv_seg_attach(struct mv_segment *seg)
 	seg->map_len = (size_t)st.st_size;
 	seg->hdr = p;
 	rc = header_snapshot(seg->hdr, seg->name, &snap);
+	if (rc < 0 && !(seg->flags & MV_SEGMENT_READONLY) &&
+	    memcmp(seg->hdr->magic, SEG_MAGIC, sizeof(seg->hdr->magic)) == 0 &&
+	    seg->hdr->version == SEG_VERSION) {
+		/* Left mid-update by a writer that died holding the header lock: taking the lock
+		 * recovers it and repairs the header (seg_lock()), as holder_join() would. */
+		if (seg_lock(seg) == 0)
+			seg_unlock(seg);
+		rc = header_snapshot(seg->hdr, seg->name, &snap);
+	}
 	if (rc == 0)
 		rc = header_check(seg, &snap, st.st_size);
 	if (rc < 0) {
@@ -789,7 +800,9 @@ static void seg_release(mv_exporter *self, mv_buffer *buf)
 	struct mv_segment *seg = (struct mv_segment *)self;
 
 	pthread_mutex_lock(&seg->mu);
-	if (--seg->nexports == 0)
+	/* A forked child shares the parent's open file description, and so its lock: releasing
+	 * views it inherited must not drop the lock the parent's views still need. */
+	if (--seg->nexports == 0 && getpid() == seg->pid)
 		ofd_lock(seg->fd, F_UNLCK, F_OFD_SETLK);
 	holder_set_exports(seg);
 	pthread_mutex_unlock(&seg->mu);

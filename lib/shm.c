@@ -376,6 +376,11 @@ int mv_segment_unlink(const char *name, unsigned flags)
 			return mv_fail(EBUSY, "%s: a live process holds views of it (use force to "
 					      "remove it anyway)", name);
 		}
+		if (rc < 0) { /* cannot tell whether it is in use: do not remove it */
+			close(fd);
+			return mv_fail(-rc, "%s: cannot check for live views: %s", name,
+				       strerror(-rc));
+		}
 		if (shm_unlink(name) < 0) {
 			rc = errno;
 			close(fd);

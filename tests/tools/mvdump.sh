@@ -449,6 +449,7 @@ if [ -n "$PY" ]; then
 	if "$PY" - "$MVDUMP" "$tmp" "${MVDUMP_SEED:-}" <<'EOF'
 import os
 import random
+import shutil
 import subprocess
 import sys
 
@@ -459,6 +460,7 @@ mvdump, tmp, seed = sys.argv[1], sys.argv[2], sys.argv[3]
 seed = int(seed) if seed else random.randrange(2**32)
 rng = random.Random(seed)
 CODES = "cbB?hHiIlLqQnNfdeP"
+xxd = shutil.which("xxd")
 bad = 0
 for run in range(200):
     # Random bytes, but with float specials (NaN payloads, -0.0, infinities) common.
@@ -490,7 +492,9 @@ for run in range(200):
         args += ["--length", str(eff - eff % size)]
         eff -= eff % size
     items = eff // size
-    if rng.random() < 0.4 and items:
+    if items == 1 and rng.random() < 0.5:
+        args += ["--shape="]
+    elif rng.random() < 0.4 and items:
         dims = []
         rest = items
         for p in (2, 3, 5, 2, 4):
@@ -506,7 +510,11 @@ for run in range(200):
         args += ["--slice=" + ":".join(parts + ([step] if step else []))]
     if rng.random() < 0.3:
         args += [rng.choice(["--hex", "--hex=:", "--hex=-,3", "--hex= ,-2", "--hex=_,0"])]
+    elif xxd and rng.random() < 0.1:
+        args += ["--xxd"]
     exp_out, exp_err, exp_status = oracle.run(args, bytes(data))
+    if "--xxd" in args and exp_status == 0:
+        exp_out = subprocess.run([xxd], input=exp_out, capture_output=True).stdout
     r = subprocess.run([mvdump] + args + [path], capture_output=True)
     if (r.stdout, r.stderr.decode(errors="replace"), r.returncode) != (exp_out, exp_err,
                                                                        exp_status):

@@ -1,0 +1,1165 @@
+/*
+ * bench/handoff.c - the measurements of "mvbench handoff"; see handoff.h and mvbench(1).
+ *
+ * Every measurement runs in two fresh processes forked by the caller (the orchestrator), each
+ * pinned to its CPU: A sends, B receives. They share one anonymous MAP_SHARED mapping (struct
+ * ctl, then A's round-trip times and B's hold times) and, per method, a channel, a pipe, a
+ * socket pair or a ring of buffers. The orchestrator only waits, then turns the raw times into
+ * statistics, so nothing but A and B runs on the two CPUs while they measure.
+ *
+ * Latency is a ping-pong: A takes a time stamp, sends a message of the size under test, waits for
+ * B's 8-byte answer (over a second channel for the channel methods), and takes a second stamp;
+ * one-way = round trip / 2. For the sleeping methods (sleep, futex) each side idles --gap before
+ * it sends, so the other side has stopped spinning and sleeps; B measures the time it idled and
+ * that time is taken out of the round trip. A warm-up (at least every slot once, and a tenth of
+ * the time budget) is not counted.
+ *
+ * Throughput: A streams messages one way for the streaming time; B receives (and touches) each;
+ * messages / (B's time of the last message - A's time of the first).
+ *
+ * Time stamps: the TSC through rdtscp when it is constant and non-stop (calibrated against
+ * CLOCK_MONOTONIC), else clock_gettime(CLOCK_MONOTONIC).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memview.h"
+#include "handoff.h"
+
+#define CL 64
+#define PONG_BYTES 8
+#define WARM_MAX 1000
+#define SETUP_TIMEOUT_NS 10000000000LL
+
+static const char *const method_names[HO_NALL] = {
+	"spin", "sleep", "pipe", "unix", "shm-memcpy", "floor", "futex"
+};
+
+const char *ho_method_name(int method)
+{
+	return method >= 0 && method < HO_NALL ? method_names[method] : "?";
+}
+
+int ho_method_parse(const char *name)
+{
+	int m;
+
+	for (m = 0; m < HO_NMETHODS; m++)
+		if (strcmp(name, method_names[m]) == 0)
+			return m;
+	if (strcmp(name, "shm") == 0 || strcmp(name, "memcpy") == 0)
+		return HO_SHM;
+	if (strcmp(name, "socket") == 0)
+		return HO_UNIX;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ time */
+
+static int use_tsc;
+static double tick_ns = 1.0; /* nanoseconds per tick */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline uint64_t tick(void)
+{
+#if defined(__x86_64__)
+	unsigned int aux;
+
+	if (use_tsc)
+		return __builtin_ia32_rdtscp(&aux);
+#endif
+	return (uint64_t)mono_ns();
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Busy-wait @ticks; returns the last time stamp read. */
+static uint64_t spin_for(uint64_t start, uint64_t ticks)
+{
+	uint64_t t;
+
+	do
+		t = tick();
+	while (t - start < ticks);
+	return t;
+}
+
+static int cpu_has_flag(const char *flag)
+{
+	char line[4096], *p;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	size_t n = strlen(flag);
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5) != 0)
+			continue;
+		for (p = strstr(line, flag); p; p = strstr(p + 1, flag))
+			if (p[-1] == ' ' && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+				found = 1;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static void timer_init(struct ho_results *res)
+{
+	uint64_t t0, t1;
+	int64_t c0, c1;
+	long i;
+
+#if defined(__x86_64__)
+	if (cpu_has_flag("constant_tsc") && cpu_has_flag("nonstop_tsc")) {
+		use_tsc = 1;
+		c0 = mono_ns();
+		t0 = tick();
+		while (mono_ns() - c0 < 50000000)
+			;
+		c1 = mono_ns();
+		t1 = tick();
+		tick_ns = (double)(c1 - c0) / (double)(t1 - t0);
+	}
+#endif
+	res->timer = use_tsc ? "tsc" : "clock_gettime";
+	t0 = tick();
+	for (i = 0; i < 100000; i++)
+		(void)tick();
+	t1 = tick();
+	res->timer_ns = (double)(t1 - t0) * tick_ns / 100000;
+}
+
+/* ------------------------------------------------------------------ shared state */
+
+/* The mapping A and B share with the orchestrator; the time arrays follow it. */
+struct ctl {
+	char err[2][256];        /* a child's failure, for the orchestrator */
+	long warm;               /* A: round trips of warm-up */
+	long rounds;             /* A: round trips recorded, warm-up included */
+	long nvcsw_lat[2];       /* voluntary context switches in the latency phase */
+	long nvcsw_stream[2];
+	int64_t t_start, t_end;  /* streaming: A's first send, B's last receive (CLOCK_MONOTONIC) */
+	uint64_t stream_msgs;
+	uint32_t ready[2];       /* set up and waiting for the other */
+	uint32_t b_streaming;    /* B is ready to stream */
+	/* written by A, rarely */
+	uint64_t stop __attribute__((aligned(CL)));  /* latency: the next message is the last */
+	uint64_t sstop;          /* streaming: the message numbered total is the last */
+	uint64_t total;
+	uint64_t line __attribute__((aligned(CL)));  /* floor: the line that bounces */
+	uint32_t futex __attribute__((aligned(CL))); /* futex: the word both sleep on */
+	uint64_t head __attribute__((aligned(CL)));  /* shm ring: messages published (A) */
+	uint64_t tail __attribute__((aligned(CL)));  /* shm ring: messages taken (B) */
+	uint64_t ack __attribute__((aligned(CL)));   /* shm: B's answers */
+	char end __attribute__((aligned(CL)));
+};
+
+/* One process's side of a measurement. */
+struct peer {
+	const struct ho_config *cfg;
+	struct ctl *ctl;
+	int role;                /* 0: A, the sender; 1: B, the receiver */
+	int method;
+	size_t size;
+	int touched;
+	uint64_t seq;            /* messages handled in this phase (sent by A, answered by B) */
+	mv_chan *out, *in;       /* A: ping out, pong in; B: pong out, ping in */
+	const char *chan_name[2];
+	int fd_out, fd_in;       /* pipe: two pipes; unix: one socket, both directions */
+	char *buf;               /* private payload: A's source, B's destination */
+	char *ring;              /* shm: nslots buffers of size bytes */
+	uint64_t small[PONG_BYTES / 8];
+};
+
+struct method_ops {
+	int (*open)(struct peer *p);            /* 0 or -1 (message in ctl->err) */
+	void (*send)(struct peer *p);           /* A: one message of p->size bytes */
+	void (*wait_pong)(struct peer *p);      /* A: B's answer */
+	void (*recv)(struct peer *p);           /* B: one message; touch it when p->touched */
+	void (*pong)(struct peer *p);           /* B: answer */
+	void (*close)(struct peer *p);
+};
+
+static volatile uint64_t sink;
+
+static void peer_fail(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3),
+									      noreturn));
+
+static void peer_fail(struct peer *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->ctl->err[p->role], sizeof(p->ctl->err[0]), fmt, ap);
+	va_end(ap);
+	_exit(1);
+}
+
+static void peer_fail_mv(struct peer *p, const char *what, int rc) __attribute__((noreturn));
+
+static void peer_fail_mv(struct peer *p, const char *what, int rc)
+{
+	const char *msg = mv_errmsg();
+
+	peer_fail(p, "%s: %s", what, msg && *msg ? msg : mv_strerror(rc));
+}
+
+/* Read every byte of @n at @s (8 at a time): what a consumer that looks at its data pays. */
+static void touch(const void *s, size_t n)
+{
+	const uint64_t *w = s;
+	const unsigned char *b;
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < n / 8; i++)
+		sum += w[i];
+	for (b = (const unsigned char *)(w + n / 8); b < (const unsigned char *)s + n; b++)
+		sum += *b;
+	sink = sum;
+}
+
+static void fill(void *d, size_t n, uint64_t seq)
+{
+	memset(d, (int)(seq & 0xff), n);
+}
+
+static void *xmalloc_touched(struct peer *p, size_t n)
+{
+	void *m = malloc(n ? n : 1);
+
+	if (!m)
+		peer_fail(p, "cannot allocate %zu bytes", n);
+	memset(m, 0x5a, n); /* fault it in before anything is timed */
+	return m;
+}
+
+static long vol_switches(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_nvcsw;
+}
+
+/* ------------------------------------------------------------------ floor: one cache line */
+
+/*
+ * A writes 2k+1 and waits for 2k+2; B waits for 2k+1 and writes 2k+2. Plain loads in a tight
+ * loop (no pause): the fastest two processes can see each other's store.
+ */
+static void floor_send(struct peer *p)
+{
+	__atomic_store_n(&p->ctl->line, 2 * p->seq + 1, __ATOMIC_RELEASE);
+}
+
+static void floor_wait_pong(struct peer *p)
+{
+	uint64_t want = 2 * p->seq + 2;
+
+	while (__atomic_load_n(&p->ctl->line, __ATOMIC_ACQUIRE) != want)
+		;
+	p->seq++;
+}
+
+static void floor_recv(struct peer *p)
+{
+	uint64_t want = 2 * p->seq + 1;
+
+	while (__atomic_load_n(&p->ctl->line, __ATOMIC_ACQUIRE) != want)
+		;
+}
+
+static void floor_pong(struct peer *p)
+{
+	__atomic_store_n(&p->ctl->line, 2 * p->seq + 2, __ATOMIC_RELEASE);
+	p->seq++;
+}
+
+/* ------------------------------------------------------------------ futex: wake, sleep */
+
+static void futex_wait(uint32_t *word, uint32_t val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void futex_wake(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* The same protocol as the floor, but each side sleeps in FUTEX_WAIT and is woken. */
+static void futex_send(struct peer *p)
+{
+	__atomic_store_n(&p->ctl->futex, (uint32_t)(2 * p->seq + 1), __ATOMIC_SEQ_CST);
+	futex_wake(&p->ctl->futex);
+}
+
+static void futex_wait_pong(struct peer *p)
+{
+	uint32_t want = (uint32_t)(2 * p->seq + 2);
+
+	while (__atomic_load_n(&p->ctl->futex, __ATOMIC_SEQ_CST) != want)
+		futex_wait(&p->ctl->futex, want - 1);
+	p->seq++;
+}
+
+static void futex_recv(struct peer *p)
+{
+	uint32_t want = (uint32_t)(2 * p->seq + 1);
+
+	while (__atomic_load_n(&p->ctl->futex, __ATOMIC_SEQ_CST) != want)
+		futex_wait(&p->ctl->futex, want - 1);
+}
+
+static void futex_pong(struct peer *p)
+{
+	__atomic_store_n(&p->ctl->futex, (uint32_t)(2 * p->seq + 2), __ATOMIC_SEQ_CST);
+	futex_wake(&p->ctl->futex);
+	p->seq++;
+}
+
+static int nothing_to_open(struct peer *p)
+{
+	(void)p;
+	return 0;
+}
+
+static void nothing_to_close(struct peer *p)
+{
+	(void)p;
+}
+
+/* ------------------------------------------------------------------ memview channel */
+
+static int join_retry(struct peer *p, mv_chan **out, const char *name)
+{
+	int64_t deadline = mono_ns() + SETUP_TIMEOUT_NS;
+	int rc;
+
+	for (;;) {
+		rc = mv_chan_join(out, name, SETUP_TIMEOUT_NS);
+		/* Not created yet, or created and not yet initialised (the magic comes last). */
+		if ((rc != -ENOENT && rc != -EBADMSG) || mono_ns() > deadline)
+			break;
+		usleep(200);
+	}
+	if (rc < 0)
+		peer_fail_mv(p, "mv_chan_join", rc);
+	return rc;
+}
+
+/*
+ * A creates the ping channel (slots of the message size) and B the pong channel (64-byte slots);
+ * each joins the other's. B creates before it joins, so A finds the pong channel once B joined.
+ */
+static int chan_open(struct peer *p)
+{
+	mv_chan_opts o = MV_CHAN_OPTS_INIT;
+	int rc;
+
+	o.flags = p->method == HO_SPIN ? MV_CHAN_SPIN : 0;
+	o.nslots = p->cfg->nslots;
+	o.slot_size = p->role == 0 ? p->size : PONG_BYTES;
+	rc = mv_chan_create(&p->out, p->chan_name[p->role], &o);
+	if (rc < 0)
+		peer_fail_mv(p, "mv_chan_create", rc);
+	if (p->role == 0) {
+		rc = mv_chan_wait_consumers(p->out, 1, SETUP_TIMEOUT_NS);
+		if (rc < 0)
+			peer_fail_mv(p, "mv_chan_wait_consumers", rc);
+		join_retry(p, &p->in, p->chan_name[1]);
+	} else {
+		join_retry(p, &p->in, p->chan_name[0]);
+		rc = mv_chan_wait_consumers(p->out, 1, SETUP_TIMEOUT_NS);
+		if (rc < 0)
+			peer_fail_mv(p, "mv_chan_wait_consumers", rc);
+	}
+	return 0;
+}
+
+static void chan_put(struct peer *p, size_t nbytes, int do_fill)
+{
+	mv_view v;
+	int rc;
+
+	rc = mv_chan_loan(p->out, &v, MV_CHAN_FOREVER);
+	if (rc < 0)
+		peer_fail_mv(p, "mv_chan_loan", rc);
+	if (do_fill)
+		fill(mv_view_ptr(&v), nbytes, p->seq);
+	rc = mv_chan_send(p->out, &v, nbytes);
+	if (rc < 0)
+		peer_fail_mv(p, "mv_chan_send", rc);
+}
+
+static void chan_get(struct peer *p, int do_touch)
+{
+	mv_view v;
+	int rc;
+
+	rc = mv_chan_recv(p->in, &v, MV_CHAN_FOREVER);
+	if (rc < 0)
+		peer_fail_mv(p, "mv_chan_recv", rc);
+	if (do_touch)
+		touch(mv_view_ptr(&v), (size_t)mv_view_nbytes(&v));
+	mv_view_release(&v);
+}
+
+static void chan_send(struct peer *p)
+{
+	chan_put(p, p->size, p->cfg->fill);
+	p->seq++;
+}
+
+static void chan_wait_pong(struct peer *p)
+{
+	chan_get(p, 0);
+}
+
+static void chan_recv(struct peer *p)
+{
+	chan_get(p, p->touched);
+}
+
+static void chan_pong(struct peer *p)
+{
+	chan_put(p, PONG_BYTES, 0);
+	p->seq++;
+}
+
+static void chan_close(struct peer *p)
+{
+	mv_chan_close(p->in);
+	mv_chan_close(p->out);
+}
+
+/* ------------------------------------------------------------------ pipe, unix socket */
+
+static int fd_open(struct peer *p)
+{
+	p->buf = xmalloc_touched(p, p->size);
+	return 0;
+}
+
+static void write_all(struct peer *p, int fd, const void *s, size_t n)
+{
+	const char *c = s;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			peer_fail(p, "write: %s", w < 0 ? strerror(errno) : "wrote nothing");
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+static void read_all(struct peer *p, int fd, void *d, size_t n)
+{
+	char *c = d;
+	ssize_t r;
+
+	while (n) {
+		r = read(fd, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			peer_fail(p, "read: %s", r < 0 ? strerror(errno) : "end of file");
+		c += r;
+		n -= (size_t)r;
+	}
+}
+
+static void fd_send(struct peer *p)
+{
+	if (p->cfg->fill)
+		fill(p->buf, p->size, p->seq);
+	write_all(p, p->fd_out, p->buf, p->size);
+	p->seq++;
+}
+
+static void fd_wait_pong(struct peer *p)
+{
+	read_all(p, p->fd_in, p->small, PONG_BYTES);
+}
+
+static void fd_recv(struct peer *p)
+{
+	read_all(p, p->fd_in, p->buf, p->size);
+	if (p->touched)
+		touch(p->buf, p->size);
+}
+
+static void fd_pong(struct peer *p)
+{
+	write_all(p, p->fd_out, p->small, PONG_BYTES);
+	p->seq++;
+}
+
+static void fd_close(struct peer *p)
+{
+	free(p->buf);
+}
+
+/* ------------------------------------------------------------------ shm + memcpy */
+
+/*
+ * A ring of nslots buffers in shared memory, as the channel has: A waits for a free buffer,
+ * copies the message in and publishes it (head); B waits for it, copies it out to its own
+ * memory and hands the buffer back (tail). Both spin, with the channel's pause.
+ */
+static int shm_open_ring(struct peer *p)
+{
+	p->buf = xmalloc_touched(p, p->size);
+	return 0;
+}
+
+static void shm_send(struct peer *p)
+{
+	struct ctl *c = p->ctl;
+	uint64_t h = p->seq;
+
+	while (h - __atomic_load_n(&c->tail, __ATOMIC_ACQUIRE) >= p->cfg->nslots)
+		cpu_relax();
+	if (p->cfg->fill)
+		fill(p->buf, p->size, p->seq);
+	memcpy(p->ring + (h % p->cfg->nslots) * p->size, p->buf, p->size);
+	__atomic_store_n(&c->head, h + 1, __ATOMIC_RELEASE);
+	p->seq++;
+}
+
+static void shm_wait_pong(struct peer *p)
+{
+	while (__atomic_load_n(&p->ctl->ack, __ATOMIC_ACQUIRE) != p->seq)
+		cpu_relax();
+}
+
+static void shm_recv(struct peer *p)
+{
+	struct ctl *c = p->ctl;
+	uint64_t t = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
+
+	while (__atomic_load_n(&c->head, __ATOMIC_ACQUIRE) == t)
+		cpu_relax();
+	memcpy(p->buf, p->ring + (t % p->cfg->nslots) * p->size, p->size);
+	__atomic_store_n(&c->tail, t + 1, __ATOMIC_RELEASE);
+	if (p->touched)
+		touch(p->buf, p->size);
+}
+
+static void shm_pong(struct peer *p)
+{
+	p->seq++;
+	__atomic_store_n(&p->ctl->ack, p->seq, __ATOMIC_RELEASE);
+}
+
+static const struct method_ops ops_table[HO_NALL] = {
+	[HO_SPIN] = { chan_open, chan_send, chan_wait_pong, chan_recv, chan_pong, chan_close },
+	[HO_SLEEP] = { chan_open, chan_send, chan_wait_pong, chan_recv, chan_pong, chan_close },
+	[HO_PIPE] = { fd_open, fd_send, fd_wait_pong, fd_recv, fd_pong, fd_close },
+	[HO_UNIX] = { fd_open, fd_send, fd_wait_pong, fd_recv, fd_pong, fd_close },
+	[HO_SHM] = { shm_open_ring, shm_send, shm_wait_pong, shm_recv, shm_pong, fd_close },
+	[HO_FLOOR] = { nothing_to_open, floor_send, floor_wait_pong, floor_recv, floor_pong,
+		       nothing_to_close },
+	[HO_FUTEX] = { nothing_to_open, futex_send, futex_wait_pong, futex_recv, futex_pong,
+		       nothing_to_close },
+};
+
+/* ------------------------------------------------------------------ the two processes */
+
+struct plan {
+	int method;
+	size_t size;
+	int touched;
+	int stream;              /* also measure throughput */
+	uint64_t gap;            /* ticks each side idles before it sends (sleep, futex) */
+	long warm_min, warm_max, cap;
+	uint64_t *rtt, *hold;    /* in the shared mapping, cap entries each */
+};
+
+static void wait_flag(uint32_t *flag)
+{
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+		usleep(50);
+}
+
+static void run_a(struct peer *p, const struct method_ops *ops, const struct plan *pl)
+{
+	const struct ho_config *cfg = p->cfg;
+	struct ctl *c = p->ctl;
+	uint64_t budget = (uint64_t)(cfg->lat_s * 1e9 / tick_ns);
+	uint64_t start, mstart = 0, t0, t1, every;
+	int64_t deadline;
+	long i, warm = -1, n, sw;
+
+	sw = vol_switches();
+	start = tick();
+	for (i = 0; i < pl->cap - 1; i++) {
+		if (pl->gap)
+			spin_for(tick(), pl->gap);
+		t0 = tick();
+		ops->send(p);
+		ops->wait_pong(p);
+		t1 = tick();
+		pl->rtt[i] = t1 - t0;
+		if (warm < 0) {
+			if (i + 1 >= pl->warm_min &&
+			    (t1 - start >= budget / 10 || i + 1 >= pl->warm_max)) {
+				warm = i + 1;
+				mstart = t1;
+			}
+			continue;
+		}
+		n = i + 1 - warm;
+		if (n >= cfg->max_iters || (n >= HO_MIN_SAMPLES && t1 - mstart >= budget))
+			break;
+	}
+	c->nvcsw_lat[0] = vol_switches() - sw;
+	c->warm = warm < 0 ? i : warm;
+	c->rounds = i < pl->cap - 1 ? i + 1 : i;
+	/* The next message is the last: B does not answer it. */
+	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	ops->send(p);
+	if (!pl->stream)
+		return;
+
+	wait_flag(&c->b_streaming);
+	every = p->size >= 65536 ? 1 : 16;
+	sw = vol_switches();
+	c->t_start = mono_ns();
+	deadline = c->t_start + (int64_t)(cfg->stream_s * 1e9);
+	for (n = 1;; n++) {
+		ops->send(p);
+		if (n % (long)every == 0 && n >= 2 * (long)cfg->nslots && mono_ns() >= deadline)
+			break;
+	}
+	__atomic_store_n(&c->total, (uint64_t)n + 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&c->sstop, 1, __ATOMIC_SEQ_CST);
+	ops->send(p);
+	c->nvcsw_stream[0] = vol_switches() - sw;
+}
+
+static void run_b(struct peer *p, const struct method_ops *ops, const struct plan *pl)
+{
+	struct ctl *c = p->ctl;
+	uint64_t h0, n;
+	long i, sw;
+
+	sw = vol_switches();
+	for (i = 0;; i++) {
+		ops->recv(p);
+		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
+			break;
+		if (pl->gap && i < pl->cap) {
+			h0 = tick();
+			pl->hold[i] = spin_for(h0, pl->gap) - h0;
+		}
+		ops->pong(p);
+	}
+	c->nvcsw_lat[1] = vol_switches() - sw;
+	if (!pl->stream)
+		return;
+
+	sw = vol_switches();
+	__atomic_store_n(&c->b_streaming, 1, __ATOMIC_RELEASE);
+	for (n = 0;;) {
+		ops->recv(p);
+		n++;
+		if (__atomic_load_n(&c->sstop, __ATOMIC_ACQUIRE) &&
+		    n == __atomic_load_n(&c->total, __ATOMIC_ACQUIRE))
+			break;
+	}
+	c->t_end = mono_ns();
+	c->stream_msgs = n;
+	c->nvcsw_stream[1] = vol_switches() - sw;
+}
+
+static void pin(struct peer *p, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		peer_fail(p, "cannot pin to CPU %d: %s", cpu, strerror(errno));
+}
+
+static void child(struct peer *p, const struct plan *pl)
+{
+	const struct method_ops *ops = &ops_table[pl->method];
+	struct ctl *c = p->ctl;
+
+	pin(p, p->cfg->cpu[p->role]);
+	if (ops->open(p) < 0)
+		_exit(1);
+	__atomic_store_n(&c->ready[p->role], 1, __ATOMIC_RELEASE);
+	wait_flag(&c->ready[!p->role]);
+	if (p->role == 0)
+		run_a(p, ops, pl);
+	else
+		run_b(p, ops, pl);
+	ops->close(p);
+	_exit(0);
+}
+
+/* ------------------------------------------------------------------ statistics */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted @v. */
+static double pct(const double *v, long n, double q)
+{
+	long k = (long)ceil(q * (double)n) - 1;
+
+	if (k < 0)
+		k = 0;
+	if (k >= n)
+		k = n - 1;
+	return v[k];
+}
+
+static void stats_of(struct ho_stats *s, double *v, long n)
+{
+	double sum = 0;
+	long i;
+
+	memset(s, 0, sizeof(*s));
+	if (n <= 0)
+		return;
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	for (i = 0; i < n; i++)
+		sum += v[i];
+	s->n = n;
+	s->min = v[0];
+	s->max = v[n - 1];
+	s->mean = sum / (double)n;
+	s->p50 = pct(v, n, 0.50);
+	s->p90 = pct(v, n, 0.90);
+	s->p99 = pct(v, n, 0.99);
+	s->p999 = pct(v, n, 0.999);
+}
+
+/* ------------------------------------------------------------------ the orchestrator */
+
+struct run {
+	const struct ho_config *cfg;
+	struct ho_results *res;
+	char *err;
+	size_t errcap;
+	unsigned serial;          /* measurements so far, for unique channel names */
+};
+
+static int fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->errcap, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static size_t pipe_capacity_max(void)
+{
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
+	unsigned long v = 1048576;
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 1048576;
+		fclose(f);
+	}
+	return v;
+}
+
+static void unlink_channel(const char *name)
+{
+	char d[128];
+
+	snprintf(d, sizeof(d), "%s.data", name);
+	mv_segment_unlink(name, MV_SEGMENT_FORCE);
+	mv_segment_unlink(d, MV_SEGMENT_FORCE);
+}
+
+static const char *status_text(char *buf, size_t cap, int status)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, cap, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, cap, "exit status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+/* Wait for both children; when one fails, kill the other. Returns 0 or -1. */
+static int reap(struct run *r, pid_t pid[2], struct ctl *c, const char *what)
+{
+	int status[2] = { 0, 0 }, left = 2, bad = -1, k, st;
+	char why[96];
+	pid_t w;
+
+	while (left) {
+		w = waitpid(-1, &st, 0);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(r, "waitpid: %s", strerror(errno));
+		}
+		k = w == pid[0] ? 0 : w == pid[1] ? 1 : -1;
+		if (k < 0)
+			continue;
+		status[k] = st;
+		pid[k] = -1;
+		left--;
+		if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0) && bad < 0) {
+			bad = k;
+			if (pid[!k] > 0)
+				kill(pid[!k], SIGKILL);
+		}
+	}
+	if (bad < 0)
+		return 0;
+	if (c->err[bad][0])
+		return fail(r, "%s: %s: %s", what, bad ? "receiver" : "sender", c->err[bad]);
+	if (c->err[!bad][0])
+		return fail(r, "%s: %s: %s", what, bad ? "sender" : "receiver", c->err[!bad]);
+	return fail(r, "%s: %s %s", what, bad ? "receiver" : "sender",
+		    status_text(why, sizeof(why), status[bad]));
+}
+
+/*
+ * One measurement: fork A and B for @method at @size, collect the round trips into @lat (one-way)
+ * or @rt (round trip, may be NULL), and the stream into @cell when it streams.
+ */
+static int measure(struct run *r, int method, size_t size, int touched, struct ho_stats *lat,
+		   struct ho_stats *rt, double *sleeps, struct ho_cell *cell)
+{
+	const struct ho_config *cfg = r->cfg;
+	struct plan pl;
+	struct peer p;
+	struct ctl *c;
+	char names[2][80], what[96], sz[32];
+	size_t ctl_bytes, map_bytes, ring_bytes = 0;
+	int pfd[2][2] = { { -1, -1 }, { -1, -1 } }, sv[2] = { -1, -1 }, rc = 0, k;
+	void *map, *ring = NULL;
+	double *v = NULL, *w = NULL;
+	pid_t pid[2] = { -1, -1 };
+	long i, n;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.method = method;
+	pl.size = size;
+	pl.touched = touched;
+	pl.stream = method < HO_NMETHODS;
+	if (method == HO_SLEEP || method == HO_FUTEX)
+		pl.gap = (uint64_t)(cfg->gap_us * 1e3 / tick_ns);
+	pl.warm_min = (long)cfg->nslots + 2;
+	pl.warm_max = cfg->max_iters / 10;
+	if (pl.warm_max > WARM_MAX)
+		pl.warm_max = WARM_MAX;
+	if (pl.warm_max < pl.warm_min)
+		pl.warm_max = pl.warm_min;
+	pl.cap = pl.warm_max + cfg->max_iters + 2;
+
+	if (method < HO_NMETHODS)
+		snprintf(what, sizeof(what), "%s %s %s", ho_method_name(method),
+			 ho_size_name(sz, sizeof(sz), size), touched ? "touched" : "untouched");
+	else
+		snprintf(what, sizeof(what), "%s", ho_method_name(method));
+
+	ctl_bytes = (sizeof(struct ctl) + 4095) & ~(size_t)4095;
+	map_bytes = ctl_bytes + 2 * (size_t)pl.cap * sizeof(uint64_t);
+	map = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return fail(r, "%s: mmap: %s", what, strerror(errno));
+	c = map;
+	pl.rtt = (uint64_t *)((char *)map + ctl_bytes);
+	pl.hold = pl.rtt + pl.cap;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.ctl = c;
+	p.method = method;
+	p.size = size;
+	p.touched = touched;
+	p.fd_out = p.fd_in = -1;
+	r->serial++;
+	for (k = 0; k < 2; k++) {
+		snprintf(names[k], sizeof(names[k]), "/mvbench.%ld.%u.%s", (long)getpid(),
+			 r->serial, k ? "pong" : "ping");
+		p.chan_name[k] = names[k];
+	}
+	if (method == HO_PIPE) {
+		if (pipe2(pfd[0], O_CLOEXEC) < 0 || pipe2(pfd[1], O_CLOEXEC) < 0) {
+			rc = fail(r, "%s: pipe: %s", what, strerror(errno));
+			goto out;
+		}
+		fcntl(pfd[0][1], F_SETPIPE_SZ, (int)pipe_capacity_max());
+		r->res->pipe_capacity = (size_t)fcntl(pfd[0][1], F_GETPIPE_SZ);
+	} else if (method == HO_UNIX) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+			rc = fail(r, "%s: socketpair: %s", what, strerror(errno));
+			goto out;
+		}
+	} else if (method == HO_SHM) {
+		ring_bytes = (size_t)cfg->nslots * size;
+		ring = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			    -1, 0);
+		if (ring == MAP_FAILED) {
+			ring = NULL;
+			rc = fail(r, "%s: mmap of %zu bytes: %s", what, ring_bytes, strerror(errno));
+			goto out;
+		}
+		p.ring = ring;
+	}
+
+	fflush(NULL);
+	for (k = 0; k < 2; k++) {
+		pid[k] = fork();
+		if (pid[k] < 0) {
+			rc = fail(r, "%s: fork: %s", what, strerror(errno));
+			if (k == 1) {
+				kill(pid[0], SIGKILL);
+				waitpid(pid[0], NULL, 0);
+			}
+			goto out;
+		}
+		if (pid[k] == 0) {
+			p.role = k;
+			/* A hang (a bug, or a peer gone) must not hold the run forever. */
+			alarm(120 + (unsigned)(4 * (cfg->lat_s + cfg->stream_s)));
+			if (method == HO_PIPE) {
+				p.fd_out = k ? pfd[1][1] : pfd[0][1];
+				p.fd_in = k ? pfd[0][0] : pfd[1][0];
+			} else if (method == HO_UNIX) {
+				p.fd_out = p.fd_in = sv[k];
+			}
+			child(&p, &pl);
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		if (pfd[k][0] >= 0)
+			close(pfd[k][0]);
+		if (pfd[k][1] >= 0)
+			close(pfd[k][1]);
+		if (sv[k] >= 0)
+			close(sv[k]);
+		pfd[k][0] = pfd[k][1] = sv[k] = -1;
+	}
+	rc = reap(r, pid, c, what);
+	if (rc < 0)
+		goto out;
+
+	/* One-way times: (round trip - B's deliberate idling) / 2. */
+	n = c->rounds - c->warm;
+	if (n < 1) {
+		rc = fail(r, "%s: no round trip was measured", what);
+		goto out;
+	}
+	v = malloc((size_t)n * sizeof(*v));
+	w = malloc((size_t)n * sizeof(*w));
+	if (!v || !w) {
+		rc = fail(r, "%s: out of memory", what);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t t = pl.rtt[c->warm + i], h = pl.gap ? pl.hold[c->warm + i] : 0;
+
+		w[i] = (double)(t > h ? t - h : 0) * tick_ns;
+		v[i] = w[i] / 2;
+	}
+	stats_of(lat, v, n);
+	if (rt)
+		stats_of(rt, w, n);
+	*sleeps = (double)(c->nvcsw_lat[0] + c->nvcsw_lat[1]) / (double)(c->rounds + 1);
+	if (cell && pl.stream && c->stream_msgs) {
+		cell->msgs = c->stream_msgs;
+		cell->stream_s = (double)(c->t_end - c->t_start) / 1e9;
+		if (cell->stream_s > 0) {
+			cell->msgs_per_s = (double)cell->msgs / cell->stream_s;
+			cell->gb_per_s = cell->msgs_per_s * (double)size / 1e9;
+		}
+		cell->sleeps_per_msg = (double)(c->nvcsw_stream[0] + c->nvcsw_stream[1]) /
+				       (double)cell->msgs;
+	}
+	if (cfg->progress) {
+		fprintf(stderr, "mvbench: %-32s one-way p50 %10.0f ns  p99 %10.0f ns  n %ld", what,
+			lat->p50, lat->p99, lat->n);
+		if (cell && cell->msgs)
+			fprintf(stderr, "  %.3g msgs/s", cell->msgs_per_s);
+		fputc('\n', stderr);
+	}
+out:
+	for (k = 0; k < 2; k++) {
+		if (pfd[k][0] >= 0)
+			close(pfd[k][0]);
+		if (pfd[k][1] >= 0)
+			close(pfd[k][1]);
+		if (sv[k] >= 0)
+			close(sv[k]);
+	}
+	if (method == HO_SPIN || method == HO_SLEEP) {
+		unlink_channel(names[0]);
+		unlink_channel(names[1]);
+	}
+	free(v);
+	free(w);
+	if (ring)
+		munmap(ring, ring_bytes);
+	munmap(map, map_bytes);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ machine facts */
+
+static double load_avg(void)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double l = -1;
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
+static void machine_facts(struct ho_results *res)
+{
+	char line[512], *p;
+	struct utsname u;
+	FILE *f;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	snprintf(res->cpu_model, sizeof(res->cpu_model), "unknown");
+	f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "model name", 10) != 0 || !(p = strchr(line, ':')))
+				continue;
+			for (p++; *p == ' ' || *p == '\t'; p++)
+				;
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(res->cpu_model, sizeof(res->cpu_model), "%s", p);
+			break;
+		}
+		fclose(f);
+	}
+	if (uname(&u) == 0)
+		snprintf(res->kernel, sizeof(res->kernel), "%s %s %s", u.sysname, u.release,
+			 u.machine);
+	gmtime_r(&now, &tm);
+	strftime(res->started, sizeof(res->started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ------------------------------------------------------------------ ho_run */
+
+int ho_run(const struct ho_config *cfg, struct ho_results *res, char *err, size_t errcap)
+{
+	struct run r = { cfg, res, err, errcap, 0 };
+	struct ho_cell *cell;
+	int64_t t0 = mono_ns();
+	int s, m, t;
+
+	memset(res, 0, sizeof(*res));
+	machine_facts(res);
+	res->load_before = load_avg();
+	timer_init(res);
+	res->cells = calloc((size_t)cfg->nsizes * HO_NMETHODS * 2, sizeof(*res->cells));
+	if (!res->cells)
+		return fail(&r, "out of memory");
+
+	if (measure(&r, HO_FLOOR, 0, 0, &res->floor, &res->floor_rt, &res->floor_sleeps,
+		    NULL) < 0)
+		return -1;
+	if (measure(&r, HO_FUTEX, 0, 0, &res->futex, &res->futex_rt, &res->futex_sleeps,
+		    NULL) < 0)
+		return -1;
+	for (s = 0; s < cfg->nsizes; s++) {
+		for (m = 0; m < HO_NMETHODS; m++) {
+			if (!(cfg->methods & (1u << m)))
+				continue;
+			for (t = 0; t < 2; t++) {
+				if (!(cfg->payloads & (t ? HO_PAYLOAD_TOUCHED : HO_PAYLOAD_UNTOUCHED)))
+					continue;
+				cell = &res->cells[res->ncells];
+				cell->method = m;
+				cell->size = cfg->sizes[s];
+				cell->touched = t;
+				if (measure(&r, m, cell->size, t, &cell->lat, NULL,
+					    &cell->sleeps_per_rt, cell) < 0)
+					return -1;
+				res->ncells++;
+			}
+		}
+	}
+	res->load_after = load_avg();
+	res->elapsed_s = (double)(mono_ns() - t0) / 1e9;
+	return 0;
+}
+
+void ho_results_free(struct ho_results *res)
+{
+	free(res->cells);
+	res->cells = NULL;
+	res->ncells = 0;
+}
+
+const struct ho_cell *ho_find(const struct ho_results *res, int method, size_t size, int touched)
+{
+	int i;
+
+	for (i = 0; i < res->ncells; i++)
+		if (res->cells[i].method == method && res->cells[i].size == size &&
+		    res->cells[i].touched == touched)
+			return &res->cells[i];
+	return NULL;
+}

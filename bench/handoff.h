@@ -1,0 +1,129 @@
+/*
+ * bench/handoff.h - the handoff benchmark behind "mvbench handoff": how long it takes to hand a
+ * message from one process to another, pinned to two named CPUs, by a memview channel (spinning
+ * and sleeping), a pipe, a unix stream socket and shared memory with memcpy, against the floor
+ * of the machine (one cache line bouncing between the two CPUs) and a bare futex round trip.
+ *
+ * handoff.c measures (ho_run); handoff_report.c shows the results (table, JSON, CSV, SVG) and
+ * judges them against the targets.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef MEMVIEW_BENCH_HANDOFF_H
+#define MEMVIEW_BENCH_HANDOFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The methods that carry a payload, in report order; then the two references. */
+enum ho_method {
+	HO_SPIN,        /* memview channel, MV_CHAN_SPIN */
+	HO_SLEEP,       /* memview channel, default flags (spins briefly, then sleeps on a futex) */
+	HO_PIPE,        /* pipe(2), capacity raised to /proc/sys/fs/pipe-max-size */
+	HO_UNIX,        /* socketpair(AF_UNIX, SOCK_STREAM) */
+	HO_SHM,         /* shared ring of buffers: producer memcpy in, consumer memcpy out, spinning */
+	HO_NMETHODS,
+	HO_FLOOR = HO_NMETHODS, /* one cache line bouncing between the two CPUs */
+	HO_FUTEX,       /* two processes waking each other on one futex word */
+	HO_NALL
+};
+
+#define HO_PAYLOAD_UNTOUCHED 0x1u
+#define HO_PAYLOAD_TOUCHED 0x2u
+
+struct ho_config {
+	int cpu[2];             /* CPU of the sender (A) and of the receiver (B) */
+	const size_t *sizes;    /* message sizes in bytes */
+	int nsizes;
+	unsigned methods;       /* 1 << enum ho_method, payload methods only */
+	unsigned payloads;      /* HO_PAYLOAD_* */
+	long max_iters;         /* at most this many measured round trips per measurement */
+	double lat_s;           /* and at most this long (at least HO_MIN_SAMPLES round trips) */
+	double stream_s;        /* streaming time per throughput measurement */
+	double gap_us;          /* sleep and futex: each side idles this long before it answers */
+	unsigned nslots;        /* channel and shm ring slots */
+	int fill;               /* the sender writes every byte of each message before sending */
+	int progress;           /* one line on stderr per measurement */
+};
+
+#define HO_MIN_SAMPLES 5
+
+/* Statistics of one-way times (or round trips) in nanoseconds. */
+struct ho_stats {
+	long n;
+	double min, mean, p50, p90, p99, p999, max;
+};
+
+/* One method, one size, one payload mode. */
+struct ho_cell {
+	int method;
+	size_t size;
+	int touched;
+	struct ho_stats lat;    /* one-way latency: (round trip - deliberate gap) / 2 */
+	double sleeps_per_rt;   /* voluntary context switches per round trip, both processes */
+	uint64_t msgs;          /* streamed one way */
+	double stream_s;
+	double msgs_per_s;
+	double gb_per_s;        /* 1e9 bytes per second */
+	double sleeps_per_msg;
+};
+
+struct ho_results {
+	struct ho_stats floor_rt, floor;        /* round trip and one-way */
+	struct ho_stats futex_rt, futex;
+	double floor_sleeps, futex_sleeps;      /* voluntary context switches per round trip */
+	struct ho_cell *cells;
+	int ncells;
+	const char *timer;                      /* "tsc" or "clock_gettime" */
+	double timer_ns;                        /* cost of one time stamp */
+	double load_before, load_after;         /* 1-minute load average */
+	double elapsed_s;
+	size_t pipe_capacity;
+	char cpu_model[128];
+	char kernel[200];
+	char started[32];                       /* UTC, ISO 8601 */
+};
+
+const char *ho_method_name(int method);
+
+/* The method named @name ("spin", "sleep", "pipe", "unix", "shm-memcpy"), or -1. */
+int ho_method_parse(const char *name);
+
+/*
+ * ho_run - measure everything @cfg asks for into @res (whose cells the caller frees with
+ * ho_results_free). Returns 0, or -1 with a message in @err.
+ */
+int ho_run(const struct ho_config *cfg, struct ho_results *res, char *err, size_t errcap);
+void ho_results_free(struct ho_results *res);
+
+/* The cell for (@method, @size, @touched), or NULL. */
+const struct ho_cell *ho_find(const struct ho_results *res, int method, size_t size, int touched);
+
+/* ------------------------------------------------------------------ handoff_report.c */
+
+enum { HO_TARGET_NA = -1, HO_TARGET_MISSED = 0, HO_TARGET_MET = 1 };
+
+struct ho_target {
+	const char *key;        /* JSON key */
+	const char *goal;       /* what is asked */
+	int status;             /* HO_TARGET_* */
+	char detail[200];       /* what was measured */
+};
+
+#define HO_NTARGETS 5
+
+void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
+		struct ho_target out[HO_NTARGETS]);
+
+/* "64 B", "16 KiB", "64 MiB" */
+const char *ho_size_name(char *buf, size_t cap, size_t size);
+
+void ho_print_table(FILE *out, const struct ho_config *cfg, const struct ho_results *res);
+
+/* Each returns 0, or -1 with errno set. */
+int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho_results *res);
+int ho_write_csv(const char *path, const struct ho_config *cfg, const struct ho_results *res);
+int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_results *res);
+
+#endif /* MEMVIEW_BENCH_HANDOFF_H */

@@ -1,0 +1,120 @@
+#!/bin/sh
+# tests/tools/mvbench.sh - smoke test of mvbench(1): a tiny handoff run, every output file, and
+# the usage errors. It checks that the benchmark runs and reports, not how fast anything is.
+#
+# Run by automake with $top_srcdir and $top_builddir. Exits 0 when every check passes, 1 when
+# one fails, 77 ("SKIP: reason") when it cannot run: fewer than two CPUs to pin to, or no fork.
+# Only $TMPDIR is written (one mktemp directory, removed on exit).
+#
+# SPDX-License-Identifier: MIT
+
+set -u
+
+: "${top_builddir:=.}"
+MVBENCH=$top_builddir/tools/mvbench
+
+if [ ! -x "$MVBENCH" ]; then
+	echo "SKIP: $MVBENCH is not built"
+	exit 77
+fi
+
+# Two CPUs this process may use: the first two of its affinity mask.
+cpus=
+if command -v python3 >/dev/null 2>&1; then
+	cpus=$(python3 -c 'import os; c = sorted(os.sched_getaffinity(0)); print(*c[:2], sep=",")' \
+		2>/dev/null)
+else
+	[ "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)" -ge 2 ] && cpus=0,1
+fi
+case $cpus in
+*,*) ;;
+*)
+	echo "SKIP: fewer than two CPUs to pin the two processes to"
+	exit 77
+	;;
+esac
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvbench-test.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+failures=0
+
+fail()
+{
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# A few seconds at most: two sizes, short budgets, few round trips.
+"$MVBENCH" handoff --cpus "$cpus" --sizes 64,65536 --iterations 200 --time 0.05 \
+	--stream-time 0.02 --gap 200 --quiet --json "$tmp/out.json" --csv "$tmp/out.csv" \
+	--plot "$tmp/out.svg" >"$tmp/out.txt" 2>"$tmp/err.txt"
+rc=$?
+if [ $rc != 0 ]; then
+	if grep -q -e 'cannot pin' -e 'fork:' "$tmp/err.txt"; then
+		echo "SKIP: $(head -n 1 "$tmp/err.txt")"
+		exit 77
+	fi
+	cat "$tmp/err.txt"
+	fail "mvbench handoff exited with $rc"
+	exit 1
+fi
+
+grep -q '^floor (cache-line ping-pong)' "$tmp/out.txt" || fail "no floor line in the table"
+grep -q '^Targets:' "$tmp/out.txt" || fail "no targets in the table"
+[ "$(grep -c -E '^(spin|sleep|pipe|unix|shm-memcpy) ' "$tmp/out.txt")" = 20 ] ||
+	fail "the table does not have 20 rows (5 methods, 2 sizes, 2 payloads)"
+
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$tmp/out.json" <<'EOF' || fail "the JSON lacks summary keys or values"
+import json, sys
+
+d = json.load(open(sys.argv[1]))
+s = d["summary"]
+ok = True
+for k in ("floor_one_way_ns", "futex_round_trip_ns", "spsc_msgs_per_s"):
+    if not isinstance(s.get(k), (int, float)) or s[k] <= 0:
+        print("summary.%s is %r" % (k, s.get(k)))
+        ok = False
+for k in ("spin_p50_one_way_ns", "sleep_p50_one_way_ns", "pipe_p50_one_way_ns"):
+    v = s.get(k)
+    if not isinstance(v, dict) or sorted(v) != ["64", "65536"] or \
+            not all(isinstance(x, (int, float)) and x > 0 for x in v.values()):
+        print("summary.%s is %r" % (k, v))
+        ok = False
+if len(d["results"]) != 20:
+    print("%d results, not 20" % len(d["results"]))
+    ok = False
+for r in d["results"]:
+    if r["one_way_ns"]["n"] < 5 or r["throughput"]["messages"] < 1:
+        print("result %s %s %s: %r" % (r["method"], r["size"], r["payload"], r))
+        ok = False
+sys.exit(0 if ok else 1)
+EOF
+else
+	for k in floor_one_way_ns futex_round_trip_ns spin_p50_one_way_ns sleep_p50_one_way_ns \
+		pipe_p50_one_way_ns spsc_msgs_per_s; do
+		grep -q "\"$k\": [0-9{]" "$tmp/out.json" || fail "the JSON has no summary key $k"
+	done
+fi
+
+head -n 1 "$tmp/out.csv" | grep -q '^kind,method,size,payload,n,' || fail "bad CSV header"
+[ "$(wc -l <"$tmp/out.csv")" = 25 ] || fail "the CSV does not have 25 lines"
+head -n 1 "$tmp/out.svg" | grep -q '^<?xml' || fail "the SVG does not start with <?xml"
+tail -n 1 "$tmp/out.svg" | grep -q '^</svg>$' || fail "the SVG does not end with </svg>"
+grep -q '<polyline' "$tmp/out.svg" || fail "the SVG has no lines"
+
+# Usage errors exit 2, failures 1.
+"$MVBENCH" >/dev/null 2>&1
+[ $? = 2 ] || fail "mvbench without a benchmark does not exit 2"
+"$MVBENCH" handoff --sizes 0 >/dev/null 2>&1
+[ $? = 2 ] || fail "mvbench handoff --sizes 0 does not exit 2"
+"$MVBENCH" handoff --methods nosuch >/dev/null 2>&1
+[ $? = 2 ] || fail "mvbench handoff --methods nosuch does not exit 2"
+"$MVBENCH" handoff --cpus 0,100000 --quiet >/dev/null 2>&1
+[ $? = 1 ] || fail "mvbench handoff with an unavailable CPU does not exit 1"
+"$MVBENCH" handoff --help | grep -q -- '--cpus <a,b>' || fail "--help does not show --cpus"
+
+[ $failures = 0 ] || exit 1
+echo "PASS: mvbench handoff runs and reports"
+exit 0
