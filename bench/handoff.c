@@ -613,6 +613,7 @@ struct plan {
 	int stream;              /* also measure throughput */
 	uint64_t gap;            /* ticks each side idles before it sends (sleep, futex) */
 	long warm_min, warm_max, cap;
+	long stream_min;         /* messages streamed at least */
 	uint64_t *rtt, *hold;    /* in the shared mapping, cap entries each */
 };
 
@@ -669,7 +670,7 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	deadline = c->t_start + (int64_t)(cfg->stream_s * 1e9);
 	for (n = 1;; n++) {
 		ops->send(p);
-		if (n % (long)every == 0 && n >= 2 * (long)cfg->nslots && mono_ns() >= deadline)
+		if (n % (long)every == 0 && n >= pl->stream_min && mono_ns() >= deadline)
 			break;
 	}
 	__atomic_store_n(&c->total, (uint64_t)n + 1, __ATOMIC_SEQ_CST);
@@ -886,7 +887,7 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 	struct ctl *c;
 	char names[2][80], what[96], sz[32];
 	size_t ctl_bytes, map_bytes, ring_bytes = 0;
-	int pfd[2][2] = { { -1, -1 }, { -1, -1 } }, sv[2] = { -1, -1 }, rc = 0, k;
+	int pfd[2][2] = { { -1, -1 }, { -1, -1 } }, sv[2] = { -1, -1 }, rc = 0, k, slotted;
 	void *map, *ring = NULL;
 	double *v = NULL, *w = NULL;
 	pid_t pid[2] = { -1, -1 };
@@ -899,7 +900,10 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 	pl.stream = method < HO_NMETHODS;
 	if (method == HO_SLEEP || method == HO_FUTEX)
 		pl.gap = (uint64_t)(cfg->gap_us * 1e3 / tick_ns);
-	pl.warm_min = (long)cfg->nslots + 2;
+	/* Slots (and ring buffers) must each have been used once; a pipe needs one go. */
+	slotted = method == HO_SPIN || method == HO_SLEEP || method == HO_SHM;
+	pl.warm_min = slotted ? (long)cfg->nslots + 2 : 2;
+	pl.stream_min = slotted ? 2 * (long)cfg->nslots : 2;
 	pl.warm_max = cfg->max_iters / 10;
 	if (pl.warm_max > WARM_MAX)
 		pl.warm_max = WARM_MAX;
@@ -953,7 +957,8 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 			    -1, 0);
 		if (ring == MAP_FAILED) {
 			ring = NULL;
-			rc = fail(r, "%s: mmap of %zu bytes: %s", what, ring_bytes, strerror(errno));
+			rc = fail(r, "%s: mmap of %zu bytes: %s", what, ring_bytes,
+				  strerror(errno));
 			goto out;
 		}
 		p.ring = ring;
@@ -1107,6 +1112,7 @@ int ho_run(const struct ho_config *cfg, struct ho_results *res, char *err, size_
 	struct run r = { cfg, res, err, errcap, 0 };
 	struct ho_cell *cell;
 	int64_t t0 = mono_ns();
+	unsigned pay;
 	int s, m, t;
 
 	memset(res, 0, sizeof(*res));
@@ -1128,7 +1134,8 @@ int ho_run(const struct ho_config *cfg, struct ho_results *res, char *err, size_
 			if (!(cfg->methods & (1u << m)))
 				continue;
 			for (t = 0; t < 2; t++) {
-				if (!(cfg->payloads & (t ? HO_PAYLOAD_TOUCHED : HO_PAYLOAD_UNTOUCHED)))
+				pay = t ? HO_PAYLOAD_TOUCHED : HO_PAYLOAD_UNTOUCHED;
+				if (!(cfg->payloads & pay))
 					continue;
 				cell = &res->cells[res->ncells];
 				cell->method = m;

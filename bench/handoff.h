@@ -22,7 +22,7 @@ enum ho_method {
 	HO_SLEEP,       /* memview channel, default flags (spins briefly, then sleeps on a futex) */
 	HO_PIPE,        /* pipe(2), capacity raised to /proc/sys/fs/pipe-max-size */
 	HO_UNIX,        /* socketpair(AF_UNIX, SOCK_STREAM) */
-	HO_SHM,         /* shared ring of buffers: producer memcpy in, consumer memcpy out, spinning */
+	HO_SHM,         /* shared ring of buffers: memcpy in, memcpy out; both spin */
 	HO_NMETHODS,
 	HO_FLOOR = HO_NMETHODS, /* one cache line bouncing between the two CPUs */
 	HO_FUTEX,       /* two processes waking each other on one futex word */

@@ -137,7 +137,8 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 	}
 
 	out[0].key = "spin_within_2x_floor";
-	out[0].goal = "spinning handoff, untouched: p50 one-way within 2x of the floor at every size";
+	out[0].goal = "spinning handoff, untouched: p50 one-way within 2x of the floor at every "
+		      "size";
 	x = worst_ratio(cfg, res, HO_SPIN, res->floor.p50, &at, &val);
 	if (x > 0) {
 		out[0].status = x <= 2 ? HO_TARGET_MET : HO_TARGET_MISSED;
@@ -621,8 +622,8 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 		"font-size=\"12\">\n", SVG_W, SVG_H, SVG_W, SVG_H);
 	fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", SVG_W, SVG_H);
 	fputs("<text x=\"490\" y=\"28\" font-size=\"16\" font-weight=\"bold\" "
-	      "text-anchor=\"middle\">memview handoff: one-way latency, p50 (round trip / 2)</text>\n",
-	      f);
+	      "text-anchor=\"middle\">memview handoff: one-way latency, p50 "
+	      "(round trip / 2)</text>\n", f);
 	snprintf(buf, sizeof(buf), "CPU %d to CPU %d; %s; %s; %s", cfg->cpu[0], cfg->cpu[1],
 		 res->cpu_model, res->kernel, res->started);
 	fputs("<text x=\"490\" y=\"48\" font-size=\"11\" fill=\"#555\" text-anchor=\"middle\">", f);
@@ -644,8 +645,8 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 	}
 	for (i = 0; i < cfg->nsizes; i++) {
 		x = px(&ax, (double)cfg->sizes[i]);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n",
-			x, PT, x, PB);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+			"stroke=\"#e4e4e4\"/>\n", x, PT, x, PB);
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
 			PB + 18, ho_size_name(s1, sizeof(s1), cfg->sizes[i]));
 	}
@@ -681,12 +682,13 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 				c = ho_find(res, m, cfg->sizes[i], t);
 				if (!c || !(c->lat.p50 > 0))
 					continue;
-				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n",
-					px(&ax, (double)c->size), py(&ax, c->lat.p50),
-					t ? "white" : method_color[m]);
+				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
+					"fill=\"%s\"/>\n", px(&ax, (double)c->size),
+					py(&ax, c->lat.p50), t ? "white" : method_color[m]);
 				if (t)
 					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
-						"fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"/>\n",
+						"fill=\"none\" stroke=\"%s\" "
+						"stroke-width=\"1.5\"/>\n",
 						px(&ax, (double)c->size), py(&ax, c->lat.p50),
 						method_color[m]);
 			}
@@ -701,7 +703,8 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 		if (!(cfg->methods & (1u << m)))
 			continue;
 		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
-			"stroke-width=\"2\"/>\n", PR + 24, ly - 4, PR + 54, ly - 4, method_color[m]);
+			"stroke-width=\"2\"/>\n", PR + 24, ly - 4, PR + 54, ly - 4,
+			method_color[m]);
 		fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"3.5\" fill=\"%s\"/>\n", PR + 39, ly - 4,
 			method_color[m]);
 		fprintf(f, "<text x=\"%d\" y=\"%d\">%s</text>\n", PR + 62, ly,
@@ -717,7 +720,8 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 	fprintf(f, "<text x=\"%d\" y=\"%d\">untouched payload</text>\n", PR + 62, ly);
 	ly += 20;
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\" "
-		"stroke-width=\"2\" stroke-dasharray=\"7,4\"/>\n", PR + 24, ly - 4, PR + 54, ly - 4);
+		"stroke-width=\"2\" stroke-dasharray=\"7,4\"/>\n", PR + 24, ly - 4, PR + 54,
+		ly - 4);
 	fprintf(f, "<text x=\"%d\" y=\"%d\">touched (every byte read)</text>\n", PR + 62, ly);
 	ly += 20;
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\" "

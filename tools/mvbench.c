@@ -81,7 +81,7 @@ static int executable(const char *path)
 	return access(path, X_OK) == 0;
 }
 
-/* bench_views: $MVBENCH_BENCH_VIEWS, next to us, or in the build tree (bench/, or through .libs). */
+/* bench_views: $MVBENCH_BENCH_VIEWS, next to us, in the build tree (bench/, from .libs), $PATH. */
 static CLI_NORETURN void run_views(int argc, char **argv)
 {
 	static const char *const rel[] = { "bench_views", "../bench/bench_views",
@@ -246,7 +246,8 @@ static int run_handoff(int argc, char **argv)
 		switch (opt) {
 		case 'c':
 			if (cli_parse_list(optarg, &list, &n) < 0 || n != 2)
-				cli_usage_error("invalid cpus argument: '%s' (two CPUs: A,B)", optarg);
+				cli_usage_error("invalid cpus argument: '%s' (two CPUs: A,B)",
+						optarg);
 			cfg.cpu[0] = (int)list[0];
 			cfg.cpu[1] = (int)list[1];
 			free(list);
@@ -266,8 +267,8 @@ static int run_handoff(int argc, char **argv)
 			else if (strcmp(optarg, "both") == 0)
 				cfg.payloads = HO_PAYLOAD_UNTOUCHED | HO_PAYLOAD_TOUCHED;
 			else
-				cli_usage_error("invalid payload argument: '%s' (untouched, touched, "
-						"both)", optarg);
+				cli_usage_error("invalid payload argument: '%s' (untouched, "
+						"touched, both)", optarg);
 			break;
 		case 'n':
 			v = cli_ssize_arg(optarg, "iterations");

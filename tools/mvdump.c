@@ -38,7 +38,8 @@ struct input {
 
 static CLI_NORETURN void usage(void)
 {
-	static const char *const synopses[] = { "[options] [FILE | -]", NULL };
+	static const char *const synopses[] = { "[options] [FILE | -]",
+						"[options] --shm NAME", NULL };
 	FILE *out = stdout;
 
 	cli_usage_begin(out, synopses,
@@ -60,6 +61,11 @@ static CLI_NORETURN void usage(void)
 			 "print hex(<sep>, <n>): <sep> one ASCII character,\n"
 			 "<n> bytes per separator (default 1)");
 	cli_usage_option(out, "    --xxd", "print the bytes as xxd does");
+	cli_usage_option(out, "    --shm <name>",
+			 "show shared memory segment <name> (e.g. /frames),\n"
+			 "typed as its memview header says unless -f or\n"
+			 "--shape are given");
+	cli_usage_option(out, "    --raw", "with --shm: the segment has no memview header");
 	cli_usage_std_options(out);
 	cli_usage_size_argument(out);
 	cli_usage_end(out);
@@ -304,7 +310,8 @@ static void print_xxd(const mv_view *v)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SHAPE = 256, OPT_SLICE, OPT_OFFSET, OPT_LENGTH, OPT_LIST, OPT_HEX, OPT_XXD };
+	enum { OPT_SHAPE = 256, OPT_SLICE, OPT_OFFSET, OPT_LENGTH, OPT_LIST, OPT_HEX, OPT_XXD,
+	       OPT_SHM, OPT_RAW };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "shape", required_argument, NULL, OPT_SHAPE },
@@ -314,13 +321,18 @@ int main(int argc, char **argv)
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "hex", optional_argument, NULL, OPT_HEX },
 		{ "xxd", no_argument, NULL, OPT_XXD },
+		{ "shm", required_argument, NULL, OPT_SHM },
+		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *format = "B", *path = NULL, *hexsep = NULL, *shape_arg = NULL;
+	const char *format = "B", *path = NULL, *hexsep = NULL, *shape_arg = NULL, *shm = NULL;
 	enum output mode = OUT_LIST;
 	int mode_set = 0, have_slice = 0, have_length = 0, bytes_per_sep = 1, ndim;
+	int format_set = 0, raw = 0, retyped;
+	mv_segment *seg = NULL;
+	mv_view bytes;
 	int c, ret;
 	uint64_t offset = 0, length = 0, limit;
 	ssize_t *shape = NULL, stop;
@@ -336,6 +348,13 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			format = optarg;
+			format_set = 1;
+			break;
+		case OPT_SHM:
+			shm = optarg;
+			break;
+		case OPT_RAW:
+			raw = 1;
 			break;
 		case OPT_SHAPE:
 			shape_arg = optarg;
@@ -393,28 +412,53 @@ int main(int argc, char **argv)
 	if (shape_arg && cli_parse_list(shape_arg, &shape, &ndim) < 0)
 		cli_usage_error("invalid --shape argument: '%s' (expected D0,D1,...)", shape_arg);
 
-	/* Both are at most SSIZE_MAX, so the sum cannot wrap. */
+	if (shm && path)
+		cli_usage_error("--shm and a FILE are mutually exclusive");
+	if (raw && !shm)
+		cli_usage_error("--raw is for --shm");
+	/* Without -f, --shape, --offset or --length a segment shows as its header types it. */
+	retyped = !shm || format_set || shape_arg || offset || have_length;
 	limit = have_length ? offset + length : UINT64_MAX;
-	open_input(path, &in, limit);
+	if (shm) {
+		mv_segment_opts so = MV_SEGMENT_OPTS_INIT;
 
-	if (!in.data)
-		in.data = empty;
-	ret = mv_heap_wrap(&heap, in.data, in.len, 1, release_input, &in);
-	if (ret < 0)
-		cli_fail_mv(ret, NULL);
-	ret = mv_view_from(&whole, mv_heap_exporter(heap), 0);
-	if (ret < 0)
-		cli_fail_mv(ret, NULL);
-
-	/* --offset/--length are data[OFFSET:OFFSET+LENGTH]: clamped to the input, as in Python. */
-	stop = MV_NONE;
-	if (have_length)
-		stop = limit > (uint64_t)SSIZE_MAX ? SSIZE_MAX : (ssize_t)limit;
-	ret = mv_view_slice(&part, &whole, (ssize_t)offset, stop, 1);
-	if (ret < 0)
-		cli_fail_mv(ret, NULL);
-
-	ret = mv_view_cast(&cast, &part, format, shape, ndim);
+		so.flags = MV_SEGMENT_READONLY | (raw ? MV_SEGMENT_RAW : 0);
+		so.format = raw ? format : NULL;
+		ret = mv_segment_open(&seg, shm, &so);
+		if (ret < 0)
+			cli_fail_mv(ret, NULL);
+		ret = mv_view_from(&whole, mv_segment_exporter(seg), 0);
+		if (ret < 0)
+			cli_fail_mv(ret, NULL);
+		if (raw)
+			retyped = 0; /* already typed by -f */
+	} else {
+		/* Both are at most SSIZE_MAX, so the sum cannot wrap. */
+		open_input(path, &in, limit);
+		if (!in.data)
+			in.data = empty;
+		ret = mv_heap_wrap(&heap, in.data, in.len, 1, release_input, &in);
+		if (ret < 0)
+			cli_fail_mv(ret, NULL);
+		ret = mv_view_from(&whole, mv_heap_exporter(heap), 0);
+		if (ret < 0)
+			cli_fail_mv(ret, NULL);
+	}
+	if (!retyped) {
+		ret = mv_view_from(&cast, mv_view_exporter(&whole), 0);
+	} else {
+		/* Retyping works on the bytes: data[OFFSET:OFFSET+LENGTH], clamped as in Python. */
+		ret = mv_view_cast(&bytes, &whole, "B", NULL, MV_CAST_NO_SHAPE);
+		if (ret < 0)
+			cli_fail_mv(ret, NULL);
+		stop = MV_NONE;
+		if (have_length)
+			stop = limit > (uint64_t)SSIZE_MAX ? SSIZE_MAX : (ssize_t)limit;
+		ret = mv_view_slice(&part, &bytes, (ssize_t)offset, stop, 1);
+		if (ret < 0)
+			cli_fail_mv(ret, NULL);
+		ret = mv_view_cast(&cast, &part, format, shape, ndim);
+	}
 	if (ret < 0)
 		cli_fail_mv(ret, NULL);
 	shown = &cast;
@@ -440,10 +484,12 @@ int main(int argc, char **argv)
 	/* The family's export goes with its last view; only then can the exporter be freed. */
 	if (have_slice && (ret = mv_view_release(&sliced)) < 0)
 		cli_fail_mv(ret, NULL);
-	if ((ret = mv_view_release(&cast)) < 0 || (ret = mv_view_release(&part)) < 0 ||
+	if ((ret = mv_view_release(&cast)) < 0 ||
+	    (retyped && ((ret = mv_view_release(&part)) < 0 ||
+			 (ret = mv_view_release(&bytes)) < 0)) ||
 	    (ret = mv_view_release(&whole)) < 0)
 		cli_fail_mv(ret, NULL);
-	ret = mv_heap_free(heap);
+	ret = seg ? mv_segment_close(seg) : mv_heap_free(heap);
 	if (ret < 0)
 		cli_fail_mv(ret, NULL);
 	free(shape);

@@ -181,8 +181,10 @@ MV_EXPORT int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out
 MV_EXPORT ssize_t mv_segment_holders(mv_segment *seg, mv_segment_holder *out, size_t max);
 
 /*
- * mv_segment_busy - 1 if any live process (this one included) holds exports of the object
- * open as @fd, 0 if none, negative errno on failure. What `rm` without --force asks.
+ * mv_segment_busy - 1 if any live process holds exports of the object open as @fd through
+ * another open file description, 0 if none, negative errno on failure. Kernel locks never
+ * conflict with their own open file description, so ask on a descriptor of your own (a fresh
+ * shm_open), not on a handle's mv_segment_fd(). What `rm` without --force asks.
  */
 MV_EXPORT int mv_segment_busy(int fd);
 

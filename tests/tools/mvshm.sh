@@ -160,6 +160,11 @@ check_eq "info --json data_size" "$(json_get "$tmp/json" data_size)" 64
 check_eq "info --json format" "$(json_get "$tmp/json" format)" d
 check_eq "info --json shape" "$(json_get "$tmp/json" shape)" "[8]"
 
+# The path in /dev/shm names the same segment.
+expect 0 "info /dev/shm/NAME" -- "$MVSHM" info "/dev/shm/${s#/}"
+checks=$((checks + 1))
+cmp -s "$tmp/out" "$tmp/info" || fail "info /dev/shm/NAME differs from info /NAME"
+
 # A shaped segment, with suffixes and a mode.
 expect 0 "create --shape --mode" -- "$MVSHM" create "$s-shaped" --size 1K --format '<i' \
 	--shape 4,8 --mode 0640
@@ -220,6 +225,10 @@ one_line_error "multiple" "resize to a partial item"
 # ---------------------------------------------------------------- hold, rm
 # hold -- COMMAND: the command's status, with the view held while it runs.
 expect 0 "hold -- true" -- "$MVSHM" hold "$s" -- true
+checks=$((checks + 1))
+[ -s "$tmp/out" ] || [ -s "$tmp/err" ] && fail "hold printed something without -v"
+expect 0 "hold -v -- true" -- "$MVSHM" hold -v "$s" -- true
+check_eq "hold -v" "$(cat "$tmp/err")" "mvshm: holding $s"
 expect 3 "hold -- exit 3" -- "$MVSHM" hold "$s" -- sh -c 'exit 3'
 expect 127 "hold -- missing command" -- "$MVSHM" hold "$s" -- ./no-such-command-$$
 expect 0 "hold -- info" -- "$MVSHM" hold "$s" -- "$MVSHM" info "$s" --json
@@ -354,14 +363,7 @@ struct.pack_into("8d", shm.buf, int(sys.argv[2]), 0.1, -0.0, 1.5, 1e-05, 2.0, 1e
 shm.close()
 print([0.1, -0.0, 1.5, 1e-05, 2.0, 1e16, -2.5, 3.0])' "${c#/}" "$off"
 	cp "$tmp/out" "$tmp/expect-list"
-	if "$MVDUMP" --help 2>/dev/null | grep -q -- '--shm'; then
-		expect 0 "mvdump --shm of what CPython wrote" -- "$MVDUMP" --shm "$c"
-	else
-		# TODO(lead): switch to `"$MVDUMP" --shm "$c"` once mvdump --shm is merged.
-		checks=$((checks + 1))
-		"$MVSHM" save "$c" - | "$MVDUMP" -f d >"$tmp/out" ||
-			fail "mvshm save | mvdump -f d failed"
-	fi
+	expect 0 "mvdump --shm of what CPython wrote" -- "$MVDUMP" --shm "$c"
 	checks=$((checks + 1))
 	cmp -s "$tmp/out" "$tmp/expect-list" ||
 		fail "memview shows '$(cat "$tmp/out")', CPython wrote '$(cat "$tmp/expect-list")'"
