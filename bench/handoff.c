@@ -902,8 +902,8 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 		pl.gap = (uint64_t)(cfg->gap_us * 1e3 / tick_ns);
 	/* Slots (and ring buffers) must each have been used once; a pipe needs one go. */
 	slotted = method == HO_SPIN || method == HO_SLEEP || method == HO_SHM;
-	pl.warm_min = slotted ? (long)cfg->nslots + 2 : 2;
-	pl.stream_min = slotted ? 2 * (long)cfg->nslots : 2;
+	pl.warm_min = slotted ? (long)cfg->nslots + 1 : 2;
+	pl.stream_min = slotted ? (long)cfg->nslots + 1 : 2;
 	pl.warm_max = cfg->max_iters / 10;
 	if (pl.warm_max > WARM_MAX)
 		pl.warm_max = WARM_MAX;

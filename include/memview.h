@@ -15,5 +15,6 @@
 #include "memview/heap.h"
 #include "memview/segment.h"
 #include "memview/chan.h"
+#include "memview/uring.h"
 
 #endif /* MEMVIEW_H */

@@ -125,12 +125,14 @@ struct mv_chan {
 	uint64_t active;              /* admitted consumers */
 	uint32_t joins_seen;          /* fx->joining when we last admitted */
 	int loaned;                   /* slot loaned, or -1 */
+	int sending;                  /* mv_chan_send() is releasing the loan */
 	/* consumer only */
 	uint64_t tail;                /* next sequence number to receive */
 	struct mv_chan_stats stats;
 };
 
 static const struct mv_exporter_ops slot_ops;
+static void slot_free(struct mv_chan *ch, uint32_t slot);
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -294,8 +296,16 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	struct ctl_consumer *c;
 	uint64_t h;
 
-	if (ch->producer || __atomic_load_n(&self->exports, __ATOMIC_RELAXED) != 1)
-		return; /* the producer's loan ends at send; consumers hand back the last export */
+	if (__atomic_load_n(&self->exports, __ATOMIC_RELAXED) != 1)
+		return; /* only the family's last export hands the slot on */
+	if (ch->producer) {
+		/* A loan released without being sent goes back to the free slots. */
+		if (!ch->sending && ch->loaned == (int)se->slot) {
+			ch->loaned = -1;
+			slot_free(ch, se->slot);
+		}
+		return;
+	}
 	c = consumer(ch, ch->cons_index);
 	h = __atomic_load_n(&c->ret_head, __ATOMIC_RELAXED);
 	ret_queue(c)[h % ch->nslots] = se->slot;
@@ -498,14 +508,28 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 		rc = mv_fail(EPIPE, "%s: the producer is gone", ch->name);
 		goto fail;
 	}
-	/* Claim a free place, then hold its liveness lock. */
+	/*
+	 * Hold a free place's liveness lock, then claim the place: the producer must never see a
+	 * claimed place whose holder is not (yet) locked, or it admits it and takes it for dead.
+	 */
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++) {
 		uint32_t st = CONS_FREE;
 
 		c = consumer(ch, i);
+		if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CONS_FREE)
+			continue;
+		rc = lock_byte(mv_segment_fd(ch->ctl_seg), 2 + i, F_WRLCK, F_OFD_SETLK);
+		if (rc == -EAGAIN || rc == -EACCES)
+			continue; /* a live process still holds it (leaving, or joining) */
+		if (rc < 0) {
+			rc = mv_fail(-rc, "%s: cannot take a consumer lock: %s", ch->name,
+				     strerror(-rc));
+			goto fail;
+		}
 		if (__atomic_compare_exchange_n(&c->state, &st, CONS_JOINING, false,
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			break;
+		lock_byte(mv_segment_fd(ch->ctl_seg), 2 + i, F_UNLCK, F_OFD_SETLK);
 	}
 	if (i == MV_CHAN_MAX_CONSUMERS) {
 		rc = mv_fail(EBUSY, "%s: all %d consumer places are taken", ch->name,
@@ -515,12 +539,6 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 	ch->cons_index = i;
 	c->pid = getpid();
 	__atomic_fetch_add(&ch->fx->joining, 1, __ATOMIC_SEQ_CST);
-	rc = lock_byte(mv_segment_fd(ch->ctl_seg), 2 + i, F_WRLCK, F_OFD_SETLK);
-	if (rc < 0) {
-		__atomic_store_n(&c->state, CONS_FREE, __ATOMIC_RELEASE);
-		rc = mv_fail(-rc, "%s: cannot take the consumer lock: %s", ch->name, strerror(-rc));
-		goto fail;
-	}
 	/* The producer admits us (sets our start and the return queue) at its next call. */
 	deadline = timeout_ns < 0 ? LLONG_MAX : now_ns() + timeout_ns;
 	while (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CONS_ACTIVE) {
@@ -712,7 +730,9 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	if (nbytes > ch->slot_size)
 		return mv_fail(EINVAL, "%s: message of %zu bytes is larger than a slot (%zu)",
 			       ch->name, nbytes, ch->slot_size);
+	ch->sending = 1;
 	mv_view_release(v);
+	ch->sending = 0;
 	ch->loaned = -1;
 	/* Admit a joiner before publishing; hand-backs are collected when slots run out. */
 	if (__atomic_load_n(&ch->fx->joining, __ATOMIC_ACQUIRE) != ch->joins_seen)

@@ -6,9 +6,13 @@
  *
  * Every process is forked (no exec). Children report through their exit status and a message
  * in shared memory (sh->err, also printed on stderr), which the test process puts in its
- * assertion. Children die with the test process (PR_SET_PDEATHSIG) unless a test needs them to
- * outlive it. Channel names come from mv_test_name() with a tag carrying the runner's pid, so
- * each tcase's unchecked teardown can remove whatever a failed test left in /dev/shm.
+ * assertion. Children die with the test process (PR_SET_PDEATHSIG). Channel names come from
+ * mv_test_name() with a tag carrying the runner's pid, so each tcase's unchecked teardown can
+ * remove whatever a failed test left in /dev/shm; tests remove their names themselves too.
+ *
+ * A child that must see a producer die is forked from the test process before or apart from the
+ * producer: a child forked from the producer would share its open file description of the control
+ * segment, and so its liveness lock, and the producer would never look dead.
  *
  * Messages: a header (sequence number, kind, length) and then bytes that depend on the sequence
  * number over the whole message, so a consumer checks every byte and the order, and a slot reused
@@ -55,18 +59,14 @@ struct shared {
 static struct shared *sh;
 static pid_t runner_pid;
 
-static long long T_START;
-static long long now_ns(void);
 static void shared_setup(void)
 {
-	T_START = now_ns();
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert(sh != MAP_FAILED);
 }
 
 static void shared_teardown(void)
 {
-	if (getenv("TIMES")) fprintf(stderr, "TEST TIME %.3f\n", (double)(now_ns() - T_START) / 1e9);
 	munmap(sh, sizeof(*sh));
 }
 
@@ -164,15 +164,16 @@ static int get_byte(int fd, int timeout_ms)
 	return c;
 }
 
-/* Fork a child running @fn(@arg), exiting with its result; it dies with us if @tied. */
-static pid_t spawn(int (*fn)(void *), void *arg, int tied)
+/* Fork a child running @fn(@arg), exiting with its result; it dies with us. */
+static pid_t spawn(int (*fn)(void *), void *arg)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
 
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
-		if (tied && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(99);
 		_exit(fn(arg));
 	}
@@ -182,20 +183,27 @@ static pid_t spawn(int (*fn)(void *), void *arg, int tied)
 /* Wait for @pid up to @timeout_ms (then SIGKILL it); its wait status. */
 static int reap(pid_t pid, int timeout_ms)
 {
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	long long deadline = now_ns() + timeout_ms * MS;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0); /* readable once the child ended */
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	int st = 0;
+	int st = 0, done;
 
-	ck_assert_int_ge(fd, 0);
-	if (poll(&pfd, 1, timeout_ms) == 0) {
+	do {
+		if (fd >= 0)
+			poll(&pfd, 1, (int)((deadline - now_ns()) / MS) + 1);
+		else
+			usleep(1000); /* a kernel before 5.3 */
+		done = waitpid(pid, &st, WNOHANG);
+		ck_assert_int_ge(done, 0);
+	} while (!done && now_ns() < deadline);
+	if (fd >= 0)
+		close(fd);
+	if (!done) {
 		kill(pid, SIGKILL);
 		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-		close(fd);
 		ck_abort_msg("child %ld did not finish in %d ms (%s)", (long)pid, timeout_ms,
 			     sh->err);
 	}
-	close(fd);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	return st;
 }
 
@@ -209,7 +217,8 @@ static int reap(pid_t pid, int timeout_ms)
 
 /* ------------------------------------------------------------------ messages */
 
-enum { MSG_DATA = 0x44415441, MSG_SYNC = 0x53594e43, MSG_STOP = 0x53544f50 };
+/* A SYNC message asks a consumer to release everything it holds and to say so on its ack_fd. */
+enum { MSG_DATA = 0x44415441, MSG_SYNC = 0x53594e43 };
 
 struct msg_hdr {
 	uint64_t seq;
@@ -338,9 +347,10 @@ struct consumer {
 	int poll;             /* receive with timeout 0 only */
 	int nap;              /* sleep a little now and then */
 	uint32_t seed;
+	uint64_t limit;       /* leaves (closes) after this many messages; 0: stays to the end */
 };
 
-#define CONSUMER_INIT(nm, rl) { (nm), (rl), 0, 0, 1, -1, -1, -1, 0, 0, 0x9E3779B9u + (rl) }
+#define CONSUMER_INIT(nm, rl) { (nm), (rl), 0, 0, 1, -1, -1, -1, 0, 0, 0x9E3779B9u + (rl), 0 }
 
 struct held {
 	mv_view v;
@@ -464,17 +474,17 @@ static int consumer_main(void *arg)
 			slot->pinned = 0;
 			nheld++;
 		}
-		if (h.kind == MSG_SYNC || h.kind == MSG_STOP) {
+		if (h.kind == MSG_SYNC) {
 			if (release_all(c, 0))
 				return 1;
 			nheld = 0;
-			if (h.kind == MSG_STOP)
-				break;
 			if (c->ack_fd >= 0)
 				put_byte(c->ack_fd, 's');
 		}
 		if (c->nap && rnd(&c->seed) % 64 == 0)
 			usleep(rnd(&c->seed) % 300);
+		if (count == c->limit)
+			break;
 	}
 	if (release_all(c, 1))
 		return 1;
@@ -495,8 +505,8 @@ static int consumer_main(void *arg)
 
 /*
  * A producer process: creates the channel, says 'r' on @ready_fd, admits @consumers, sends
- * @nmsgs messages (lens[i] bytes, 0 meaning the loaned view's size), then either closes, or waits
- * for a byte on @cmd_fd first ('q'), or waits until every consumer is gone (left or died).
+ * @nmsgs messages (lens[i] bytes, 0 meaning the loaned view's size), then closes, after a 'q' on
+ * @cmd_fd if it is not -1.
  */
 struct script {
 	const char *name;
@@ -506,15 +516,12 @@ struct script {
 	unsigned consumers;   /* 0: admit nobody */
 	size_t lens[8];
 	unsigned nmsgs;
-	int until_gone;
 };
 
 static int script_producer(void *arg)
 {
 	struct script *s = arg;
-	struct mv_chan_stats st;
 	struct producer p;
-	long long deadline;
 	unsigned i;
 	int rc;
 
@@ -528,11 +535,15 @@ static int script_producer(void *arg)
 		size_t len = s->lens[i];
 		mv_view v;
 
-		if (!len) { /* the loaned view's size: learn it from a loan we give back */
+		if (!len) { /* the whole loaned view */
 			rc = mv_chan_loan(p.ch, &v, 5 * SEC);
 			if (rc < 0)
 				return mv_chan_close(p.ch), child_fail("loan: %s", mv_errmsg());
 			len = (size_t)mv_view_nbytes(&v);
+			if (strcmp(mv_view_format(&v), s->opts.format ? s->opts.format : "B") != 0 ||
+			    mv_view_ndim(&v) != (s->opts.ndim < 0 ? 1 : s->opts.ndim))
+				child_fail("the loaned view is %s with %d dimensions",
+					   mv_view_format(&v), mv_view_ndim(&v));
 			fill_msg(mv_view_ptr(&v), len, p.seq++, MSG_DATA);
 			rc = mv_chan_send(p.ch, &v, len);
 		} else {
@@ -543,12 +554,6 @@ static int script_producer(void *arg)
 	}
 	if (s->cmd_fd >= 0 && get_byte(s->cmd_fd, 20000) != 'q')
 		child_fail("no command to close");
-	deadline = now_ns() + 20 * SEC;
-	while (s->until_gone && now_ns() < deadline) {
-		if (mv_chan_stats(p.ch, &st) == 0 && st.consumers == 0)
-			break;
-		usleep(1000);
-	}
 	rc = mv_chan_close(p.ch);
 	if (rc < 0)
 		return child_fail("close: %s", mv_errmsg());
@@ -556,14 +561,14 @@ static int script_producer(void *arg)
 }
 
 /* Start a script producer; returns its pid once the channel exists. */
-static pid_t start_producer(struct script *s, int tied)
+static pid_t start_producer(struct script *s)
 {
 	int ready[2];
 	pid_t pid;
 
 	ck_assert_int_eq(pipe(ready), 0);
 	s->ready_fd = ready[1];
-	pid = spawn(script_producer, s, tied);
+	pid = spawn(script_producer, s);
 	close(ready[1]);
 	ck_assert_msg(get_byte(ready[0], 10000) == 'r', "producer did not start: %s", sh->err);
 	close(ready[0]);
@@ -605,7 +610,7 @@ static void run_handoff(unsigned nc, unsigned n, unsigned flags, unsigned max_ho
 
 		c[i] = init;
 		c[i].max_hold = max_hold;
-		pid[i] = spawn(consumer_main, &c[i], 1);
+		pid[i] = spawn(consumer_main, &c[i]);
 	}
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, nc, 5 * SEC), (int)nc);
 	for (i = 0; i < n; i++)
@@ -640,6 +645,41 @@ START_TEST(a_spinning_channel_delivers_like_a_sleeping_one)
 }
 END_TEST
 
+START_TEST(a_consumer_that_leaves_is_owed_nothing_more)
+{
+	mv_chan_opts o = MV_CHAN_OPTS_INIT;
+	struct consumer stay = CONSUMER_INIT(NULL, 0), leave = CONSUMER_INIT(NULL, 1);
+	struct mv_chan_stats st;
+	struct producer p;
+	const unsigned n = 500;
+	char name[64];
+	pid_t ps, pl;
+	unsigned i;
+
+	o.nslots = 4;
+	o.slot_size = 256;
+	ck_assert_int_eq(make_producer(&p, chan_name(name, sizeof(name)), &o), 0);
+	stay.name = leave.name = name;
+	stay.max_hold = 2;
+	leave.max_hold = 3;
+	leave.limit = 10;
+	ps = spawn(consumer_main, &stay);
+	pl = spawn(consumer_main, &leave);
+	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 2, 5 * SEC), 2);
+	for (i = 0; i < n; i++) /* would time out if the one that left were still owed */
+		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
+	assert_child_ok(pl, 10000, "consumer that leaves");
+	ck_assert_uint_eq(sh->received[1], 10);
+	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_uint_eq(st.consumers, 1);
+	ck_assert_uint_eq(st.reclaimed, 0);
+	ck_assert_int_eq(mv_chan_close(p.ch), 0);
+	assert_child_ok(ps, 10000, "consumer that stays");
+	ck_assert_uint_eq(sh->received[0], n);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ typed, short, readonly */
 
 /* A producer child sends messages of @lens (0: the loaned size); the test process joins. */
 static mv_chan *join_script(struct script *s, const mv_chan_opts *o, const size_t *lens,
@@ -654,7 +694,7 @@ static mv_chan *join_script(struct script *s, const mv_chan_opts *o, const size_
 	s->consumers = 1;
 	memcpy(s->lens, lens, n * sizeof(*lens));
 	s->nmsgs = n;
-	*pid = start_producer(s, 1);
+	*pid = start_producer(s);
 	ck_assert_msg(mv_chan_join(&ch, name, 5 * SEC) == 0, "join: %s", mv_errmsg());
 	return ch;
 }
@@ -802,28 +842,23 @@ START_TEST(received_views_are_readonly)
 }
 END_TEST
 
-/* The test process dies of SIGSEGV; the producer child outlives it and cleans up. */
+/* The test process dies of SIGSEGV (and the producer with it): it removes the names first. */
 START_TEST(writing_through_a_received_view_faults)
 {
 	static const size_t lens[1] = { 0 };
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
 	struct sigaction sa;
 	struct script s;
-	char name[64];
+	char name[64], dname[80];
 	mv_chan *ch;
 	mv_view v;
+	pid_t pid;
 
-	memset(&s, 0, sizeof(s));
-	s.name = chan_name(name, sizeof(name));
-	s.opts = o;
-	s.cmd_fd = -1;
-	s.consumers = 1;
-	s.lens[0] = lens[0];
-	s.nmsgs = 1;
-	s.until_gone = 1;
-	start_producer(&s, 0);
-	ck_assert_msg(mv_chan_join(&ch, name, 5 * SEC) == 0, "join: %s", mv_errmsg());
+	ch = join_script(&s, &o, lens, 1, name, sizeof(name), &pid);
 	recv_msg(ch, &v, 0);
+	snprintf(dname, sizeof(dname), "%s.data", name);
+	shm_unlink(name); /* (unless the producer's close did already) */
+	shm_unlink(dname);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGSEGV, &sa, NULL); /* a sanitizer's handler would turn the fault into an exit */
@@ -896,7 +931,7 @@ START_TEST(loan_fails_while_a_consumer_holds_every_slot_and_succeeds_once_it_rel
 	h.done_fd = done[1];
 	h.cmd_fd = cmd[0];
 	h.n = 4;
-	pid = spawn(holder_main, &h, 1);
+	pid = spawn(holder_main, &h);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	for (i = 0; i < 4; i++)
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
@@ -933,13 +968,12 @@ START_TEST(recv_gives_eagain_at_once_and_etimedout_after_the_timeout_on_an_empty
 	pid_t pid;
 
 	ck_assert_int_eq(pipe(cmd), 0);
-	ch = NULL;
 	memset(&s, 0, sizeof(s));
 	s.name = chan_name(name, sizeof(name));
 	s.opts = o;
 	s.cmd_fd = cmd[0];
 	s.consumers = 1;
-	pid = start_producer(&s, 1);
+	pid = start_producer(&s);
 	ck_assert_msg(mv_chan_join(&ch, name, 5 * SEC) == 0, "join: %s", mv_errmsg());
 	t0 = now_ns();
 	ck_assert_mv_err(mv_chan_recv(ch, &v, 0), EAGAIN, "no message");
@@ -971,7 +1005,7 @@ START_TEST(join_times_out_when_the_producer_admits_nobody)
 	s.name = chan_name(name, sizeof(name));
 	s.opts = o;
 	s.cmd_fd = cmd[0];
-	pid = start_producer(&s, 1);
+	pid = start_producer(&s);
 	t0 = now_ns();
 	ck_assert_mv_err(mv_chan_join(&ch, name, 50 * MS), ETIMEDOUT, "did not admit");
 	dt = now_ns() - t0;
@@ -1020,7 +1054,7 @@ START_TEST(no_slot_is_loaned_while_a_consumer_holds_a_view_of_it)
 		c[i] = init;
 		c[i].max_hold = 6;
 		c[i].nap = 1;
-		pid[i] = spawn(consumer_main, &c[i], 1);
+		pid[i] = spawn(consumer_main, &c[i]);
 	}
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, nc, 5 * SEC), (int)nc);
 	for (i = 0; i < n; i++) {
@@ -1110,7 +1144,7 @@ START_TEST(views_derived_from_a_received_view_keep_its_slot_held)
 	d.name = name;
 	d.done_fd = done[1];
 	d.cmd_fd = cmd[0];
-	pid = spawn(deriver_main, &d, 1);
+	pid = spawn(deriver_main, &d);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	assert_produce(&p, MSG_DATA, 256, 0);
 	ck_assert_msg(get_byte(done[0], 10000) == 'a', "consumer: %s", sh->err);
@@ -1171,6 +1205,29 @@ START_TEST(send_refuses_while_views_derived_from_the_loan_exist)
 	ck_assert(!name_exists(name, ""));
 	ck_assert(!name_exists(name, ".data"));
 	ck_assert_int_eq(mv_chan_close(NULL), 0);
+}
+END_TEST
+
+START_TEST(a_loan_released_without_sending_gives_its_slot_back)
+{
+	mv_chan_opts o = MV_CHAN_OPTS_INIT;
+	struct mv_chan_stats st;
+	char name[64];
+	mv_view v;
+	mv_chan *ch;
+
+	o.nslots = 1;
+	o.slot_size = 64;
+	ck_assert_int_eq(mv_chan_create(&ch, chan_name(name, sizeof(name)), &o), 0);
+	ck_assert_int_eq(mv_chan_loan(ch, &v, 0), 0);
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_chan_stats(ch, &st), 0);
+	ck_assert_uint_eq(st.free_slots, 1);
+	ck_assert_uint_eq(st.sent, 0);
+	/* The one slot can be loaned again, and sent. */
+	ck_assert_int_eq(mv_chan_loan(ch, &v, 0), 0);
+	ck_assert_int_eq(mv_chan_send(ch, &v, 64), 0);
+	ck_assert_int_eq(mv_chan_close(ch), 0);
 }
 END_TEST
 
@@ -1241,7 +1298,7 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 	s.name = name;
 	s.max_hold = 6;
 	s.ack_fd = ack[1];
-	survivor = spawn(consumer_main, &s, 1);
+	survivor = spawn(consumer_main, &s);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	for (r = 0; r < rounds && now_ns() < stop; r++) {
 		struct consumer v = CONSUMER_INIT(name, 1);
@@ -1253,7 +1310,7 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 		v.max_hold = rnd(&rng) % 9;
 		v.seed = rnd(&rng) | 1;
 		v.ready_fd = joined_pipe[1];
-		victim = spawn(consumer_main, &v, 1);
+		victim = spawn(consumer_main, &v);
 		/* A quarter of the victims die within 2 ms of the fork (mostly while joining), the
 		 * others within 2 ms of having joined (receiving, holding, releasing). */
 		if (!after_join)
@@ -1352,7 +1409,7 @@ START_TEST(killing_the_producer_gives_epipe_after_everything_it_sent)
 	d.kill_fd = kil[1];
 	d.consumers = 2;
 	d.n = 300;
-	prod = spawn(dying_producer, &d, 1);
+	prod = spawn(dying_producer, &d);
 	ck_assert_msg(get_byte(ready[0], 10000) == 'r', "producer: %s", sh->err);
 	/* The consumers are forked from the test process: they share nothing with the producer. */
 	for (i = 0; i < 2; i++) {
@@ -1360,7 +1417,7 @@ START_TEST(killing_the_producer_gives_epipe_after_everything_it_sent)
 
 		c[i] = init;
 		c[i].max_hold = 3;
-		pid[i] = spawn(consumer_main, &c[i], 1);
+		pid[i] = spawn(consumer_main, &c[i]);
 	}
 	ck_assert_msg(get_byte(kil[0], 10000) == 'k', "producer: %s", sh->err);
 	kill(prod, SIGKILL);
@@ -1399,7 +1456,7 @@ START_TEST(a_polling_consumer_receives_every_message_before_epipe_when_the_produ
 		c.name = name;
 		c.poll = 1;
 		c.max_hold = 0;
-		pid = spawn(consumer_main, &c, 1);
+		pid = spawn(consumer_main, &c);
 		ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 		for (k = 0; k < n; k++)
 			assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
@@ -1550,12 +1607,12 @@ START_TEST(ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_anothe
 	h.name = name;
 	h.pin = pinned;
 	h.pinned_fd = pin[1];
-	hp = spawn(consumer_main, &h, 1);
+	hp = spawn(consumer_main, &h);
 	l.name = name;
 	l.done_fd = done[1];
 	l.cmd_fd = cmd[0];
 	l.first = pinned;
-	lp = spawn(liar_main, &l, 1);
+	lp = spawn(liar_main, &l);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 2, 5 * SEC), 2);
 	for (i = 0; i < pinned; i++)
 		assert_produce(&p, MSG_DATA, 256, 0);
@@ -1643,7 +1700,7 @@ START_TEST(the_sixty_fifth_consumer_is_refused_with_ebusy)
 	s.opts = o;
 	s.cmd_fd = cmd[0];
 	s.consumers = MV_CHAN_MAX_CONSUMERS;
-	pid = start_producer(&s, 1);
+	pid = start_producer(&s);
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
 		ck_assert_msg(mv_chan_join(&ch[i], name, 5 * SEC) == 0, "join %u: %s", i,
 			      mv_errmsg());
@@ -1709,7 +1766,7 @@ START_TEST(consumers_joining_while_the_producer_checks_liveness_are_all_admitted
 	j.name = name;
 	j.ready_fd = pipefd[1];
 	for (i = 0; i < n; i++)
-		pid[i] = spawn(joiner_main, &j, 1);
+		pid[i] = spawn(joiner_main, &j);
 	close(j.gate[1]); /* all of them join at once */
 	deadline = now_ns() + 20 * SEC;
 	while (ready < n) {
@@ -1752,6 +1809,7 @@ int main(void)
 	tcase_add_test(tc, one_consumer_receives_every_message_in_order_with_every_byte);
 	tcase_add_test(tc, three_consumers_each_receive_every_message_in_order_with_every_byte);
 	tcase_add_test(tc, a_spinning_channel_delivers_like_a_sleeping_one);
+	tcase_add_test(tc, a_consumer_that_leaves_is_owed_nothing_more);
 	tc = chan_tcase(s, "typed and short messages", 10);
 	tcase_add_test(tc, typed_slots_arrive_with_the_channel_format_and_shape);
 	tcase_add_test(tc, a_message_shorter_than_a_slot_arrives_as_bytes_of_its_length);
@@ -1770,6 +1828,7 @@ int main(void)
 	tcase_add_test(tc, no_slot_is_loaned_while_a_consumer_holds_a_view_of_it);
 	tcase_add_test(tc, views_derived_from_a_received_view_keep_its_slot_held);
 	tcase_add_test(tc, send_refuses_while_views_derived_from_the_loan_exist);
+	tcase_add_test(tc, a_loan_released_without_sending_gives_its_slot_back);
 	tcase_add_test(tc, create_refuses_bad_options_and_taken_names);
 	tc = chan_tcase(s, "crashes", 90);
 	tcase_add_test(tc, consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_nothing);

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -353,6 +354,152 @@ int cli_parse_slice(const char *s, mv_slice *out)
 		return ret;
 	*out = sl;
 	return 0;
+}
+
+int cli_parse_duration(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *name;
+		uint64_t secs;
+	} units[] = {
+		{ "s", 1 },          { "sec", 1 },        { "secs", 1 },      { "second", 1 },
+		{ "seconds", 1 },    { "m", 60 },         { "min", 60 },      { "mins", 60 },
+		{ "minute", 60 },    { "minutes", 60 },   { "h", 3600 },      { "hr", 3600 },
+		{ "hour", 3600 },    { "hours", 3600 },   { "d", 86400 },     { "day", 86400 },
+		{ "days", 86400 },   { "w", 604800 },     { "week", 604800 }, { "weeks", 604800 },
+	};
+	uint64_t total = 0, part;
+	unsigned long long v;
+	char unit[16];
+	const char *p = s;
+	size_t i, len;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	while (*p) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (errno == ERANGE)
+			return -ERANGE;
+		p = end;
+		len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+		if (len == 0 && *p)
+			return -EINVAL;
+		if (len >= sizeof(unit))
+			return -EINVAL;
+		memcpy(unit, p, len);
+		unit[len] = '\0';
+		p += len;
+		part = 1;
+		if (len) {
+			for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+				if (strcmp(units[i].name, unit) == 0)
+					break;
+			if (i == sizeof(units) / sizeof(units[0]))
+				return -EINVAL;
+			part = units[i].secs;
+		}
+		if (__builtin_mul_overflow((uint64_t)v, part, &part) ||
+		    __builtin_add_overflow(total, part, &total))
+			return -ERANGE;
+	}
+	*out = total;
+	return 0;
+}
+
+int cli_parse_columns(const char *list, const char *const *names, size_t n, int *cols, size_t max,
+		      size_t *ncols, char *bad, size_t badlen)
+{
+	const char *p = list, *end;
+	size_t count = 0, len, i;
+
+	if (*p == '+') {
+		count = *ncols;
+		p++;
+	}
+	for (; *p; p = *end ? end + 1 : end) {
+		end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		for (i = 0; i < n; i++)
+			if (strlen(names[i]) == len && strncasecmp(names[i], p, len) == 0)
+				break;
+		if (i == n) {
+			snprintf(bad, badlen, "%.*s", (int)len, p);
+			return -EINVAL;
+		}
+		if (count >= max)
+			return -E2BIG;
+		cols[count++] = (int)i;
+	}
+	if (count == 0) {
+		snprintf(bad, badlen, "%s", list);
+		return -EINVAL;
+	}
+	*ncols = count;
+	return 0;
+}
+
+const char *cli_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char suffix[] = "KMGTPE";
+	uint64_t unit = 1024, tenths;
+	int exp = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+		return buf;
+	}
+	while (exp < 5 && bytes / unit >= 1024) {
+		unit *= 1024;
+		exp++;
+	}
+	/* Rounded to a tenth, computed without overflow: whole units, then the remainder. */
+	tenths = (bytes / unit) * 10 + ((bytes % unit) * 10 + unit / 2) / unit;
+	if (tenths % 10)
+		snprintf(buf, len, "%llu.%llu%c", (unsigned long long)(tenths / 10),
+			 (unsigned long long)(tenths % 10), suffix[exp]);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)(tenths / 10), suffix[exp]);
+	return buf;
+}
+
+const char *cli_format_duration(uint64_t s, char *buf, size_t len)
+{
+	static const struct {
+		uint64_t secs;
+		char unit;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(units) / sizeof(units[0]); i++)
+		if (s >= units[i].secs)
+			break;
+	if (i + 1 < sizeof(units) / sizeof(units[0]) && (s % units[i].secs) / units[i + 1].secs)
+		snprintf(buf, len, "%llu%c%llu%c", (unsigned long long)(s / units[i].secs),
+			 units[i].unit,
+			 (unsigned long long)((s % units[i].secs) / units[i + 1].secs),
+			 units[i + 1].unit);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)(s / units[i].secs), units[i].unit);
+	return buf;
+}
+
+uint64_t cli_duration_arg(const char *s, const char *what)
+{
+	uint64_t v;
+	int ret = cli_parse_duration(s, &v);
+
+	if (ret == -ERANGE)
+		cli_usage_error("%s argument is too large: '%s'", what, s);
+	if (ret < 0)
+		cli_usage_error("invalid %s argument: '%s' (expected e.g. 90s, 15m, 2h, 7d)", what,
+				s);
+	return v;
 }
 
 uint64_t cli_size_arg(const char *s, const char *what)

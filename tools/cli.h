@@ -129,10 +129,35 @@ int cli_parse_list(const char *s, ssize_t **out, int *n);
 int cli_parse_slice(const char *s, mv_slice *out);
 
 /*
+ * cli_parse_duration - a time span: a number of seconds, or numbers each followed by a unit, "90",
+ * "90s", "15m", "1h30m", "7d", "2w" (s, m, h, d, w; also sec, min, hour, day, week and their
+ * plurals). The result is in seconds.
+ */
+int cli_parse_duration(const char *s, uint64_t *out);
+
+/*
+ * cli_parse_columns - an -o/--output list: column names separated by commas, in any case. @names
+ * are the tool's columns (upper case), @n of them. The indices are stored in @cols (room for @max);
+ * a list that starts with '+' adds to the *@ncols already there (the defaults), otherwise replaces
+ * them. On -EINVAL the unknown name is copied to @bad; -E2BIG when more than @max are given.
+ */
+int cli_parse_columns(const char *list, const char *const *names, size_t n, int *cols, size_t max,
+		      size_t *ncols, char *bad, size_t badlen);
+
+/*
+ * Formatting, util-linux's way. cli_format_size: "512B", "4K", "4.3K", "1.5M" (powers of 1024,
+ * one decimal when it is not zero). cli_format_duration: "5s", "12m5s", "3h12m", "2d3h".
+ * Both write into @buf and return it.
+ */
+const char *cli_format_size(uint64_t bytes, char *buf, size_t len);
+const char *cli_format_duration(uint64_t seconds, char *buf, size_t len);
+
+/*
  * The same, exiting with status 2 and "mvdump: invalid <what> argument: '<s>'" (or "... is too
  * large") on failure - what a tool's option loop wants.
  */
 uint64_t cli_size_arg(const char *s, const char *what);
 ssize_t cli_ssize_arg(const char *s, const char *what);
+uint64_t cli_duration_arg(const char *s, const char *what);
 
 #endif /* MEMVIEW_TOOLS_CLI_H */

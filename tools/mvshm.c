@@ -1,8 +1,10 @@
 /*
- * tools/mvshm.c - create, inspect, resize, seal, fill, save, hold and remove memview segments.
+ * tools/mvshm.c - create, inspect, resize, seal, fill, save, hold and remove memview segments,
+ * and remove the stale ones of any program.
  *
  * One command per verb (create info resize seal rm load save hold), each a thin layer over the
- * public segment API. A segment is named as POSIX names it ("/name"; "/dev/shm/name" is taken
+ * public segment API; gc works on every object in /dev/shm, through the survey lsshm prints
+ * (shmscan.c). A segment is named as POSIX names it ("/name"; "/dev/shm/name" is taken
  * as "/name"), or - for memfd segments, which have no name - by the path of a descriptor that
  * refers to one, such as /proc/PID/fd/N or /dev/fd/N: any name with a second slash is such a
  * path. That is what makes `seal` useful: `create --memfd -- COMMAND` hands the memfd to
@@ -14,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -22,9 +25,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "shmscan.h"
 
 /* Options, and which commands take them (a bit per option in each command's mask). */
 enum {
@@ -38,6 +43,9 @@ enum {
 	O_RAW = 1 << 7,
 	O_READONLY = 1 << 8,
 	O_FORCE = 1 << 9,
+	O_DRY_RUN = 1 << 10,
+	O_OLDER_THAN = 1 << 11,
+	O_YES = 1 << 12,
 };
 
 /* What the command line says, once parsed. */
@@ -52,6 +60,7 @@ struct args {
 	const char *shape_arg;
 	unsigned mode;
 	unsigned seals;
+	uint64_t older_than;  /* gc: seconds */
 	int verbose;
 };
 
@@ -74,13 +83,14 @@ static CLI_NORETURN void usage(void)
 		"load <name> <file>|- [--raw [--format <format>]]",
 		"save <name> <file>|- [--raw [--format <format>]]",
 		"hold <name> [--readonly] [--raw ...] [-- <command> [<arg>...]]",
+		"gc [--dry-run] [--older-than <time>] [--yes] [<name>|<pattern>...]",
 		NULL
 	};
 	FILE *out = stdout;
 
 	cli_usage_begin(out, synopses,
 			"Create, inspect, resize, seal, fill, save, hold and remove memview\n"
-			"shared-memory segments.");
+			"shared-memory segments, and remove stale shared memory.");
 	cli_usage_section(out, "Commands");
 	cli_usage_option(out, "create", "create a segment (O_EXCL, space reserved)");
 	cli_usage_option(out, "info", "show its header, holders and seals");
@@ -91,6 +101,8 @@ static CLI_NORETURN void usage(void)
 	cli_usage_option(out, "save", "copy the data to a file or standard output");
 	cli_usage_option(out, "hold", "hold a view while <command> runs, or until a\n"
 				      "SIGTERM or SIGINT");
+	cli_usage_option(out, "gc", "remove stale objects from /dev/shm: those no\n"
+				    "process maps, holds open, locks or holds views of");
 	cli_usage_section(out, "Options");
 	cli_usage_option(out, "-s, --size <size>", "create: bytes of data");
 	cli_usage_option(out, "-f, --format <format>",
@@ -110,12 +122,18 @@ static CLI_NORETURN void usage(void)
 			 "the object has no memview header: all of it\nis data");
 	cli_usage_option(out, "-r, --readonly", "hold: open readonly, hold a readonly view");
 	cli_usage_option(out, "    --force", "rm: remove even while processes hold views");
+	cli_usage_option(out, "-n, --dry-run", "gc: say what would be removed, remove nothing");
+	cli_usage_option(out, "    --older-than <time>",
+			 "gc: only objects last modified longer ago than\n"
+			 "<time>, e.g. 90s, 15m, 2h, 7d");
+	cli_usage_option(out, "-y, --yes", "gc: remove without asking");
 	cli_usage_option(out, "-v, --verbose", "say what was done, on standard error");
 	cli_usage_std_options(out);
 	cli_usage_section(out, "Arguments");
 	fputs(" <name> is /NAME for a POSIX shared-memory object (/dev/shm/NAME), or the\n"
 	      "   path of a descriptor of a memfd segment, e.g. /proc/PID/fd/N or /dev/fd/N\n",
 	      out);
+	fputs("\n <pattern> selects names for gc as the shell does, e.g. '/myapp-*'\n", out);
 	fputs("\n <size> may be followed by K, M, G, T, P or E (or KiB, MiB, ...: powers of\n"
 	      "   1024) or by KB, MB, ... (powers of 1000); 0x starts a hexadecimal number\n",
 	      out);
@@ -797,6 +815,164 @@ static int cmd_hold(struct args *a)
 	return status;
 }
 
+/* ------------------------------------------------------------------ gc */
+
+/* gc's operands: names or shell patterns, "/dev/shm/" allowed in front. None selects all. */
+static int gc_selected(const struct args *a, const char *name)
+{
+	int i;
+
+	if (a->noperands == 0)
+		return 1;
+	for (i = 0; i < a->noperands; i++)
+		if (fnmatch(shm_name(a->operands[i]), name, FNM_PATHNAME) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The test suite's hook: with MVSHM_GC_TEST_PAUSE naming a FIFO, gc reads it to its end between
+ * the listing and the re-checks, so that a test can map a segment exactly in that window.
+ */
+static void gc_test_pause(void)
+{
+	const char *path = getenv("MVSHM_GC_TEST_PAUSE");
+	char buf[64];
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fflush(stdout);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		cli_fail("MVSHM_GC_TEST_PAUSE: cannot open %s: %s", path, strerror(errno));
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
+/* Ask on the terminal. Returns 1 for yes. */
+static int gc_confirm(size_t n, uint64_t bytes)
+{
+	char size[32], *line = NULL;
+	size_t cap = 0;
+	int yes;
+
+	fflush(stdout);
+	fprintf(stderr, "Remove %s %zu stale object%s (%s)? [y/N] ", n == 1 ? "this" : "these", n,
+		n == 1 ? "" : "s", cli_format_size(bytes, size, sizeof(size)));
+	if (getline(&line, &cap, stdin) < 0) {
+		fputc('\n', stderr);
+		free(line);
+		return 0;
+	}
+	yes = line[0] == 'y' || line[0] == 'Y';
+	free(line);
+	return yes;
+}
+
+static int cmd_gc(struct args *a)
+{
+	int dry_run = (a->given & O_DRY_RUN) != 0, status = CLI_EXIT_OK, rc;
+	size_t i, *cand = NULL, ncand = 0, removed = 0, skipped = 0, blind = 0;
+	uint64_t cand_bytes = 0, removed_bytes = 0, age;
+	char err[256], why[384], size[32], when[32], limit[32];
+	struct shm_survey sv;
+	time_t now;
+
+	rc = shm_survey(&sv, NULL, 0, err, sizeof(err));
+	if (rc < 0)
+		cli_fail("gc: %s", err);
+	cand = calloc(sv.nsegs ? sv.nsegs : 1, sizeof(*cand));
+	if (!cand)
+		cli_fail("out of memory");
+	now = time(NULL);
+
+	/* What the listing says: in use, cannot tell, too young - or a candidate. */
+	for (i = 0; i < sv.nsegs; i++) {
+		const struct shm_seg *s = &sv.segs[i];
+
+		if (!gc_selected(a, s->name))
+			continue;
+		age = now > s->st.st_mtime ? (uint64_t)(now - s->st.st_mtime) : 0;
+		if (s->verdict == SHM_IN_USE) {
+			printf("skipped %s: in use: %s\n", s->name, s->why);
+		} else if (s->verdict == SHM_UNKNOWN) {
+			printf("skipped %s: %s\n", s->name, s->why);
+			blind++;
+		} else if ((a->given & O_OLDER_THAN) && age <= a->older_than) {
+			printf("skipped %s: stale, but modified %s ago, not more than %s\n", s->name,
+			       cli_format_duration(age, when, sizeof(when)),
+			       cli_format_duration(a->older_than, limit, sizeof(limit)));
+		} else {
+			cand[ncand++] = i;
+			cand_bytes += (uint64_t)s->st.st_blocks * 512;
+			continue;
+		}
+		skipped++;
+	}
+
+	if (dry_run || (!(a->given & O_YES) && ncand)) {
+		for (i = 0; i < ncand; i++) {
+			const struct shm_seg *s = &sv.segs[cand[i]];
+
+			printf("would remove %s (%s): %s\n", s->name,
+			       cli_format_size((uint64_t)s->st.st_blocks * 512, size, sizeof(size)),
+			       s->why);
+		}
+	}
+	if (blind)
+		cli_warn("gc: %zu object%s skipped: not every process could be inspected (run gc as "
+			 "root to see every process)", blind, blind == 1 ? "" : "s");
+	if (dry_run) {
+		printf("%zu would be removed (%s), %zu skipped\n", ncand,
+		       cli_format_size(cand_bytes, size, sizeof(size)), skipped);
+		goto out;
+	}
+	if (!(a->given & O_YES) && ncand) {
+		/* A removal nobody asked for in so many words is not done behind a pipe. */
+		if (!isatty(STDIN_FILENO)) {
+			cli_warn("gc: nothing removed: without --yes, gc asks on a terminal, and "
+				 "standard input is not one");
+			status = CLI_EXIT_FAILURE;
+			goto out;
+		}
+		if (!gc_confirm(ncand, cand_bytes)) {
+			cli_warn("gc: nothing removed");
+			status = CLI_EXIT_FAILURE;
+			goto out;
+		}
+	}
+	gc_test_pause();
+
+	/* Each candidate again, from scratch, immediately before its removal. */
+	for (i = 0; i < ncand; i++) {
+		const struct shm_seg *s = &sv.segs[cand[i]];
+
+		rc = shm_recheck_unlink(s, 0, why, sizeof(why));
+		if (rc > 0) {
+			printf("removed %s (%s): %s\n", s->name,
+			       cli_format_size((uint64_t)s->st.st_blocks * 512, size, sizeof(size)),
+			       s->why);
+			removed++;
+			removed_bytes += (uint64_t)s->st.st_blocks * 512;
+		} else if (rc == 0) {
+			printf("skipped %s: %s (found when re-checked before removal)\n", s->name,
+			       why);
+			skipped++;
+		} else {
+			cli_warn("gc: %s: %s", s->name, why);
+			status = CLI_EXIT_FAILURE;
+		}
+	}
+	printf("%zu removed (%s), %zu skipped\n", removed,
+	       cli_format_size(removed_bytes, size, sizeof(size)), skipped);
+out:
+	free(cand);
+	shm_survey_free(&sv);
+	return status;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const struct command commands[] = {
@@ -808,19 +984,21 @@ static const struct command commands[] = {
 	{ "load", O_RAW | O_FORMAT, 2, 2, cmd_load },
 	{ "save", O_RAW | O_FORMAT, 2, 2, cmd_save },
 	{ "hold", O_READONLY | O_RAW | O_FORMAT, 1, 1, cmd_hold },
+	{ "gc", O_DRY_RUN | O_OLDER_THAN | O_YES, 0, -1, cmd_gc },
 };
 
 /* Option names for messages, in O_* bit order. */
 static const char *const option_names[] = {
 	"--size", "--format", "--shape", "--mode", "--memfd", "--seal", "--json", "--raw",
-	"--readonly", "--force",
+	"--readonly", "--force", "--dry-run", "--older-than", "--yes",
 };
 
 /* Options that take a separate argument: their argument is not the end-of-options "--". */
 static int takes_argument(const char *arg)
 {
 	static const char *const with_arg[] = { "-s", "--size", "-f", "--format", "--shape",
-						"-m", "--mode", "--seal", NULL };
+						"-m", "--mode", "--seal", "--older-than",
+						NULL };
 	size_t i;
 
 	for (i = 0; with_arg[i]; i++)
@@ -848,7 +1026,7 @@ static unsigned parse_mode(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SHAPE = 256, OPT_MEMFD, OPT_SEAL, OPT_RAW, OPT_FORCE };
+	enum { OPT_SHAPE = 256, OPT_MEMFD, OPT_SEAL, OPT_RAW, OPT_FORCE, OPT_OLDER_THAN };
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
@@ -860,6 +1038,9 @@ int main(int argc, char **argv)
 		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "readonly", no_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -888,7 +1069,7 @@ int main(int argc, char **argv)
 	if (a.command && !a.command[0])
 		cli_usage_error("no command after --");
 
-	while ((c = getopt_long(end, argv, "s:f:m:JrvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(end, argv, "s:f:m:JrnyvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.size = cli_size_arg(optarg, "--size");
@@ -926,6 +1107,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FORCE:
 			a.given |= O_FORCE;
+			break;
+		case 'n':
+			a.given |= O_DRY_RUN;
+			break;
+		case OPT_OLDER_THAN:
+			a.older_than = cli_duration_arg(optarg, "--older-than");
+			a.given |= O_OLDER_THAN;
+			break;
+		case 'y':
+			a.given |= O_YES;
 			break;
 		case 'v':
 			a.verbose = 1;

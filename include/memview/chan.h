@@ -22,6 +22,12 @@
  *
  * The API names no shared-memory detail, so another transport can sit behind it.
  *
+ * A loaned view released without mv_chan_send() gives its slot back unsent.
+ *
+ * Liveness is tracked per open channel handle with kernel locks, which a fork()ed child shares:
+ * a child forked after mv_chan_create() or mv_chan_join() keeps that participant looking alive
+ * until it exits too. Fork before creating or joining, or have the child exit promptly.
+ *
  * Thread-safety: a channel handle belongs to one thread at a time.
  *
  * SPDX-License-Identifier: MIT

@@ -1,0 +1,1007 @@
+/*
+ * lib/uring.c - io_uring registered buffers as exporters (see memview/uring.h).
+ *
+ * Every slot is an exporter whose export count covers two kinds of holder: views (and buffer
+ * records) of the slot, and I/Os prepared from them and not yet completed - each prep call takes
+ * one more export, and mv_uring_complete() drops it. A change to the slot (replace, clear,
+ * unregister) first turns a count of 0 into "locked" (mv_exports_lock), so "nobody holds it" and
+ * "nobody can start holding it until the change is done" are one atomic step, exactly as for
+ * the other exporters. @inflight counts the I/O share of the exports, for the messages.
+ *
+ * The kernel never refuses a buffer update (an I/O in flight finishes into the old pinned
+ * pages), so the refusal is ours; and the kernel reports the end of its last use of a replaced
+ * buffer with a tag completion. Each buffer is registered with a tag that names the table, the
+ * slot and a generation; a replaced buffer waits on the table's retired list until
+ * mv_uring_complete() sees its tag, and only then is its memory freed, given back to the
+ * wrap's owner, or its attached export released.
+ *
+ * user_data layout (top byte MV_URING_USER_DATA_MAGIC, so a pointer - whose top byte is 0 in
+ * user space - never looks like memview's):
+ *   63..56 magic   55..54 kind (1 read, 2 write, 3 tag)   53..46 table serial
+ *   45..32 slot index (14 bits: MV_URING_MAX_SLOTS)      31..0 cookie (I/O) or generation (tag)
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "internal.h"
+#include "view_internal.h"
+
+#include <liburing.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define UD_KIND_READ 1u
+#define UD_KIND_WRITE 2u
+#define UD_KIND_TAG 3u
+
+/* What occupies a slot: one of the MV_URING_SLOT_* kinds and what releasing it takes. */
+struct slot_mem {
+	int kind;                    /* MV_URING_SLOT_* */
+	int readonly;                /* views are readonly */
+	int shared;                  /* MAP_SHARED shm or memfd (from /proc/self/maps) */
+	char *base;
+	size_t len;                  /* bytes registered */
+	size_t map_len;              /* ALLOC: bytes mmap'ed */
+	mv_uring_release_fn release; /* WRAP */
+	void *ctx;                   /* WRAP */
+	mv_buffer held;              /* ATTACH: the export of the attached exporter */
+};
+
+struct uring_slot {
+	mv_exporter exp;     /* first: views and I/Os in flight (exp.exports) */
+	struct mv_uring *t;
+	unsigned index;
+	long inflight;       /* atomic: I/Os prepared and not yet completed */
+	uint32_t gen;        /* generation in the tag of the memory registered now; under t->mu */
+	struct slot_mem mem; /* changed only under t->mu with the exports locked */
+};
+
+/* A replaced buffer waiting for its tag completion. */
+struct retired {
+	struct retired *next;
+	unsigned index;
+	uint32_t gen;
+	struct slot_mem mem;
+};
+
+struct mv_uring {
+	struct io_uring *ring;    /* the caller's */
+	unsigned nslots;
+	unsigned serial;          /* 8 bits, in every user_data of this table */
+	unsigned features;        /* MV_URING_FEATURE_* */
+	int registered;           /* 0 after mv_uring_unregister(); under mu */
+	pthread_mutex_t mu;       /* slot changes and the retired list */
+	struct retired *retired;  /* under mu */
+	unsigned npending;        /* entries of @retired; under mu */
+	struct uring_slot *slots;
+};
+
+/* Tag generations and table serials, process-wide, so that no two live tags are alike. */
+static uint32_t next_generation;
+static unsigned next_serial;
+/* Whether the kernel registers shared memory: -1 not known yet, 0 no, 1 yes. */
+static int shm_supported = -1;
+
+static uint64_t ud_make(unsigned kind, unsigned serial, unsigned index, uint32_t low)
+{
+	return (uint64_t)MV_URING_USER_DATA_MAGIC << 56 | (uint64_t)kind << 54 |
+	       (uint64_t)(serial & 0xffu) << 46 | (uint64_t)(index & 0x3fffu) << 32 | low;
+}
+
+/* ------------------------------------------------------------------ explaining errors */
+
+static int has_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0;
+	return (data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK)) != 0;
+}
+
+/* -ENOMEM from the kernel: RLIMIT_MEMLOCK when it applies, otherwise plain memory. */
+static int explain_enomem(const char *what)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    !has_cap_ipc_lock())
+		return mv_fail(ENOMEM, "%s exceeds RLIMIT_MEMLOCK (%llu KiB, per user, ring memory "
+				       "included): raise it with ulimit -l, memlock in "
+				       "/etc/security/limits.conf (LimitMEMLOCK= in systemd) or "
+				       "CAP_IPC_LOCK",
+			       what, (unsigned long long)rl.rlim_cur / 1024);
+	return mv_fail(ENOMEM, "%s: out of memory", what);
+}
+
+static const char *kernel_release(char *buf, size_t cap)
+{
+	struct utsname u;
+
+	snprintf(buf, cap, "%s", uname(&u) == 0 ? u.release : "unknown");
+	return buf;
+}
+
+static int read_int_file(const char *path, long *out)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%ld", out) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+int mv_uring_queue_init(struct io_uring *ring, unsigned entries, unsigned flags)
+{
+	char what[64];
+	long v, gid;
+	int rc;
+
+	MV_CHECK_ARG(ring, "ring");
+	rc = io_uring_queue_init(entries, ring, flags);
+	if (rc >= 0)
+		return 0;
+	switch (-rc) {
+	case ENOSYS:
+		return mv_fail(ENOSYS, "io_uring is not available: the kernel has no io_uring "
+				       "(CONFIG_IO_URING off) or a seccomp filter answers ENOSYS "
+				       "for io_uring_setup");
+	case EPERM:
+		if (read_int_file("/proc/sys/kernel/io_uring_disabled", &v) < 0)
+			v = -1;
+		if (v == 2)
+			return mv_fail(EPERM, "io_uring is disabled for every process "
+					      "(sysctl kernel.io_uring_disabled=2)");
+		if (v == 1) {
+			if (read_int_file("/proc/sys/kernel/io_uring_group", &gid) < 0)
+				gid = -1;
+			return mv_fail(EPERM, "io_uring is restricted (sysctl "
+					      "kernel.io_uring_disabled=1): only CAP_SYS_ADMIN and "
+					      "group %ld (kernel.io_uring_group) may create rings", gid);
+		}
+		return mv_fail(EPERM, "io_uring_setup is not permitted: a seccomp filter or security "
+				      "module forbids it (sysctl kernel.io_uring_disabled=%ld)", v);
+	case ENOMEM:
+		snprintf(what, sizeof(what), "creating a ring of %u entries", entries);
+		return explain_enomem(what);
+	case EINVAL:
+		return mv_fail(EINVAL, "io_uring_setup refused %u entries with flags 0x%x: a size "
+				       "or flag this kernel does not support", entries, flags);
+	default:
+		return mv_fail(-rc, "io_uring_queue_init: %s", strerror(-rc));
+	}
+}
+
+/* ------------------------------------------------------------------ mappings */
+
+/* What /proc/self/maps says about a range of memory. */
+struct map_check {
+	int known;         /* 1 if /proc/self/maps was read */
+	int gap;           /* part of the range is not mapped */
+	int readonly;      /* part of the range is mapped without write permission */
+	int private_shm;   /* part of it is a MAP_PRIVATE mapping of shm/memfd */
+	int shared_file;   /* part of it is a MAP_SHARED mapping of a file that is not shm */
+	int shared;        /* all of it is a MAP_SHARED mapping of shm, memfd or shared anon */
+};
+
+static int path_is_shm(const char *path)
+{
+	return strncmp(path, "/dev/shm/", 9) == 0 || strncmp(path, "/memfd:", 7) == 0 ||
+	       strncmp(path, "/SYSV", 5) == 0 || strncmp(path, "/dev/zero", 9) == 0;
+}
+
+static void scan_maps(const void *addr, size_t len, struct map_check *mc)
+{
+	uintptr_t lo = (uintptr_t)addr, hi = lo + len, cursor = lo;
+	char line[4096];
+	int all_shared = 1;
+	FILE *f;
+
+	memset(mc, 0, sizeof(*mc));
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	mc->known = 1;
+	while (cursor < hi && fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		char perms[5], *path;
+		int n = 0;
+
+		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &start, &end, perms, &n) < 3)
+			continue;
+		if (end <= cursor || start >= hi)
+			continue;
+		if (start > cursor)
+			mc->gap = 1;
+		cursor = end;
+		path = n > 0 ? line + n : line + strlen(line);
+		path[strcspn(path, "\n")] = '\0';
+		if (perms[1] != 'w')
+			mc->readonly = 1;
+		if (perms[3] == 'p' && path_is_shm(path))
+			mc->private_shm = 1;
+		if (perms[3] == 's' && path[0] == '/' && !path_is_shm(path))
+			mc->shared_file = 1;
+		if (perms[3] != 's' || !path_is_shm(path))
+			all_shared = 0;
+	}
+	fclose(f);
+	if (cursor < hi)
+		mc->gap = 1;
+	mc->shared = all_shared && !mc->gap;
+}
+
+/* Refuse what the kernel would refuse, or would accept with a surprise, before asking it. */
+static int check_mapping(const struct map_check *mc, unsigned index, const void *addr,
+			 size_t len)
+{
+	if (!mc->known)
+		return 0;
+	if (mc->gap)
+		return mv_fail(EFAULT, "uring slot %u: %zu bytes at %p are not all mapped", index,
+			       len, addr);
+	if (mc->readonly)
+		return mv_fail(EROFS, "uring slot %u: memory at %p is mapped without write "
+				      "permission, and the kernel pins registered buffers for writing "
+				      "(register writable memory readonly instead)", index, addr);
+	if (mc->private_shm)
+		return mv_fail(EINVAL, "uring slot %u: memory at %p is a MAP_PRIVATE mapping of "
+				       "shared memory: reads would land in private copy-on-write "
+				       "pages, never in the shared object; map it MAP_SHARED", index,
+			       addr);
+	return 0;
+}
+
+/* A failed buffer update, explained. */
+static int explain_register(int err, unsigned index, const struct slot_mem *m,
+			    const struct map_check *mc)
+{
+	char what[96], rel[65];
+
+	switch (err) {
+	case ENOMEM:
+		snprintf(what, sizeof(what), "registering %zu bytes in uring slot %u", m->len,
+			 index);
+		return explain_enomem(what);
+	case EFAULT:
+	case EOPNOTSUPP:
+		if (m->shared || (mc && mc->shared))
+			return mv_fail(EOPNOTSUPP, "uring slot %u: this kernel (%s) refuses to register "
+						   "shared memory as a fixed buffer: use an "
+						   "mv_uring_alloc() slot and copy", index,
+				       kernel_release(rel, sizeof(rel)));
+		if (mc && mc->shared_file)
+			return mv_fail(EOPNOTSUPP, "uring slot %u: the kernel refuses a MAP_SHARED "
+						   "mapping of a regular file as a fixed buffer",
+				       index);
+		return mv_fail(err, "uring slot %u: the kernel cannot pin %zu bytes at %p: %s",
+			       index, m->len, (void *)m->base, strerror(err));
+	default:
+		return mv_fail(err, "uring slot %u: registering %zu bytes failed: %s", index,
+			       m->len, strerror(err));
+	}
+}
+
+/* ------------------------------------------------------------------ slots */
+
+static int slot_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
+{
+	struct uring_slot *s = (struct uring_slot *)self;
+
+	/* The export is counted already, so the slot cannot change under us. */
+	if (s->mem.kind == MV_URING_SLOT_EMPTY)
+		return mv_fail(EINVAL, "uring slot %u is empty%s", s->index,
+			       __atomic_load_n(&s->t->registered, __ATOMIC_RELAXED) ?
+				       "" : " (the table is unregistered)");
+	return mv_buffer_fill(buf, self, s->mem.base, (ssize_t)s->mem.len, s->mem.readonly,
+			      flags);
+}
+
+/* The memory of a slot may change through I/O: views of it are not hashable. */
+static const struct mv_exporter_ops slot_ops = { "uring buffer", slot_get, NULL,
+						  MV_EXPORTER_UNHASHABLE };
+
+static void mem_release(struct slot_mem *m)
+{
+	switch (m->kind) {
+	case MV_URING_SLOT_ALLOC:
+		munmap(m->base, m->map_len);
+		break;
+	case MV_URING_SLOT_WRAP:
+		if (m->release)
+			m->release(m->ctx, m->base, m->len);
+		break;
+	case MV_URING_SLOT_ATTACH:
+		mv_buffer_release(&m->held);
+		break;
+	default:
+		break;
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+/* -EBUSY naming who holds the slot; @n is what mv_exports_lock() returned. */
+static int busy(const struct uring_slot *s, long n, const char *what)
+{
+	long io = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+	long views = n > io ? n - io : 0;
+
+	return mv_fail(EBUSY, "cannot %s uring slot %u: it is held by %ld view%s and %ld I/O%s in "
+			      "flight (release the views; pass completions to mv_uring_complete())",
+		       what, s->index, views, views == 1 ? "" : "s", io, io == 1 ? "" : "s");
+}
+
+static int check_table(const struct mv_uring *t, unsigned index)
+{
+	MV_CHECK_ARG(t, "t");
+	if (index >= t->nslots)
+		return mv_fail(ERANGE, "uring slot index %u out of range (the table has %u slots)",
+			       index, t->nslots);
+	return 0;
+}
+
+static int check_len(size_t len, unsigned index)
+{
+	if (len == 0)
+		return mv_fail(EINVAL, "uring slot %u: a registered buffer cannot be empty", index);
+	if (len > MV_URING_MAX_SLOT_SIZE)
+		return mv_fail(EINVAL, "uring slot %u: %zu bytes is more than the kernel's 1 GiB per "
+				       "registered buffer", index, len);
+	return 0;
+}
+
+static int update(struct mv_uring *t, unsigned index, void *base, size_t len, uint64_t tag)
+{
+	struct iovec iov = { base, len };
+	__u64 tags = tag;
+	int rc;
+
+	rc = io_uring_register_buffers_update_tag(t->ring, index, &iov, &tags, 1);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Put @nm (kind EMPTY to clear) into slot @index, retiring what was there until its tag. On
+ * failure nothing changes and the caller still owns @nm.
+ */
+static int slot_replace(struct mv_uring *t, unsigned index, struct slot_mem *nm,
+			const struct map_check *mc, const char *what)
+{
+	struct uring_slot *s = &t->slots[index];
+	struct retired *r = NULL;
+	uint32_t gen = 0;
+	uint64_t tag = 0;
+	long n;
+	int rc;
+
+	pthread_mutex_lock(&t->mu);
+	if (!t->registered) {
+		rc = mv_fail(EBADF, "cannot %s uring slot %u: the table is unregistered", what,
+			     index);
+		goto out;
+	}
+	if (s->mem.kind != MV_URING_SLOT_EMPTY) {
+		r = malloc(sizeof(*r));
+		if (!r) {
+			rc = mv_fail(ENOMEM, "cannot allocate a retired-buffer record");
+			goto out;
+		}
+	}
+	n = mv_exports_lock(&s->exp);
+	if (n) {
+		rc = busy(s, n, what);
+		goto out;
+	}
+	if (nm->kind != MV_URING_SLOT_EMPTY && (t->features & MV_URING_FEATURE_TAGS)) {
+		gen = __atomic_add_fetch(&next_generation, 1, __ATOMIC_RELAXED);
+		tag = ud_make(UD_KIND_TAG, t->serial, index, gen);
+	}
+	rc = update(t, index, nm->base, nm->len, tag);
+	if (rc < 0) {
+		mv_exports_unlock(&s->exp);
+		rc = explain_register(-rc, index, nm, mc);
+		goto out;
+	}
+	if (r && s->gen) {
+		/* Tagged: the kernel will say when it is done with the old buffer. */
+		r->index = index;
+		r->gen = s->gen;
+		r->mem = s->mem;
+		r->next = t->retired;
+		t->retired = r;
+		t->npending++;
+		r = NULL;
+	} else if (r) {
+		/* Untagged (no tag support): the update waited for the kernel's last use. */
+		mem_release(&s->mem);
+	}
+	s->mem = *nm;
+	s->gen = gen;
+	mv_exports_unlock(&s->exp);
+	rc = 0;
+out:
+	pthread_mutex_unlock(&t->mu);
+	free(r);
+	return rc;
+}
+
+int mv_uring_alloc(mv_uring *t, unsigned index, size_t len)
+{
+	struct slot_mem nm;
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+	int rc;
+
+	rc = check_table(t, index);
+	if (rc == 0)
+		rc = check_len(len, index);
+	if (rc < 0)
+		return rc;
+	memset(&nm, 0, sizeof(nm));
+	nm.kind = MV_URING_SLOT_ALLOC;
+	nm.len = len;
+	nm.map_len = (len + (size_t)page - 1) & ~((size_t)page - 1);
+	p = mmap(NULL, nm.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return mv_fail(ENOMEM, "uring slot %u: cannot allocate %zu bytes", index, len);
+	nm.base = p;
+	rc = slot_replace(t, index, &nm, NULL, "replace");
+	if (rc < 0)
+		munmap(p, nm.map_len);
+	return rc;
+}
+
+int mv_uring_wrap(mv_uring *t, unsigned index, void *mem, size_t len, int readonly,
+		  mv_uring_release_fn release, void *ctx)
+{
+	struct map_check mc;
+	struct slot_mem nm;
+	int rc;
+
+	rc = check_table(t, index);
+	if (rc == 0)
+		rc = check_len(len, index);
+	if (rc < 0)
+		return rc;
+	MV_CHECK_ARG(mem, "mem");
+	scan_maps(mem, len, &mc);
+	rc = check_mapping(&mc, index, mem, len);
+	if (rc < 0)
+		return rc;
+	memset(&nm, 0, sizeof(nm));
+	nm.kind = MV_URING_SLOT_WRAP;
+	nm.readonly = readonly != 0;
+	nm.shared = mc.shared;
+	nm.base = mem;
+	nm.len = len;
+	nm.release = release;
+	nm.ctx = ctx;
+	return slot_replace(t, index, &nm, &mc, "replace");
+}
+
+int mv_uring_attach(mv_uring *t, unsigned index, mv_exporter *exp, size_t offset, size_t len)
+{
+	struct map_check mc;
+	struct slot_mem nm;
+	char why[256];
+	int rc;
+
+	rc = check_table(t, index);
+	if (rc < 0)
+		return rc;
+	MV_CHECK_ARG(exp, "exp");
+	memset(&nm, 0, sizeof(nm));
+	rc = mv_buffer_get(&nm.held, exp, MV_BUF_C_CONTIGUOUS | MV_BUF_WRITABLE);
+	if (rc == -EROFS) {
+		snprintf(why, sizeof(why), "%s", mv_errmsg());
+		return mv_fail(EROFS, "uring slot %u: cannot register readonly memory, the kernel "
+				      "pins registered buffers for writing (%s)", index, why);
+	}
+	if (rc < 0)
+		return rc;
+	if (mv_buffer_is_contiguous(&nm.held, 'C') != 1) {
+		rc = mv_fail(EINVAL, "uring slot %u: the %s's memory is not C-contiguous", index,
+			     exp->ops->name);
+		goto fail;
+	}
+	if (offset > (size_t)nm.held.len) {
+		rc = mv_fail(EINVAL, "uring slot %u: offset %zu lies beyond the %zd bytes of the %s",
+			     index, offset, nm.held.len, exp->ops->name);
+		goto fail;
+	}
+	if (len == 0)
+		len = (size_t)nm.held.len - offset;
+	if (len > (size_t)nm.held.len - offset) {
+		rc = mv_fail(EINVAL, "uring slot %u: bytes %zu..%zu lie outside the %zd bytes of the %s",
+			     index, offset, offset + len, nm.held.len, exp->ops->name);
+		goto fail;
+	}
+	rc = check_len(len, index);
+	if (rc < 0)
+		goto fail;
+	nm.base = (char *)nm.held.buf + offset;
+	nm.len = len;
+	scan_maps(nm.base, len, &mc);
+	rc = check_mapping(&mc, index, nm.base, len);
+	if (rc < 0)
+		goto fail;
+	nm.kind = MV_URING_SLOT_ATTACH;
+	nm.shared = mc.shared;
+	rc = slot_replace(t, index, &nm, &mc, "replace");
+	if (rc == 0)
+		return 0;
+fail:
+	mv_buffer_release(&nm.held);
+	return rc;
+}
+
+int mv_uring_clear(mv_uring *t, unsigned index)
+{
+	struct slot_mem nm;
+	int rc;
+
+	rc = check_table(t, index);
+	if (rc < 0)
+		return rc;
+	memset(&nm, 0, sizeof(nm));
+	/* Clearing an empty slot of a registered table is a no-op that still asks the kernel. */
+	return slot_replace(t, index, &nm, NULL, "clear");
+}
+
+mv_exporter *mv_uring_exporter(mv_uring *t, unsigned index)
+{
+	return t && index < t->nslots ? &t->slots[index].exp : NULL;
+}
+
+/* ------------------------------------------------------------------ the table */
+
+static void probe_shm(struct mv_uring *t)
+{
+	int known = __atomic_load_n(&shm_supported, __ATOMIC_RELAXED);
+
+	if (known < 0) {
+		long page = sysconf(_SC_PAGESIZE);
+		int fd = memfd_create("memview-probe", MFD_CLOEXEC);
+		void *p = MAP_FAILED;
+		int rc;
+
+		if (fd >= 0 && ftruncate(fd, page) == 0)
+			p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED) {
+			/* Untagged, so neither registering nor clearing posts a completion. */
+			rc = update(t, 0, p, (size_t)page, 0);
+			if (rc == 0) {
+				known = 1;
+				update(t, 0, NULL, 0, 0);
+			} else if (rc == -EFAULT || rc == -EOPNOTSUPP) {
+				known = 0;
+			}
+			munmap(p, (size_t)page);
+		}
+		if (fd >= 0)
+			close(fd);
+		if (known >= 0)
+			__atomic_store_n(&shm_supported, known, __ATOMIC_RELAXED);
+	}
+	if (known == 1)
+		t->features |= MV_URING_FEATURE_SHM;
+}
+
+/* Register @nslots empty slots: natively sparse (5.19), or empty entries (5.13). */
+static int register_sparse(struct mv_uring *t)
+{
+	struct iovec *iov;
+	__u64 *tags;
+	char rel[65];
+	int rc;
+
+	rc = io_uring_register_buffers_sparse(t->ring, t->nslots);
+	if (rc == 0) {
+		t->features |= MV_URING_FEATURE_SPARSE | MV_URING_FEATURE_TAGS;
+		return 0;
+	}
+	if (rc == -EINVAL) {
+		iov = calloc(t->nslots, sizeof(*iov));
+		tags = calloc(t->nslots, sizeof(*tags));
+		rc = iov && tags ? io_uring_register_buffers_tags(t->ring, iov, tags, t->nslots) :
+				   -ENOMEM;
+		free(iov);
+		free(tags);
+		if (rc == 0) {
+			t->features |= MV_URING_FEATURE_TAGS;
+			return 0;
+		}
+		if (rc == -EINVAL)
+			return mv_fail(EOPNOTSUPP, "this kernel (%s) has no updatable tables of "
+						   "registered buffers (Linux 5.13 and later have)",
+				       kernel_release(rel, sizeof(rel)));
+	}
+	switch (-rc) {
+	case EBUSY:
+		return mv_fail(EBUSY, "the ring already has registered buffers: the kernel keeps "
+				      "one table per ring (unregister them, or free the other "
+				      "mv_uring table)");
+	case EBADF:
+	case ENXIO:
+	case EOPNOTSUPP:
+		return mv_fail(EINVAL, "cannot register buffers with this ring (%s): is it "
+				       "initialised?", strerror(-rc));
+	case ENOMEM:
+		return mv_fail(ENOMEM, "cannot allocate a table of %u registered buffers",
+			       t->nslots);
+	default:
+		return mv_fail(-rc, "cannot register a table of %u buffers: %s", t->nslots,
+			       strerror(-rc));
+	}
+}
+
+int mv_uring_new(mv_uring **out, struct io_uring *ring, unsigned nslots)
+{
+	struct mv_uring *t;
+	unsigned i;
+	int rc;
+
+	MV_CHECK_ARG(out, "out");
+	MV_CHECK_ARG(ring, "ring");
+	if (nslots == 0 || nslots > MV_URING_MAX_SLOTS)
+		return mv_fail(EINVAL, "a table has 1 to %u slots, not %u", MV_URING_MAX_SLOTS,
+			       nslots);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return mv_fail(ENOMEM, "cannot allocate a uring table");
+	t->slots = calloc(nslots, sizeof(*t->slots));
+	if (!t->slots) {
+		free(t);
+		return mv_fail(ENOMEM, "cannot allocate %u uring slots", nslots);
+	}
+	t->ring = ring;
+	t->nslots = nslots;
+	rc = register_sparse(t);
+	if (rc < 0) {
+		free(t->slots);
+		free(t);
+		return rc;
+	}
+	probe_shm(t);
+	pthread_mutex_init(&t->mu, NULL);
+	t->registered = 1;
+	t->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED) & 0xffu;
+	for (i = 0; i < nslots; i++) {
+		t->slots[i].exp.ops = &slot_ops;
+		t->slots[i].t = t;
+		t->slots[i].index = i;
+	}
+	*out = t;
+	return 0;
+}
+
+/*
+ * Unregister with every slot locked. With @force, a failing unregister call (the ring is gone)
+ * still empties the slots: no memview I/O is in flight, so the kernel no longer touches them.
+ */
+static int unregister(struct mv_uring *t, int force)
+{
+	unsigned i, locked = 0, held = 0, first = 0;
+	long first_n = 0;
+	int rc = 0;
+
+	for (i = 0; i < t->nslots; i++) {
+		long n = mv_exports_lock(&t->slots[i].exp);
+
+		if (n) {
+			if (!held++) {
+				first = i;
+				first_n = n;
+			}
+			continue;
+		}
+		if (!held)
+			locked = i + 1;
+		else
+			mv_exports_unlock(&t->slots[i].exp);
+	}
+	if (held) {
+		for (i = 0; i < locked; i++)
+			mv_exports_unlock(&t->slots[i].exp);
+		rc = busy(&t->slots[first], first_n, "unregister the table:");
+		if (held > 1) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "%s", mv_errmsg());
+			rc = mv_fail(EBUSY, "%s; %u slots are held in all", msg, held);
+		}
+		return rc;
+	}
+	rc = io_uring_unregister_buffers(t->ring);
+	if (rc < 0 && !force) {
+		for (i = 0; i < t->nslots; i++)
+			mv_exports_unlock(&t->slots[i].exp);
+		return mv_fail(-rc, "cannot unregister the buffers: %s", strerror(-rc));
+	}
+	for (i = 0; i < t->nslots; i++) {
+		struct uring_slot *s = &t->slots[i];
+		struct retired *r = NULL;
+
+		if (s->mem.kind != MV_URING_SLOT_EMPTY && s->gen && rc == 0)
+			r = malloc(sizeof(*r));
+		if (r) {
+			r->index = i;
+			r->gen = s->gen;
+			r->mem = s->mem;
+			r->next = t->retired;
+			t->retired = r;
+			t->npending++;
+			memset(&s->mem, 0, sizeof(s->mem));
+		} else {
+			/* No tag to wait for (or no memory to wait in): release now. */
+			mem_release(&s->mem);
+		}
+		s->gen = 0;
+	}
+	__atomic_store_n(&t->registered, 0, __ATOMIC_RELAXED);
+	for (i = 0; i < t->nslots; i++)
+		mv_exports_unlock(&t->slots[i].exp);
+	return 0;
+}
+
+int mv_uring_unregister(mv_uring *t)
+{
+	int rc = 0;
+
+	MV_CHECK_ARG(t, "t");
+	pthread_mutex_lock(&t->mu);
+	if (t->registered)
+		rc = unregister(t, 0);
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+int mv_uring_free(mv_uring *t)
+{
+	struct retired *r, *next;
+	int rc = 0;
+
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->mu);
+	if (t->registered)
+		rc = unregister(t, 1);
+	pthread_mutex_unlock(&t->mu);
+	if (rc < 0)
+		return rc;
+	/* No memview I/O is in flight: what still waits for a tag is no longer touched. */
+	for (r = t->retired; r; r = next) {
+		next = r->next;
+		mem_release(&r->mem);
+		free(r);
+	}
+	pthread_mutex_destroy(&t->mu);
+	free(t->slots);
+	free(t);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ fixed I/O */
+
+/* The slot of @v and the view's offset in it. */
+static int slot_of_view(struct uring_slot **out, size_t *offset, const struct mv_uring *t,
+			const mv_view *v)
+{
+	const struct uring_slot *s;
+	mv_exporter *exp;
+	size_t off;
+
+	MV_CHECK_ARG(t, "t");
+	MV_CHECK_ARG(v, "v");
+	CHECK_RELEASED(v);
+	exp = v->mbuf->master.obj;
+	if (unlikely(!exp || exp->ops != &slot_ops))
+		return mv_fail(EINVAL, "the view is not of an io_uring buffer slot (its exporter "
+				       "is a %s)", exp ? exp->ops->name : "released buffer");
+	s = (const struct uring_slot *)exp;
+	if (unlikely(s->t != t))
+		return mv_fail(EINVAL, "the view is of uring slot %u of another table", s->index);
+	if (unlikely(!(v->flags & MVF_C)))
+		return mv_fail(EINVAL, "fixed I/O needs a C-contiguous view, and this view of uring "
+				       "slot %u is not", s->index);
+	off = (size_t)(v->buf - s->mem.base);
+	if (unlikely(v->buf < s->mem.base || off > s->mem.len ||
+		     (size_t)v->len > s->mem.len - off))
+		return mv_fail(EINVAL, "the view lies outside uring slot %u", s->index);
+	*out = (struct uring_slot *)exp;
+	*offset = off;
+	return 0;
+}
+
+int mv_uring_locate(unsigned *index, size_t *offset, const mv_uring *t, const mv_view *v)
+{
+	struct uring_slot *s;
+	size_t off;
+	int rc;
+
+	rc = slot_of_view(&s, &off, t, v);
+	if (rc < 0)
+		return rc;
+	if (index)
+		*index = s->index;
+	if (offset)
+		*offset = off;
+	return 0;
+}
+
+static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, const mv_view *v,
+		      uint64_t offset, uint32_t cookie, unsigned kind)
+{
+	struct io_uring_sqe *sqe;
+	struct uring_slot *s;
+	size_t off;
+	int rc;
+
+	rc = slot_of_view(&s, &off, t, v);
+	if (rc < 0)
+		return rc;
+	if (kind == UD_KIND_READ && v->readonly)
+		return mv_fail(EROFS, "cannot read into a readonly view of uring slot %u: the kernel "
+				      "would write to it", s->index);
+	/* The view holds an export, so the slot is not locked and this cannot fail. */
+	rc = mv_exports_acquire(&s->exp);
+	if (rc < 0)
+		return rc;
+	sqe = io_uring_get_sqe(t->ring);
+	if (unlikely(!sqe)) {
+		mv_exports_drop(&s->exp);
+		return mv_fail(EAGAIN, "the ring's submission queue is full: submit what is "
+				       "prepared first");
+	}
+	__atomic_add_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
+	/* A slot is at most 1 GiB, so the length fits the request's 32 bits. */
+	if (kind == UD_KIND_READ)
+		io_uring_prep_read_fixed(sqe, fd, v->buf, (unsigned)v->len, offset, (int)s->index);
+	else
+		io_uring_prep_write_fixed(sqe, fd, v->buf, (unsigned)v->len, offset,
+					  (int)s->index);
+	io_uring_sqe_set_data64(sqe, ud_make(kind, t->serial, s->index, cookie));
+	if (out)
+		*out = sqe;
+	return 0;
+}
+
+int mv_uring_prep_read_fixed(struct io_uring_sqe **sqe, mv_uring *t, int fd, const mv_view *v,
+			     uint64_t offset, uint32_t cookie)
+{
+	return prep_fixed(sqe, t, fd, v, offset, cookie, UD_KIND_READ);
+}
+
+int mv_uring_prep_write_fixed(struct io_uring_sqe **sqe, mv_uring *t, int fd, const mv_view *v,
+			      uint64_t offset, uint32_t cookie)
+{
+	return prep_fixed(sqe, t, fd, v, offset, cookie, UD_KIND_WRITE);
+}
+
+/* A tag completion: the kernel is done with a replaced buffer. */
+static void reap_tag(struct mv_uring *t, unsigned index, uint32_t gen)
+{
+	struct retired **pp, *r = NULL;
+
+	pthread_mutex_lock(&t->mu);
+	for (pp = &t->retired; *pp; pp = &(*pp)->next) {
+		if ((*pp)->index == index && (*pp)->gen == gen) {
+			r = *pp;
+			*pp = r->next;
+			t->npending--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	/* Outside the lock: a wrap's callback may call back into the table. */
+	if (r) {
+		mem_release(&r->mem);
+		free(r);
+	}
+}
+
+int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_cqe *cqe)
+{
+	struct uring_slot *s;
+	unsigned kind, serial, index;
+	uint64_t ud;
+	long n;
+
+	MV_CHECK_ARG(cqe, "cqe");
+	ud = cqe->user_data;
+	if (likely((ud >> 56) != MV_URING_USER_DATA_MAGIC))
+		return MV_URING_CQE_FOREIGN;
+	kind = (unsigned)(ud >> 54) & 3u;
+	serial = (unsigned)(ud >> 46) & 0xffu;
+	index = (unsigned)(ud >> 32) & 0x3fffu;
+	if (kind == UD_KIND_TAG) {
+		/* A tag of a table already freed (or of another table) has nothing left to do. */
+		if (t && serial == t->serial && index < t->nslots)
+			reap_tag(t, index, (uint32_t)ud);
+		return MV_URING_CQE_INTERNAL;
+	}
+	if (kind != UD_KIND_READ && kind != UD_KIND_WRITE)
+		return MV_URING_CQE_FOREIGN;
+	if (!t || serial != t->serial || index >= t->nslots)
+		return mv_fail(EINVAL, "completion 0x%llx is of a memview I/O of another table",
+			       (unsigned long long)ud);
+	s = &t->slots[index];
+	n = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+	do {
+		if (n <= 0)
+			return mv_fail(EINVAL, "uring slot %u has no I/O in flight: was completion "
+					       "0x%llx passed twice?", index, (unsigned long long)ud);
+	} while (!__atomic_compare_exchange_n(&s->inflight, &n, n - 1, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	mv_exports_drop(&s->exp);
+	if (out) {
+		out->res = cqe->res;
+		out->index = index;
+		out->cookie = (uint32_t)ud;
+		out->op = (int)kind;
+	}
+	return MV_URING_CQE_IO;
+}
+
+/* ------------------------------------------------------------------ describing */
+
+static void slot_describe(const struct uring_slot *s, struct mv_uring_slot_info *out)
+{
+	long n = mv_exporter_exports(&s->exp);
+	long io = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+
+	memset(out, 0, sizeof(*out));
+	out->kind = s->mem.kind;
+	out->readonly = s->mem.readonly;
+	out->shared = s->mem.shared;
+	out->addr = s->mem.base;
+	out->len = s->mem.len;
+	out->inflight = io;
+	out->views = n > io ? n - io : 0;
+}
+
+int mv_uring_slot_info(struct mv_uring_slot_info *out, const mv_uring *t, unsigned index)
+{
+	int rc;
+
+	MV_CHECK_ARG(out, "out");
+	rc = check_table(t, index);
+	if (rc < 0)
+		return rc;
+	slot_describe(&t->slots[index], out);
+	return 0;
+}
+
+int mv_uring_info(struct mv_uring_info *out, const mv_uring *t)
+{
+	struct mv_uring_slot_info si;
+	unsigned i;
+
+	MV_CHECK_ARG(out, "out");
+	MV_CHECK_ARG(t, "t");
+	memset(out, 0, sizeof(*out));
+	out->nslots = t->nslots;
+	out->features = t->features;
+	out->registered = __atomic_load_n(&t->registered, __ATOMIC_RELAXED);
+	out->pending_tags = __atomic_load_n(&t->npending, __ATOMIC_RELAXED);
+	for (i = 0; i < t->nslots; i++) {
+		slot_describe(&t->slots[i], &si);
+		out->used += si.kind != MV_URING_SLOT_EMPTY;
+		out->bytes += si.len;
+		out->views += si.views;
+		out->inflight += si.inflight;
+	}
+	return 0;
+}

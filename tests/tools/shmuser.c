@@ -1,0 +1,114 @@
+/*
+ * tests/tools/shmuser.c - a process that uses a POSIX shared-memory object in one way, for
+ * tests/tools/lsshm.sh: lsshm must report it, and mvshm gc must leave the object alone.
+ *
+ *   shmuser map NAME         map it (MAP_SHARED), then close the descriptor: mapped only
+ *   shmuser open NAME        hold a descriptor, map nothing: open only
+ *   shmuser uring NAME       map it and register the mapping as an io_uring buffer
+ *   shmuser uring-file NAME  register it as an io_uring fixed file, then close the descriptor
+ *                            and map nothing: only the ring holds it
+ *
+ * Once set up it prints "ready PID" on standard output and waits for a signal. It uses no
+ * memview call (it stands for other programs) and io_uring through raw system calls, so that it
+ * builds without liburing. Exit status 77 when io_uring is not available.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static void die(const char *what, const char *name)
+{
+	fprintf(stderr, "shmuser: %s %s: %s\n", what, name, strerror(errno));
+	exit(1);
+}
+
+static void *map(int fd, const char *name, size_t *len)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) < 0)
+		die("fstat", name);
+	*len = st.st_size ? (size_t)st.st_size : 1;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap", name);
+	return p;
+}
+
+static int ring_new(void)
+{
+	struct io_uring_params params;
+	long fd;
+
+	memset(&params, 0, sizeof(params));
+	fd = syscall(SYS_io_uring_setup, 4, &params);
+	if (fd < 0) {
+		printf("SKIP: io_uring_setup: %s\n", strerror(errno));
+		exit(77);
+	}
+	return (int)fd;
+}
+
+static void ring_register(int ring, unsigned op, void *arg, unsigned n, const char *name)
+{
+	if (syscall(SYS_io_uring_register, ring, op, arg, n) < 0)
+		die("io_uring_register", name);
+}
+
+int main(int argc, char **argv)
+{
+	struct iovec iov;
+	const char *mode, *name;
+	char path[300];
+	size_t len;
+	int fd, ring;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: shmuser map|open|uring|uring-file NAME\n");
+		return 2;
+	}
+	mode = argv[1];
+	name = argv[2];
+	/* shm_open(3) without -lrt on older glibc: the object is /dev/shm/NAME. */
+	snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open", path);
+
+	if (strcmp(mode, "map") == 0) {
+		map(fd, path, &len);
+		close(fd);
+	} else if (strcmp(mode, "open") == 0) {
+		/* keep fd */
+	} else if (strcmp(mode, "uring") == 0) {
+		iov.iov_base = map(fd, path, &len);
+		iov.iov_len = len;
+		close(fd);
+		ring = ring_new();
+		ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1, path);
+	} else if (strcmp(mode, "uring-file") == 0) {
+		ring = ring_new();
+		ring_register(ring, IORING_REGISTER_FILES, &fd, 1, path);
+		close(fd);
+	} else {
+		fprintf(stderr, "shmuser: unknown mode '%s'\n", mode);
+		return 2;
+	}
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	for (;;)
+		pause();
+}

@@ -1,0 +1,957 @@
+/*
+ * tools/lsshm.c - list POSIX shared-memory objects: who maps them, who holds them open, which
+ * memview holders they record, and which of them nothing uses any more.
+ *
+ * Three tables, one per mode, each with its columns described once (name, width hint, flags, JSON
+ * type, help) and chosen with -o as util-linux's lsipc and lsblk do:
+ *   segments (default)  one row per object in /dev/shm
+ *   --processes         one row per process that uses an object (or is recorded as its holder)
+ *   --uring             one row per registered buffer of each io_uring instance
+ * Rows are built as text and a sort key for every column, sorted, then handed to libsmartcols,
+ * which does the table, --raw and --json output.
+ *
+ * The survey (shmscan.c) and the /proc scan under it (procscan.c) are the code `mvshm gc` uses.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libsmartcols.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "shmscan.h"
+
+/* Column kinds: how a value is shown and sorted. */
+enum {
+	K_TEXT,  /* sorted as text */
+	K_NUM,   /* a number */
+	K_ORD,   /* text (a time, an age, an address) sorted by a number */
+	K_SIZE,  /* bytes: human-readable unless --bytes; a number in JSON only with --bytes */
+	K_LIST,  /* several values: "a,b" in a table, an array in JSON */
+	K_NLIST, /* several numbers */
+	K_BOOL,  /* yes/no (and ? for unknown): true/false/null in JSON */
+};
+
+struct column {
+	const char *name;
+	const char *label;    /* for the one-segment view */
+	double whint;         /* libsmartcols width hint: < 1 a fraction of the terminal */
+	int flags;            /* SCOLS_FL_* */
+	int kind;             /* K_* */
+	const char *help;
+};
+
+/* ------------------------------------------------------------------ segment columns */
+
+enum {
+	S_NAME, S_TYPE, S_SIZE, S_USED, S_OWNER, S_UID, S_GROUP, S_GID, S_MODE, S_MTIME, S_AGE,
+	S_MEMVIEW, S_FORMAT, S_SHAPE, S_DATA, S_GEN, S_SEALS, S_CREATOR, S_NPROCS, S_PIDS,
+	S_PROCS, S_HOLDERS, S_EXPORTS, S_BUSY, S_STALE, S_WHY, S_NOTE, S_NCOLS
+};
+
+static const struct column seg_columns[S_NCOLS] = {
+	[S_NAME] = { "NAME", "Name", 0.2, SCOLS_FL_NOEXTREMES, K_TEXT,
+		     "POSIX name (/NAME is /dev/shm/NAME)" },
+	[S_TYPE] = { "TYPE", "Type", 3, 0, K_TEXT, "shm, or sem for a POSIX semaphore" },
+	[S_SIZE] = { "SIZE", "Size", 5, SCOLS_FL_RIGHT, K_SIZE, "size of the object" },
+	[S_USED] = { "USED", "Used", 5, SCOLS_FL_RIGHT, K_SIZE, "memory it takes (allocated)" },
+	[S_OWNER] = { "OWNER", "Owner", 8, SCOLS_FL_TRUNC, K_TEXT, "owner" },
+	[S_UID] = { "UID", "UID", 5, SCOLS_FL_RIGHT, K_NUM, "owner's user ID" },
+	[S_GROUP] = { "GROUP", "Group", 8, SCOLS_FL_TRUNC, K_TEXT, "group" },
+	[S_GID] = { "GID", "GID", 5, SCOLS_FL_RIGHT, K_NUM, "group ID" },
+	[S_MODE] = { "MODE", "Mode", 10, 0, K_TEXT, "permissions" },
+	[S_MTIME] = { "MTIME", "Modified", 16, 0, K_ORD, "last modification" },
+	[S_AGE] = { "AGE", "Age", 5, SCOLS_FL_RIGHT, K_ORD, "time since the last modification" },
+	[S_MEMVIEW] = { "MEMVIEW", "Memview", 3, 0, K_TEXT,
+			"memview header: yes, no, bad (fails a check), ? (unreadable)" },
+	[S_FORMAT] = { "FORMAT", "Format", 3, 0, K_TEXT, "memview item format" },
+	[S_SHAPE] = { "SHAPE", "Shape", 5, 0, K_NLIST, "memview shape" },
+	[S_DATA] = { "DATA", "Data size", 5, SCOLS_FL_RIGHT, K_SIZE, "memview data size" },
+	[S_GEN] = { "GEN", "Generation", 3, SCOLS_FL_RIGHT, K_NUM,
+		    "memview generation (bumped by resizes)" },
+	[S_SEALS] = { "SEALS", "Seals", 5, 0, K_LIST, "seals in force" },
+	[S_CREATOR] = { "CREATOR", "Creator", 5, SCOLS_FL_RIGHT, K_NUM, "memview creator's PID" },
+	[S_NPROCS] = { "NPROCS", "Processes", 3, SCOLS_FL_RIGHT, K_NUM,
+		       "number of processes that use it" },
+	[S_PIDS] = { "PIDS", "PIDs", 5, 0, K_NLIST, "processes that map it or hold it open" },
+	[S_PROCS] = { "PROCS", "Used by", 0.2, SCOLS_FL_TRUNC, K_LIST,
+		      "the same as COMMAND[PID] (how: mapped, open, ...)" },
+	[S_HOLDERS] = { "HOLDERS", "Holders", 0.1, SCOLS_FL_TRUNC, K_LIST,
+			"memview holders as PID:EXPORTS, (dead) if dead" },
+	[S_EXPORTS] = { "EXPORTS", "Exports", 3, SCOLS_FL_RIGHT, K_NUM,
+			"exports (views) its live holders recorded" },
+	[S_BUSY] = { "BUSY", "Busy", 3, 0, K_BOOL, "a process holds memview's export lock" },
+	[S_STALE] = { "STALE", "Stale", 3, 0, K_BOOL,
+		      "nothing uses it (? when not every process could be inspected)" },
+	[S_WHY] = { "WHY", "Why", 0.3, SCOLS_FL_TRUNC, K_TEXT, "why it is, or is not, stale" },
+	[S_NOTE] = { "NOTE", "Note", 0.2, SCOLS_FL_TRUNC, K_TEXT,
+		     "why the header is bad or unreadable" },
+};
+
+static const int seg_default[] = { S_NAME, S_SIZE, S_OWNER, S_MODE, S_MTIME, S_MEMVIEW, S_PROCS,
+				   S_HOLDERS, S_STALE };
+
+/* ------------------------------------------------------------------ process columns */
+
+enum {
+	P_NAME, P_PID, P_COMMAND, P_USER, P_USE, P_FDS, P_MAPS, P_MAPPED, P_HOLDER, P_EXPORTS,
+	P_ALIVE, P_NCOLS
+};
+
+static const struct column proc_columns[P_NCOLS] = {
+	[P_NAME] = { "NAME", "Name", 0.2, SCOLS_FL_NOEXTREMES, K_TEXT, "POSIX name of the object" },
+	[P_PID] = { "PID", "PID", 5, SCOLS_FL_RIGHT, K_NUM, "process ID" },
+	[P_COMMAND] = { "COMMAND", "Command", 0.1, SCOLS_FL_TRUNC, K_TEXT,
+			"command name (empty for a dead holder)" },
+	[P_USER] = { "USER", "User", 8, SCOLS_FL_TRUNC, K_TEXT, "the process's user" },
+	[P_USE] = { "USE", "Use", 0.1, 0, K_LIST,
+		    "mapped, open, uring (fixed file), export-lock, lock, holder" },
+	[P_FDS] = { "FDS", "Descriptors", 3, 0, K_NLIST, "descriptors open on it" },
+	[P_MAPS] = { "MAPS", "Mappings", 3, SCOLS_FL_RIGHT, K_NUM, "number of mappings" },
+	[P_MAPPED] = { "MAPPED", "Mapped", 5, SCOLS_FL_RIGHT, K_SIZE, "bytes mapped" },
+	[P_HOLDER] = { "HOLDER", "Holder", 3, 0, K_BOOL, "has a slot in the memview holder table" },
+	[P_EXPORTS] = { "EXPORTS", "Exports", 3, SCOLS_FL_RIGHT, K_NUM,
+			"exports its holder slot records" },
+	[P_ALIVE] = { "ALIVE", "Alive", 3, 0, K_BOOL, "the process runs (no: a dead holder)" },
+};
+
+static const int proc_default[] = { P_NAME, P_PID, P_COMMAND, P_USER, P_USE, P_FDS, P_MAPPED,
+				    P_EXPORTS, P_ALIVE };
+
+/* ------------------------------------------------------------------ io_uring columns */
+
+enum {
+	U_PID, U_COMMAND, U_USER, U_FD, U_INO, U_SQ, U_CQ, U_SQPOLL, U_FILES, U_BUFS, U_BUF,
+	U_ADDR, U_SIZE, U_BACKING, U_OFFSET, U_NCOLS
+};
+
+static const struct column uring_columns[U_NCOLS] = {
+	[U_PID] = { "PID", "PID", 5, SCOLS_FL_RIGHT, K_NUM, "process ID" },
+	[U_COMMAND] = { "COMMAND", "Command", 0.1, SCOLS_FL_TRUNC, K_TEXT, "command name" },
+	[U_USER] = { "USER", "User", 8, SCOLS_FL_TRUNC, K_TEXT, "the process's user" },
+	[U_FD] = { "FD", "FD", 3, SCOLS_FL_RIGHT, K_NUM, "the io_uring instance's descriptor" },
+	[U_INO] = { "INO", "Inode", 5, SCOLS_FL_RIGHT, K_NUM,
+		    "its inode (the same in processes sharing it)" },
+	[U_SQ] = { "SQ", "SQ entries", 3, SCOLS_FL_RIGHT, K_NUM, "submission queue entries" },
+	[U_CQ] = { "CQ", "CQ entries", 3, SCOLS_FL_RIGHT, K_NUM, "completion queue entries" },
+	[U_SQPOLL] = { "SQPOLL", "SQPOLL thread", 5, SCOLS_FL_RIGHT, K_NUM,
+		       "PID of its SQPOLL kernel thread" },
+	[U_FILES] = { "FILES", "Files", 3, SCOLS_FL_RIGHT, K_NUM, "registered files" },
+	[U_BUFS] = { "BUFS", "Buffers", 3, SCOLS_FL_RIGHT, K_NUM, "registered buffers" },
+	[U_BUF] = { "BUF", "Buffer", 3, SCOLS_FL_RIGHT, K_NUM, "buffer index" },
+	[U_ADDR] = { "ADDR", "Address", 14, 0, K_ORD, "buffer address" },
+	[U_SIZE] = { "SIZE", "Size", 5, SCOLS_FL_RIGHT, K_SIZE, "buffer size" },
+	[U_BACKING] = { "BACKING", "Backing", 0.2, SCOLS_FL_TRUNC, K_TEXT,
+			"the mapping it lies in: a file, or [anon]" },
+	[U_OFFSET] = { "OFFSET", "Offset", 5, SCOLS_FL_RIGHT, K_NUM,
+		       "its offset in that file" },
+};
+
+static const int uring_default[] = { U_PID, U_COMMAND, U_FD, U_SQ, U_CQ, U_FILES, U_BUF, U_ADDR,
+				     U_SIZE, U_BACKING, U_OFFSET };
+
+/* ------------------------------------------------------------------ rows */
+
+#define MAX_COLS 32
+
+/* One cell: its text as printed, and what it sorts by. */
+struct cell {
+	char *text;       /* NULL: empty */
+	int has_num;
+	uint64_t num;
+};
+
+struct row {
+	struct cell cells[MAX_COLS];
+};
+
+struct rows {
+	struct row *v;
+	size_t n;
+	int sort_col;     /* -1: keep the order */
+};
+
+struct opts {
+	int json, raw, noheadings, bytes;
+	int stale_only;
+	int mode;         /* 's'egments, 'p'rocesses, 'u'ring */
+	const char *only; /* "/NAME" */
+};
+
+static struct opts opt;
+
+static CLI_NORETURN void oom(void)
+{
+	cli_fail("out of memory");
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+static struct row *new_row(struct rows *rs)
+{
+	struct row *v = realloc(rs->v, (rs->n + 1) * sizeof(*v));
+
+	if (!v)
+		oom();
+	rs->v = v;
+	memset(&v[rs->n], 0, sizeof(v[rs->n]));
+	return &v[rs->n++];
+}
+
+static void set_text(struct row *r, int col, const char *s)
+{
+	free(r->cells[col].text);
+	r->cells[col].text = s ? xstrdup(s) : NULL;
+}
+
+static void set_num(struct row *r, int col, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	set_text(r, col, buf);
+	r->cells[col].has_num = 1;
+	r->cells[col].num = v;
+}
+
+static void set_size(struct row *r, int col, uint64_t v)
+{
+	char buf[32];
+
+	if (opt.bytes)
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	else
+		cli_format_size(v, buf, sizeof(buf));
+	set_text(r, col, buf);
+	r->cells[col].has_num = 1;
+	r->cells[col].num = v;
+}
+
+/* yes, no, or unknown (-1): "?" in a table, null in JSON. */
+static void set_bool(struct row *r, int col, int v)
+{
+	set_text(r, col, v > 0 ? "yes" : v == 0 ? "no" : opt.json ? NULL : "?");
+	r->cells[col].has_num = 1;
+	r->cells[col].num = (uint64_t)(v + 1);
+}
+
+/* A list being built for a K_LIST or K_NLIST cell. */
+struct list {
+	char *s;
+	size_t len;
+};
+
+static void list_add(struct list *l, const char *item)
+{
+	size_t n = strlen(item);
+	char *s = realloc(l->s, l->len + n + 2);
+
+	if (!s)
+		oom();
+	l->s = s;
+	/* JSON arrays are split at newlines (libsmartcols' wrapnl); tables show commas. */
+	if (l->len)
+		s[l->len++] = opt.json ? '\n' : ',';
+	memcpy(s + l->len, item, n + 1);
+	l->len += n;
+}
+
+static void set_list(struct row *r, int col, struct list *l)
+{
+	free(r->cells[col].text);
+	r->cells[col].text = l->s;
+	l->s = NULL;
+	l->len = 0;
+}
+
+static void free_rows(struct rows *rs)
+{
+	size_t i, j;
+
+	for (i = 0; i < rs->n; i++)
+		for (j = 0; j < MAX_COLS; j++)
+			free(rs->v[i].cells[j].text);
+	free(rs->v);
+	rs->v = NULL;
+	rs->n = 0;
+}
+
+static int sort_col;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct cell *ca = &((const struct row *)a)->cells[sort_col];
+	const struct cell *cb = &((const struct row *)b)->cells[sort_col];
+
+	/* Empty cells last, numbers as numbers, the rest as text. */
+	if (!ca->text || !cb->text)
+		return !ca->text - !cb->text;
+	if (ca->has_num && cb->has_num)
+		return (ca->num > cb->num) - (ca->num < cb->num);
+	return strcmp(ca->text, cb->text);
+}
+
+static void sort_rows(struct rows *rs)
+{
+	if (rs->sort_col < 0)
+		return;
+	sort_col = rs->sort_col;
+	/* qsort is not stable: the rows come sorted by name, and ties should stay so. */
+	for (size_t i = 1; i < rs->n; i++) {
+		struct row tmp = rs->v[i];
+		size_t j = i;
+
+		while (j > 0 && cmp_rows(&rs->v[j - 1], &tmp) > 0) {
+			rs->v[j] = rs->v[j - 1];
+			j--;
+		}
+		rs->v[j] = tmp;
+	}
+}
+
+/* ------------------------------------------------------------------ building rows */
+
+static void mode_string(mode_t m, char *buf)
+{
+	static const char rwx[] = "rwxrwxrwx";
+	int i;
+
+	buf[0] = '-';
+	for (i = 0; i < 9; i++)
+		buf[i + 1] = (m & (0400 >> i)) ? rwx[i] : '-';
+	if (m & S_ISUID)
+		buf[3] = (m & S_IXUSR) ? 's' : 'S';
+	if (m & S_ISGID)
+		buf[6] = (m & S_IXGRP) ? 's' : 'S';
+	if (m & S_ISVTX)
+		buf[9] = (m & S_IXOTH) ? 't' : 'T';
+	buf[10] = '\0';
+}
+
+static void time_string(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm)) {
+		snprintf(buf, len, "%lld", (long long)t);
+		return;
+	}
+	/* A table wants it short; --raw and --json are read by programs: ISO 8601 in full. */
+	strftime(buf, len, opt.json || opt.raw ? "%Y-%m-%dT%H:%M:%S%z" : "%Y-%m-%d %H:%M", &tm);
+}
+
+static void seg_row(struct rows *rs, const struct shm_seg *s, time_t now)
+{
+	struct row *r = new_row(rs);
+	struct list l = { NULL, 0 };
+	char buf[160], how[64];
+	size_t i;
+	int k;
+
+	set_text(r, S_NAME, s->name);
+	set_text(r, S_TYPE, s->is_sem ? "sem" : "shm");
+	set_size(r, S_SIZE, (uint64_t)s->st.st_size);
+	set_size(r, S_USED, (uint64_t)s->st.st_blocks * 512);
+	set_text(r, S_OWNER, ps_user_name(s->st.st_uid));
+	set_num(r, S_UID, s->st.st_uid);
+	set_text(r, S_GROUP, ps_group_name(s->st.st_gid));
+	set_num(r, S_GID, s->st.st_gid);
+	mode_string(s->st.st_mode, buf);
+	set_text(r, S_MODE, buf);
+	time_string(s->st.st_mtime, buf, sizeof(buf));
+	set_text(r, S_MTIME, buf);
+	r->cells[S_MTIME].has_num = 1;
+	r->cells[S_MTIME].num = (uint64_t)s->st.st_mtime;
+	set_text(r, S_AGE, cli_format_duration(now > s->st.st_mtime ?
+					       (uint64_t)(now - s->st.st_mtime) : 0,
+					       buf, sizeof(buf)));
+	r->cells[S_AGE].has_num = 1;
+	r->cells[S_AGE].num = now > s->st.st_mtime ? (uint64_t)(now - s->st.st_mtime) : 0;
+	set_text(r, S_MEMVIEW, shm_kind_name(s->kind));
+	set_text(r, S_NOTE, s->note);
+	if (s->kind == SHM_MEMVIEW) {
+		set_text(r, S_FORMAT, s->info.format);
+		for (k = 0; k < s->info.ndim; k++) {
+			snprintf(buf, sizeof(buf), "%zd", s->info.shape[k]);
+			list_add(&l, buf);
+		}
+		/* A 0-dim shape is (): an empty list, shown as such in a table. */
+		if (s->info.ndim == 0 && !opt.json)
+			list_add(&l, "()");
+		set_list(r, S_SHAPE, &l);
+		set_size(r, S_DATA, s->info.data_size);
+		set_num(r, S_GEN, s->info.generation);
+		if (s->info.seals & MV_SEAL_GROW)
+			list_add(&l, "grow");
+		if (s->info.seals & MV_SEAL_FUTURE_WRITE)
+			list_add(&l, "future-write");
+		set_list(r, S_SEALS, &l);
+		if (s->info.creator > 0)
+			set_num(r, S_CREATOR, (uint64_t)s->info.creator);
+		for (i = 0; i < s->nholders; i++) {
+			snprintf(buf, sizeof(buf), "%d:%ld%s", (int)s->holders[i].pid,
+				 s->holders[i].exports, s->holders[i].alive ? "" : "(dead)");
+			list_add(&l, buf);
+		}
+		set_list(r, S_HOLDERS, &l);
+		set_num(r, S_EXPORTS, (uint64_t)s->exports);
+	}
+	set_num(r, S_NPROCS, s->file.nuses);
+	for (i = 0; i < s->file.nuses; i++) {
+		snprintf(buf, sizeof(buf), "%d", (int)s->file.uses[i].proc->pid);
+		list_add(&l, buf);
+	}
+	set_list(r, S_PIDS, &l);
+	r->cells[S_PIDS].has_num = s->file.nuses > 0;
+	r->cells[S_PIDS].num = s->file.nuses ? (uint64_t)s->file.uses[0].proc->pid : 0;
+	for (i = 0; i < s->file.nuses; i++) {
+		snprintf(buf, sizeof(buf), "%s[%d]", s->file.uses[i].proc->comm,
+			 (int)s->file.uses[i].proc->pid);
+		/* In JSON each item says how, as the one-segment view does. */
+		if (opt.json || opt.only)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " (%s)",
+				 ps_how_string(s->file.uses[i].how, how, sizeof(how)));
+		list_add(&l, buf);
+	}
+	set_list(r, S_PROCS, &l);
+	set_bool(r, S_BUSY, s->file.export_locked);
+	set_bool(r, S_STALE, s->verdict == SHM_STALE ? 1 : s->verdict == SHM_IN_USE ? 0 : -1);
+	set_text(r, S_WHY, s->why);
+}
+
+static const mv_segment_holder *holder_of(const struct shm_seg *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nholders; i++)
+		if (s->holders[i].pid == pid)
+			return &s->holders[i];
+	return NULL;
+}
+
+static void proc_row(struct rows *rs, const struct shm_seg *s, const struct ps_use *u,
+		     const mv_segment_holder *h)
+{
+	struct row *r = new_row(rs);
+	struct list use = { NULL, 0 }, fds = { NULL, 0 };
+	char buf[64], *tok, *save = NULL;
+	size_t i;
+
+	set_text(r, P_NAME, s->name);
+	set_num(r, P_PID, (uint64_t)(u ? u->proc->pid : h->pid));
+	if (u) {
+		set_text(r, P_COMMAND, u->proc->comm);
+		set_text(r, P_USER, ps_user_name(u->proc->uid));
+		ps_how_string(u->how, buf, sizeof(buf));
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			list_add(&use, tok);
+		for (i = 0; i < u->nfds; i++) {
+			snprintf(buf, sizeof(buf), "%d", u->fds[i]);
+			list_add(&fds, buf);
+		}
+		set_list(r, P_FDS, &fds);
+		set_num(r, P_MAPS, u->nmaps);
+		set_size(r, P_MAPPED, u->mapped);
+	}
+	if (h)
+		list_add(&use, "holder");
+	set_list(r, P_USE, &use);
+	set_bool(r, P_HOLDER, h != NULL);
+	if (h)
+		set_num(r, P_EXPORTS, (uint64_t)h->exports);
+	/* A holder slot knows whether its process lives; a process /proc shows does. */
+	set_bool(r, P_ALIVE, h ? h->alive : 1);
+}
+
+static void proc_rows(struct rows *rs, const struct shm_seg *s)
+{
+	const mv_segment_holder *h;
+	size_t i, j;
+
+	for (i = 0; i < s->file.nuses; i++) {
+		h = holder_of(s, s->file.uses[i].proc->pid);
+		proc_row(rs, s, &s->file.uses[i], h && h->alive ? h : NULL);
+	}
+	/* Holders /proc did not show as users: dead ones, or live ones we could not inspect. */
+	for (i = 0; i < s->nholders; i++) {
+		for (j = 0; j < s->file.nuses; j++)
+			if (s->file.uses[j].proc->pid == s->holders[i].pid && s->holders[i].alive)
+				break;
+		if (j == s->file.nuses)
+			proc_row(rs, s, NULL, &s->holders[i]);
+	}
+}
+
+static void uring_row(struct rows *rs, const struct ps_proc *p, const struct ps_ring *ring,
+		      const struct ps_ubuf *b)
+{
+	struct row *r = new_row(rs);
+	char buf[32];
+
+	set_num(r, U_PID, (uint64_t)p->pid);
+	set_text(r, U_COMMAND, p->comm);
+	set_text(r, U_USER, ps_user_name(p->uid));
+	set_num(r, U_FD, (uint64_t)ring->fd);
+	set_num(r, U_INO, ring->ino);
+	if (ring->sq_entries)
+		set_num(r, U_SQ, ring->sq_entries);
+	if (ring->cq_entries)
+		set_num(r, U_CQ, ring->cq_entries);
+	if (ring->sq_thread > 0)
+		set_num(r, U_SQPOLL, (uint64_t)ring->sq_thread);
+	set_num(r, U_FILES, ring->nfiles);
+	set_num(r, U_BUFS, ring->nbufs);
+	if (!b)
+		return;
+	set_num(r, U_BUF, b->index);
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)b->addr);
+	set_text(r, U_ADDR, buf);
+	r->cells[U_ADDR].has_num = 1;
+	r->cells[U_ADDR].num = b->addr;
+	set_size(r, U_SIZE, b->len);
+	set_text(r, U_BACKING, b->backing);
+	if (b->backing && b->backing[0] == '/')
+		set_num(r, U_OFFSET, b->offset);
+}
+
+/* ------------------------------------------------------------------ output */
+
+static const struct column *mode_columns(size_t *n)
+{
+	switch (opt.mode) {
+	case 'p':
+		*n = P_NCOLS;
+		return proc_columns;
+	case 'u':
+		*n = U_NCOLS;
+		return uring_columns;
+	default:
+		*n = S_NCOLS;
+		return seg_columns;
+	}
+}
+
+static int json_type(const struct column *c)
+{
+	switch (c->kind) {
+	case K_NUM:
+		return SCOLS_JSON_NUMBER;
+	case K_SIZE:
+		return opt.bytes ? SCOLS_JSON_NUMBER : SCOLS_JSON_STRING;
+	case K_LIST:
+		return SCOLS_JSON_ARRAY_STRING;
+	case K_NLIST:
+		return SCOLS_JSON_ARRAY_NUMBER;
+	case K_BOOL:
+		return SCOLS_JSON_BOOLEAN_OPTIONAL;
+	default:
+		return SCOLS_JSON_STRING;
+	}
+}
+
+static struct libscols_table *new_table(const char *name)
+{
+	struct libscols_table *tb = scols_new_table();
+
+	if (!tb)
+		oom();
+	scols_table_set_name(tb, name);
+	scols_table_enable_json(tb, opt.json);
+	scols_table_enable_raw(tb, opt.raw);
+	scols_table_enable_noheadings(tb, opt.noheadings);
+	return tb;
+}
+
+static void print_rows(const char *name, const struct column *cols, const int *sel, size_t nsel,
+		       struct rows *rs)
+{
+	struct libscols_table *tb = new_table(name);
+	struct libscols_column *cl;
+	struct libscols_line *ln;
+	const struct column *c;
+	size_t i, j;
+
+	for (i = 0; i < nsel; i++) {
+		c = &cols[sel[i]];
+		cl = scols_table_new_column(tb, c->name, c->whint, c->flags);
+		if (!cl)
+			oom();
+		scols_column_set_json_type(cl, json_type(c));
+		if (opt.json && (c->kind == K_LIST || c->kind == K_NLIST)) {
+			scols_column_set_flags(cl, c->flags | SCOLS_FL_WRAP);
+			scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize,
+						  scols_wrapnl_nextchunk, NULL);
+		}
+	}
+	sort_rows(rs);
+	for (i = 0; i < rs->n; i++) {
+		ln = scols_table_new_line(tb, NULL);
+		if (!ln)
+			oom();
+		for (j = 0; j < nsel; j++)
+			if (rs->v[i].cells[sel[j]].text &&
+			    scols_line_set_data(ln, j, rs->v[i].cells[sel[j]].text) < 0)
+				oom();
+	}
+	if (scols_print_table(tb) < 0)
+		cli_write_failed();
+	scols_unref_table(tb);
+}
+
+/* A list cell for the one-segment view: a space after each comma reads better there. */
+static char *spaced(const char *v)
+{
+	size_t commas = 0;
+	const char *p;
+	char *w, *q;
+
+	for (p = v; *p; p++)
+		commas += *p == ',';
+	w = malloc(strlen(v) + commas + 1);
+	if (!w)
+		oom();
+	for (p = v, q = w; *p; p++) {
+		*q++ = *p;
+		if (*p == ',')
+			*q++ = ' ';
+	}
+	*q = '\0';
+	return w;
+}
+
+/* The one-segment view: "Label: value" lines (the processes that use it follow). */
+static void print_vertical(const int *sel, size_t nsel, const struct row *r)
+{
+	struct libscols_table *tb = new_table("shm");
+	struct libscols_line *ln;
+	const struct column *c;
+	char label[64], *v;
+	size_t i;
+
+	scols_table_enable_noheadings(tb, 1);
+	if (!scols_table_new_column(tb, "KEY", 0, 0) ||
+	    !scols_table_new_column(tb, "VALUE", 0, SCOLS_FL_WRAP))
+		oom();
+	for (i = 0; i < nsel; i++) {
+		c = &seg_columns[sel[i]];
+		if (!r->cells[sel[i]].text)
+			continue;
+		ln = scols_table_new_line(tb, NULL);
+		if (!ln)
+			oom();
+		snprintf(label, sizeof(label), "%s:", c->label);
+		v = c->kind == K_LIST || c->kind == K_NLIST ? spaced(r->cells[sel[i]].text) :
+							      xstrdup(r->cells[sel[i]].text);
+		if (scols_line_set_data(ln, 0, label) < 0 || scols_line_refer_data(ln, 1, v) < 0)
+			oom();
+	}
+	if (scols_print_table(tb) < 0)
+		cli_write_failed();
+	scols_unref_table(tb);
+}
+
+/* ------------------------------------------------------------------ messages */
+
+static void warn_blind(const struct shm_survey *sv)
+{
+	const struct ps_scan *sc = &sv->scan;
+
+	if (sc->uninspected)
+		cli_warn("%zu process%s could not be inspected (not yours: run as root to see every "
+			 "process); what %s map or hold open is not shown, and STALE is '?' where "
+			 "that matters", sc->uninspected, sc->uninspected == 1 ? "" : "es",
+			 sc->uninspected == 1 ? "it may" : "they may");
+	if (sc->hidepid)
+		cli_warn("/proc is mounted with hidepid=: other users' processes are hidden");
+	if (sc->locks_unreadable)
+		cli_warn("cannot read /proc/locks: locks are not shown");
+	if (sv->unreadable)
+		cli_warn("could not read %zu object%s (MEMVIEW is '?'; the NOTE column says why)",
+			 sv->unreadable, sv->unreadable == 1 ? "" : "s");
+}
+
+static void print_totals(const struct shm_survey *sv)
+{
+	uint64_t used = 0, stale_used = 0;
+	size_t i, stale = 0, unknown = 0;
+	char a[32], b[32];
+
+	for (i = 0; i < sv->nsegs; i++) {
+		uint64_t u = (uint64_t)sv->segs[i].st.st_blocks * 512;
+
+		used += u;
+		if (sv->segs[i].verdict == SHM_STALE) {
+			stale++;
+			stale_used += u;
+		}
+		unknown += sv->segs[i].verdict == SHM_UNKNOWN;
+	}
+	if (opt.bytes) {
+		snprintf(a, sizeof(a), "%llu bytes", (unsigned long long)used);
+		snprintf(b, sizeof(b), "%llu bytes", (unsigned long long)stale_used);
+	} else {
+		cli_format_size(used, a, sizeof(a));
+		cli_format_size(stale_used, b, sizeof(b));
+	}
+	printf("\n%zu object%s use %s; %zu stale hold%s %s", sv->nsegs, sv->nsegs == 1 ? "" : "s",
+	       a, stale, stale == 1 ? "s" : "", b);
+	if (unknown)
+		printf("; %zu could not be checked", unknown);
+	printf(".\n");
+}
+
+/* ------------------------------------------------------------------ usage */
+
+static void usage_columns(FILE *out, const char *title, const struct column *cols, size_t n)
+{
+	size_t i;
+
+	cli_usage_section(out, title);
+	for (i = 0; i < n; i++)
+		fprintf(out, " %12s  %s\n", cols[i].name, cols[i].help);
+}
+
+static CLI_NORETURN void usage(void)
+{
+	static const char *const synopses[] = { "[options] [<name>]", "--processes [options] [<name>]",
+						"--uring [options] [<name>]", NULL };
+	FILE *out = stdout;
+
+	cli_usage_begin(out, synopses,
+			"List POSIX shared-memory objects (/dev/shm): size, owner, memview\n"
+			"header, the processes that map them or hold them open, memview\n"
+			"holders, and which are stale: used by nothing.");
+	cli_usage_section(out, "Options");
+	cli_usage_option(out, "-s, --stale", "list only stale objects");
+	cli_usage_option(out, "-p, --processes", "list the processes that use each object");
+	cli_usage_option(out, "-u, --uring",
+			 "list io_uring instances and their registered\nbuffers, per process");
+	cli_usage_option(out, "-o, --output <list>", "the columns to show (+<list> adds to the\n"
+						      "default ones)");
+	cli_usage_option(out, "    --output-all", "show every column");
+	cli_usage_option(out, "-x, --sort <column>", "sort by <column>");
+	cli_usage_option(out, "-b, --bytes", "print sizes in bytes, not human-readable");
+	cli_usage_option(out, "-J, --json", "use JSON output format");
+	cli_usage_option(out, "-r, --raw", "use raw output format");
+	cli_usage_option(out, "-n, --noheadings", "don't print headings");
+	cli_usage_std_options(out);
+	cli_usage_section(out, "Arguments");
+	fputs(" <name> is /NAME, NAME or /dev/shm/NAME: show that object alone, in detail\n", out);
+	usage_columns(out, "Available output columns", seg_columns, S_NCOLS);
+	usage_columns(out, "Available output columns for --processes", proc_columns, P_NCOLS);
+	usage_columns(out, "Available output columns for --uring", uring_columns, U_NCOLS);
+	cli_usage_end(out);
+	exit(CLI_EXIT_OK);
+}
+
+/* "/dev/shm/NAME", "NAME" and "/NAME" all mean "/NAME". */
+static const char *object_name(const char *arg)
+{
+	static char buf[512];
+	const char *prefix = SHM_DIR "/";
+
+	if (strncmp(arg, prefix, strlen(prefix)) == 0)
+		arg += strlen(prefix) - 1;
+	if (arg[0] == '/')
+		arg++;
+	if (!*arg || strchr(arg, '/') || strlen(arg) > 255)
+		cli_usage_error("invalid object name '%s' (expected /NAME)", arg);
+	snprintf(buf, sizeof(buf), "/%s", arg);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+	enum { OPT_OUTPUT_ALL = 256 };
+	static const struct option longopts[] = {
+		{ "stale", no_argument, NULL, 's' },
+		{ "processes", no_argument, NULL, 'p' },
+		{ "uring", no_argument, NULL, 'u' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "output-all", no_argument, NULL, OPT_OUTPUT_ALL },
+		{ "sort", required_argument, NULL, 'x' },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *output = NULL, *sort = NULL, *names[MAX_COLS];
+	const struct column *cols;
+	struct shm_survey sv;
+	struct rows rs = { NULL, 0, -1 };
+	int sel[MAX_COLS], all = 0, c, rc, sortsel[1];
+	size_t ncols, nsel = 0, i, nsort = 0;
+	char bad[64], err[256];
+	time_t now;
+
+	cli_init(argc, argv, "lsshm");
+	opt.mode = 's';
+	while ((c = getopt_long(argc, argv, "spuo:x:bJrnhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			opt.stale_only = 1;
+			break;
+		case 'p':
+		case 'u':
+			if (opt.mode != 's' && opt.mode != c)
+				cli_usage_error("--processes and --uring are mutually exclusive");
+			opt.mode = c;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_OUTPUT_ALL:
+			all = 1;
+			break;
+		case 'x':
+			sort = optarg;
+			break;
+		case 'b':
+			opt.bytes = 1;
+			break;
+		case 'J':
+			opt.json = 1;
+			break;
+		case 'r':
+			opt.raw = 1;
+			break;
+		case 'n':
+			opt.noheadings = 1;
+			break;
+		case 'h':
+			usage();
+		case 'V':
+			cli_print_version();
+		default:
+			cli_try_help();
+		}
+	}
+	if (optind < argc)
+		opt.only = object_name(argv[optind++]);
+	if (optind < argc)
+		cli_usage_error("unexpected argument '%s': one object at a time", argv[optind]);
+	if (opt.json && opt.raw)
+		cli_usage_error("--json and --raw are mutually exclusive");
+	if (opt.stale_only && opt.mode == 'u')
+		cli_usage_error("--stale is for objects, not for --uring");
+
+	/* Columns: the mode's defaults, or --output-all, or -o (which may add with '+'). */
+	cols = mode_columns(&ncols);
+	for (i = 0; i < ncols; i++)
+		names[i] = cols[i].name;
+	if (all || (opt.only && opt.mode == 's' && !output)) {
+		for (i = 0; i < ncols; i++)
+			sel[nsel++] = (int)i;
+	} else {
+		const int *def = opt.mode == 'p' ? proc_default :
+				 opt.mode == 'u' ? uring_default : seg_default;
+		size_t ndef = opt.mode == 'p' ? sizeof(proc_default) / sizeof(int) :
+			      opt.mode == 'u' ? sizeof(uring_default) / sizeof(int) :
+						sizeof(seg_default) / sizeof(int);
+
+		for (i = 0; i < ndef; i++)
+			sel[nsel++] = def[i];
+	}
+	if (output) {
+		rc = cli_parse_columns(output, names, ncols, sel, MAX_COLS, &nsel, bad, sizeof(bad));
+		if (rc == -E2BIG)
+			cli_usage_error("too many columns in '%s'", output);
+		if (rc < 0)
+			cli_usage_error("unknown column: %s", bad);
+	}
+	if (sort) {
+		rc = cli_parse_columns(sort, names, ncols, sortsel, 1, &nsort, bad, sizeof(bad));
+		if (rc < 0)
+			cli_usage_error("unknown column for --sort: %s", sort);
+		rs.sort_col = sortsel[0];
+	}
+
+	scols_init_debug(0);
+	rc = shm_survey(&sv, opt.mode == 'u' ? NULL : opt.only,
+			opt.mode == 'u' ? SHM_SURVEY_URING : 0, err, sizeof(err));
+	if (rc < 0)
+		cli_fail("%s", err);
+	now = time(NULL);
+
+	if (opt.mode == 'u') {
+		for (i = 0; i < sv.scan.nprocs; i++) {
+			const struct ps_proc *p = sv.scan.procs[i];
+
+			for (size_t k = 0; k < p->nrings; k++) {
+				const struct ps_ring *ring = &p->rings[k];
+				int shown = 0;
+
+				for (size_t b = 0; b < ring->nbufs; b++) {
+					const char *bk = ring->bufs[b].backing;
+
+					if (opt.only && (!bk || strncmp(bk, SHM_DIR, 8) != 0 ||
+							 strcmp(bk + 8, opt.only) != 0))
+						continue;
+					uring_row(&rs, p, ring, &ring->bufs[b]);
+					shown = 1;
+				}
+				if (!shown && !opt.only)
+					uring_row(&rs, p, ring, NULL);
+			}
+		}
+		print_rows("uring", cols, sel, nsel, &rs);
+		if (sv.scan.uninspected)
+			cli_warn("%zu process%s could not be inspected (not yours: run as root to see "
+				 "every process)", sv.scan.uninspected,
+				 sv.scan.uninspected == 1 ? "" : "es");
+	} else if (opt.mode == 'p') {
+		for (i = 0; i < sv.nsegs; i++)
+			if (!opt.stale_only || sv.segs[i].verdict == SHM_STALE)
+				proc_rows(&rs, &sv.segs[i]);
+		print_rows("shm-processes", cols, sel, nsel, &rs);
+		warn_blind(&sv);
+	} else {
+		for (i = 0; i < sv.nsegs; i++)
+			if (!opt.stale_only || sv.segs[i].verdict == SHM_STALE)
+				seg_row(&rs, &sv.segs[i], now);
+		if (opt.only && !opt.json && !opt.raw) {
+			struct rows prs = { NULL, 0, -1 };
+			int psel[P_NCOLS];
+			size_t np = 0;
+
+			if (rs.n)
+				print_vertical(sel, nsel, &rs.v[0]);
+			proc_rows(&prs, &sv.segs[0]);
+			if (prs.n) {
+				for (i = 0; i < sizeof(proc_default) / sizeof(int); i++)
+					if (proc_default[i] != P_NAME)
+						psel[np++] = proc_default[i];
+				printf("\n");
+				print_rows("shm-processes", proc_columns, psel, np, &prs);
+			}
+			free_rows(&prs);
+		} else {
+			print_rows("shm", cols, sel, nsel, &rs);
+			if (!opt.json && !opt.raw && !opt.only && !opt.stale_only)
+				print_totals(&sv);
+		}
+		warn_blind(&sv);
+	}
+	free_rows(&rs);
+	shm_survey_free(&sv);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,497 @@
+/*
+ * tools/shmscan.c - see shmscan.h.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmscan.h"
+
+/*
+ * The first 8 bytes of a memview segment (mv_segment(3), LAYOUT). Only a hint of what to ask the
+ * library: every check of the header is mv_segment_open()'s.
+ */
+static const char memview_magic[8] = "MVSEGMT";
+
+/* How many processes a reason names before it says "and N more". */
+#define WHY_PROCS 3
+
+/* Append to a reason, never past its end. */
+static void appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void appendf(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+const char *shm_kind_name(enum shm_kind kind)
+{
+	switch (kind) {
+	case SHM_MEMVIEW:
+		return "yes";
+	case SHM_BAD:
+		return "bad";
+	case SHM_UNREADABLE:
+		return "?";
+	case SHM_PLAIN:
+	default:
+		return "no";
+	}
+}
+
+/* ------------------------------------------------------------------ headers */
+
+/* Read the holder table and typing of a memview segment through the library, readonly. */
+static void read_memview(struct shm_seg *s)
+{
+	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
+	mv_segment *seg = NULL;
+	ssize_t n;
+	size_t i;
+	int rc;
+
+	opts.flags = MV_SEGMENT_READONLY;
+	rc = mv_segment_open(&seg, s->name, &opts);
+	if (rc == 0)
+		rc = mv_segment_info(seg, &s->info);
+	if (rc < 0) {
+		s->kind = rc == -EACCES || rc == -ENOENT ? SHM_UNREADABLE : SHM_BAD;
+		s->note = strdup(*mv_errmsg() ? mv_errmsg() : mv_strerror(rc));
+		mv_segment_close(seg);
+		return;
+	}
+	n = mv_segment_holders(seg, s->holders, MV_SEGMENT_MAX_HOLDERS);
+	s->nholders = n < 0 ? 0 : n > MV_SEGMENT_MAX_HOLDERS ? MV_SEGMENT_MAX_HOLDERS : (size_t)n;
+	for (i = 0; i < s->nholders; i++) {
+		if (!s->holders[i].alive)
+			continue;
+		s->live_holders++;
+		s->exports += s->holders[i].exports;
+	}
+	s->kind = SHM_MEMVIEW;
+	mv_segment_close(seg);
+}
+
+/* Whether the object open as @fd starts with memview's magic: 1, 0, or -errno. */
+static int has_magic(int fd)
+{
+	char magic[sizeof(memview_magic)];
+	ssize_t n = pread(fd, magic, sizeof(magic), 0);
+
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)sizeof(magic) && memcmp(magic, memview_magic, sizeof(magic)) == 0;
+}
+
+static void read_header(struct shm_seg *s)
+{
+	int fd, rc;
+
+	fd = open(s->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		s->kind = SHM_UNREADABLE;
+		s->note = strdup(strerror(errno));
+		return;
+	}
+	rc = has_magic(fd);
+	close(fd);
+	if (rc < 0) {
+		s->kind = SHM_UNREADABLE;
+		s->note = strdup(strerror(-rc));
+	} else if (rc) {
+		read_memview(s);
+	} else {
+		s->kind = SHM_PLAIN;
+	}
+}
+
+/* ------------------------------------------------------------------ verdicts */
+
+/* "python3[4712] (mapped), mvshm[4713] (mapped,open,export-lock)" for the processes of @f. */
+static void describe_procs(const struct ps_file *f, char *buf, size_t len)
+{
+	char how[64];
+	size_t i;
+
+	for (i = 0; i < f->nuses && i < WHY_PROCS; i++)
+		appendf(buf, len, "%s%s[%d] (%s)", i ? ", " : "", f->uses[i].proc->comm,
+			(int)f->uses[i].proc->pid, ps_how_string(f->uses[i].how, how, sizeof(how)));
+	if (f->nuses > WHY_PROCS)
+		appendf(buf, len, " and %zu more", f->nuses - WHY_PROCS);
+}
+
+/*
+ * Why @f is in use, into @buf (empty if it is not). @count_fcntl_locks: whether POSIX and OFD locks
+ * count - not when the caller holds a write lock on all of the file, which none can share.
+ */
+static void describe_use(const struct ps_file *f, size_t live_holders, int count_fcntl_locks,
+			 char *buf, size_t len)
+{
+	unsigned locks = f->other_locks + (count_fcntl_locks ? f->fcntl_locks : 0);
+
+	buf[0] = '\0';
+	if (f->nuses)
+		describe_procs(f, buf, len);
+	if (count_fcntl_locks && f->export_locked)
+		appendf(buf, len, "%sa process holds memview exports (export lock)",
+			*buf ? "; " : "");
+	else if (locks)
+		appendf(buf, len, "%s%u lock%s on it", *buf ? "; " : "", locks, locks == 1 ? "" : "s");
+	if (live_holders)
+		appendf(buf, len, "%s%zu live memview holder%s", *buf ? "; " : "", live_holders,
+			live_holders == 1 ? "" : "s");
+	if (f->kernel)
+		appendf(buf, len, "%sbacks loop device %s", *buf ? "; " : "", f->kernel);
+}
+
+/* Why nothing could be sure that nothing uses it, into @buf (empty if the scan saw everything). */
+static void describe_blind(const struct ps_scan *scan, char *buf, size_t len)
+{
+	size_t i, n = sizeof(scan->uninspected_pid) / sizeof(scan->uninspected_pid[0]);
+
+	buf[0] = '\0';
+	if (scan->uninspected) {
+		appendf(buf, len, "%zu process%s could not be inspected (", scan->uninspected,
+			scan->uninspected == 1 ? "" : "es");
+		for (i = 0; i < scan->uninspected && i < n; i++)
+			appendf(buf, len, "%s%d", i ? ", " : "pid ", (int)scan->uninspected_pid[i]);
+		appendf(buf, len, "%s)", scan->uninspected > n ? ", ..." : "");
+	}
+	if (scan->hidepid)
+		appendf(buf, len, "%s/proc hides other users' processes (hidepid)",
+			*buf ? "; " : "");
+}
+
+static void judge(struct shm_seg *s, const struct ps_scan *scan)
+{
+	char blind[160];
+	size_t i, dead = s->nholders - s->live_holders;
+
+	describe_use(&s->file, s->live_holders, 1, s->why, sizeof(s->why));
+	if (*s->why) {
+		s->verdict = SHM_IN_USE;
+		return;
+	}
+	describe_blind(scan, blind, sizeof(blind));
+	if (*blind) {
+		s->verdict = SHM_UNKNOWN;
+		snprintf(s->why, sizeof(s->why), "cannot tell whether it is in use: %s", blind);
+		return;
+	}
+	s->verdict = SHM_STALE;
+	snprintf(s->why, sizeof(s->why), "no process maps it or holds it open");
+	if (dead) {
+		appendf(s->why, sizeof(s->why), "; memview holder%s ", dead == 1 ? "" : "s");
+		for (i = 0; i < s->nholders; i++)
+			if (!s->holders[i].alive)
+				appendf(s->why, sizeof(s->why), "%d ", (int)s->holders[i].pid);
+		appendf(s->why, sizeof(s->why), "%s dead", dead == 1 ? "is" : "are");
+	}
+}
+
+/* ------------------------------------------------------------------ the survey */
+
+static int cmp_seg(const void *a, const void *b)
+{
+	return strcmp(((const struct shm_seg *)a)->name, ((const struct shm_seg *)b)->name);
+}
+
+static int add_seg(struct shm_survey *sv, const char *file, const struct stat *st)
+{
+	struct shm_seg *segs = realloc(sv->segs, (sv->nsegs + 1) * sizeof(*segs)), *s;
+
+	if (!segs)
+		return -ENOMEM;
+	sv->segs = segs;
+	s = &segs[sv->nsegs];
+	memset(s, 0, sizeof(*s));
+	s->st = *st;
+	s->is_sem = strncmp(file, "sem.", 4) == 0;
+	if (asprintf(&s->name, "/%s", file) < 0) {
+		s->name = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&s->path, "%s/%s", SHM_DIR, file) < 0) {
+		free(s->name);
+		s->path = NULL;
+		return -ENOMEM;
+	}
+	sv->nsegs++;
+	return 0;
+}
+
+int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *err, size_t errlen)
+{
+	struct ps_file *files = NULL;
+	struct dirent *d;
+	struct stat st;
+	size_t i;
+	DIR *dp;
+	int rc = 0;
+
+	memset(sv, 0, sizeof(*sv));
+	err[0] = '\0';
+	dp = opendir(SHM_DIR);
+	if (!dp) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", SHM_DIR, strerror(-rc));
+		return rc;
+	}
+	while ((d = readdir(dp))) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (only && strcmp(only + 1, d->d_name) != 0)
+			continue;
+		if (fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* removed meanwhile */
+		if (!S_ISREG(st.st_mode)) {
+			sv->others++;
+			continue;
+		}
+		rc = add_seg(sv, d->d_name, &st);
+		if (rc < 0)
+			break;
+	}
+	closedir(dp);
+	if (rc == 0 && only && sv->nsegs == 0) {
+		rc = -ENOENT;
+		snprintf(err, errlen, "%s: no such object in %s", only, SHM_DIR);
+	}
+	if (rc < 0)
+		goto fail;
+	qsort(sv->segs, sv->nsegs, sizeof(*sv->segs), cmp_seg);
+
+	for (i = 0; i < sv->nsegs;) {
+		struct shm_seg *s = &sv->segs[i];
+
+		read_header(s);
+		/* Removed since the directory was read: it is no longer there to report. */
+		if (s->kind == SHM_UNREADABLE && access(s->path, F_OK) < 0 && errno == ENOENT) {
+			free(s->name);
+			free(s->path);
+			free(s->note);
+			memmove(s, s + 1, (sv->nsegs - i - 1) * sizeof(*s));
+			sv->nsegs--;
+			continue;
+		}
+		sv->unreadable += s->kind == SHM_UNREADABLE;
+		i++;
+	}
+	if (only && sv->nsegs == 0) {
+		rc = -ENOENT;
+		snprintf(err, errlen, "%s: no such object in %s", only, SHM_DIR);
+		goto fail;
+	}
+	/* One scan for all of them: ps_scan() wants them side by side. */
+	files = calloc(sv->nsegs ? sv->nsegs : 1, sizeof(*files));
+	if (!files) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < sv->nsegs; i++) {
+		files[i].dev = sv->segs[i].st.st_dev;
+		files[i].ino = sv->segs[i].st.st_ino;
+		files[i].path = sv->segs[i].path;
+	}
+	rc = ps_scan(&sv->scan, files, sv->nsegs, flags & SHM_SURVEY_URING);
+	if (rc < 0) {
+		free(files);
+		snprintf(err, errlen, "cannot scan /proc: %s", strerror(-rc));
+		goto fail;
+	}
+	for (i = 0; i < sv->nsegs; i++) {
+		sv->segs[i].file = files[i];
+		judge(&sv->segs[i], &sv->scan);
+	}
+	free(files);
+	return 0;
+fail:
+	if (!*err)
+		snprintf(err, errlen, "%s", strerror(-rc));
+	shm_survey_free(sv);
+	return rc;
+}
+
+void shm_survey_free(struct shm_survey *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nsegs; i++) {
+		ps_scan_free(NULL, &sv->segs[i].file, 1);
+		free(sv->segs[i].name);
+		free(sv->segs[i].path);
+		free(sv->segs[i].note);
+	}
+	ps_scan_free(&sv->scan, NULL, 0);
+	free(sv->segs);
+	memset(sv, 0, sizeof(*sv));
+}
+
+/* ------------------------------------------------------------------ the re-check */
+
+/*
+ * A write lock on all of the file (l_len 0: to the end and beyond) through our own open file
+ * description: granted only if no other description holds any POSIX or OFD lock on any of it -
+ * memview's export lock on byte 0 included - and keeps new ones from being taken until we close.
+ */
+static int lock_all(int fd, int cmd, short *type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, cmd, &fl) < 0)
+		return -errno;
+	if (type)
+		*type = fl.l_type;
+	return 0;
+}
+
+/* Live memview holders of the object open as @fd (named @name): a count, or -errno. */
+static int live_holders(const char *name, const struct stat *want)
+{
+	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS];
+	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
+	mv_segment *seg = NULL;
+	struct stat st;
+	ssize_t n, i;
+	int rc, live = 0;
+
+	opts.flags = MV_SEGMENT_READONLY;
+	rc = mv_segment_open(&seg, name, &opts);
+	if (rc < 0)
+		return rc;
+	if (fstat(mv_segment_fd(seg), &st) < 0 || st.st_ino != want->st_ino ||
+	    st.st_dev != want->st_dev) {
+		mv_segment_close(seg);
+		return -ESTALE;
+	}
+	n = mv_segment_holders(seg, h, MV_SEGMENT_MAX_HOLDERS);
+	for (i = 0; i < n && i < MV_SEGMENT_MAX_HOLDERS; i++)
+		live += h[i].alive != 0;
+	mv_segment_close(seg);
+	return live;
+}
+
+int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t len)
+{
+	struct ps_scan scan;
+	struct ps_file f;
+	struct stat st;
+	char blind[160], use[320];
+	short type = F_UNLCK;
+	int fd, rw = 1, rc, holders = 0;
+
+	why[0] = '\0';
+	fd = open(seg->path, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+		rw = 0;
+		fd = open(seg->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ENOENT) {
+			snprintf(why, len, "it is gone already");
+			return 0;
+		}
+		snprintf(why, len, "cannot open it to check it: %s", strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || st.st_ino != seg->st.st_ino || st.st_dev != seg->st.st_dev) {
+		snprintf(why, len, "another object took its name since it was listed");
+		rc = 0;
+		goto out;
+	}
+	/*
+	 * The lock first: from here on no memview process can take an export, so what the scan
+	 * below finds cannot grow by one. Without write access to the object (a lock needs it) we
+	 * can only ask, as mv_segment_unlink() does then.
+	 */
+	rc = lock_all(fd, rw ? F_OFD_SETLK : F_OFD_GETLK, rw ? NULL : &type);
+	if (rc == -EAGAIN || rc == -EACCES || (rc == 0 && type != F_UNLCK)) {
+		snprintf(why, len, "in use: a process holds a lock on it (memview's export lock, or "
+				   "another)");
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0) {
+		snprintf(why, len, "cannot check its locks: %s", strerror(-rc));
+		goto out;
+	}
+	rc = has_magic(fd);
+	if (rc > 0) {
+		holders = live_holders(seg->name, &st);
+		if (holders == -ESTALE) {
+			snprintf(why, len, "another object took its name during the check");
+			rc = 0;
+			goto out;
+		}
+		if (holders < 0 && holders != -EBADMSG) {
+			snprintf(why, len, "cannot read its memview holders: %s",
+				 *mv_errmsg() ? mv_errmsg() : mv_strerror(holders));
+			rc = 0;
+			goto out;
+		}
+		if (holders < 0) /* a bad header has no holder we could trust or see */
+			holders = 0;
+	}
+
+	memset(&f, 0, sizeof(f));
+	f.dev = st.st_dev;
+	f.ino = st.st_ino;
+	f.path = seg->path;
+	rc = ps_scan(&scan, &f, 1, 0);
+	if (rc < 0) {
+		snprintf(why, len, "cannot scan /proc: %s", strerror(-rc));
+		goto out;
+	}
+	describe_use(&f, (size_t)holders, !rw, use, sizeof(use));
+	describe_blind(&scan, blind, sizeof(blind));
+	ps_scan_free(&scan, &f, 1);
+	if (*use) {
+		snprintf(why, len, "in use: %s", use);
+		rc = 0;
+		goto out;
+	}
+	if (*blind) {
+		snprintf(why, len, "cannot tell whether it is in use: %s", blind);
+		rc = 0;
+		goto out;
+	}
+	if (dry_run) {
+		rc = 1;
+		goto out;
+	}
+	/* The name must still be this object's: removing a newcomer's would be the worst mistake. */
+	if (lstat(seg->path, &st) < 0 || st.st_ino != seg->st.st_ino || st.st_dev != seg->st.st_dev) {
+		snprintf(why, len, "another object took its name during the check");
+		rc = 0;
+		goto out;
+	}
+	if (unlink(seg->path) < 0) {
+		rc = -errno;
+		snprintf(why, len, "cannot remove it: %s", strerror(-rc));
+		goto out;
+	}
+	rc = 1;
+out:
+	close(fd); /* drops the lock */
+	return rc;
+}
