@@ -49,6 +49,13 @@ struct ho_config {
 
 #define HO_MIN_SAMPLES 5
 
+/*
+ * A measurement (with its floor) during which the two processes were preempted more than
+ * HO_PREEMPT_OK times in all is made again, up to HO_RETRIES times; the least preempted stays.
+ */
+#define HO_PREEMPT_OK 2
+#define HO_RETRIES 2
+
 /* Statistics of one-way times (or round trips) in nanoseconds. */
 struct ho_stats {
 	long n;
@@ -60,8 +67,12 @@ struct ho_cell {
 	int method;
 	size_t size;
 	int touched;
+	struct ho_stats floor;  /* the floor (one-way), measured just before this cell */
+	struct ho_stats futex;  /* sleep: the futex (one-way), measured just before this cell */
 	struct ho_stats lat;    /* one-way latency: (round trip - deliberate gap) / 2 */
 	double sleeps_per_rt;   /* voluntary context switches per round trip, both processes */
+	long preempts;          /* involuntary context switches: other work took a CPU */
+	int attempts;           /* measured again when preempted: see HO_RETRIES */
 	uint64_t msgs;          /* streamed one way */
 	double stream_s;
 	double msgs_per_s;
@@ -73,6 +84,7 @@ struct ho_results {
 	struct ho_stats floor_rt, floor;        /* round trip and one-way */
 	struct ho_stats futex_rt, futex;
 	double floor_sleeps, futex_sleeps;      /* voluntary context switches per round trip */
+	long floor_preempts, futex_preempts;
 	struct ho_cell *cells;
 	int ncells;
 	const char *timer;                      /* "tsc" or "clock_gettime" */
@@ -99,6 +111,12 @@ void ho_results_free(struct ho_results *res);
 
 /* The cell for (@method, @size, @touched), or NULL. */
 const struct ho_cell *ho_find(const struct ho_results *res, int method, size_t size, int touched);
+
+/* @cell's p50 as a multiple of the floor measured with it (or of the run's first floor). */
+double ho_x_floor(const struct ho_results *res, const struct ho_cell *cell, double ns);
+
+/* The lowest and highest floor p50 of the run (the host may move virtual CPUs). */
+void ho_floor_range(const struct ho_results *res, double *lo, double *hi);
 
 /* ------------------------------------------------------------------ handoff_report.c */
 

@@ -100,22 +100,33 @@ static const struct ho_cell *spsc_cell(const struct ho_config *cfg, const struct
 	return ho_find(res, HO_SPIN, smallest(cfg), 0);
 }
 
-/* Worst ratio of @method's untouched p50 to @ref over all sizes. */
+/*
+ * Worst ratio of @method's untouched p50 to its reference over all sizes: the floor (or, with
+ * @futex, the futex) measured just before each cell, else the run's. *@at, *@val and *@base say
+ * where, what and against what.
+ */
 static double worst_ratio(const struct ho_config *cfg, const struct ho_results *res, int method,
-			  double ref, size_t *at, double *val)
+			  int futex, size_t *at, double *val, double *base)
 {
 	const struct ho_cell *c;
-	double worst = -1;
+	double worst = -1, b;
 	int i;
 
 	for (i = 0; i < cfg->nsizes; i++) {
 		c = ho_find(res, method, cfg->sizes[i], 0);
-		if (!c || !(ref > 0))
+		if (!c)
 			continue;
-		if (c->lat.p50 / ref > worst) {
-			worst = c->lat.p50 / ref;
+		if (futex)
+			b = c->futex.p50 > 0 ? c->futex.p50 : res->futex.p50;
+		else
+			b = c->floor.p50 > 0 ? c->floor.p50 : res->floor.p50;
+		if (!(b > 0))
+			continue;
+		if (c->lat.p50 / b > worst) {
+			worst = c->lat.p50 / b;
 			*at = c->size;
 			*val = c->lat.p50;
+			*base = b;
 		}
 	}
 	return worst;
@@ -127,8 +138,8 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 	const struct ho_cell *a, *b;
 	char s1[32], s2[32], t1[32], t2[32], t3[32];
 	size_t at = 0;
-	double x, val = 0;
-	int i;
+	double x, val = 0, base = 0, fa, fb;
+	int i, moved;
 
 	memset(out, 0, HO_NTARGETS * sizeof(*out));
 	for (i = 0; i < HO_NTARGETS; i++) {
@@ -139,12 +150,13 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 	out[0].key = "spin_within_2x_floor";
 	out[0].goal = "spinning handoff, untouched: p50 one-way within 2x of the floor at every "
 		      "size";
-	x = worst_ratio(cfg, res, HO_SPIN, res->floor.p50, &at, &val);
+	x = worst_ratio(cfg, res, HO_SPIN, 0, &at, &val, &base);
 	if (x > 0) {
 		out[0].status = x <= 2 ? HO_TARGET_MET : HO_TARGET_MISSED;
 		snprintf(out[0].detail, sizeof(out[0].detail),
-			 "worst %.2fx at %s (%s; floor %s)", x, ho_size_name(s1, sizeof(s1), at),
-			 fmt_ns(t1, sizeof(t1), val), fmt_ns(t2, sizeof(t2), res->floor.p50));
+			 "worst %.2fx at %s (%s; floor measured with it %s)", x,
+			 ho_size_name(s1, sizeof(s1), at), fmt_ns(t1, sizeof(t1), val),
+			 fmt_ns(t2, sizeof(t2), base));
 	}
 
 	out[1].key = "spin_flat";
@@ -154,8 +166,16 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 	b = ho_find(res, HO_SPIN, largest(cfg), 0);
 	if (a && b && a != b && a->lat.p50 > 0) {
 		x = b->lat.p50 / a->lat.p50;
+		/* Rows measured on other cores (the floor moved) compare through their floors. */
+		fa = ho_x_floor(res, a, a->lat.p50);
+		fb = ho_x_floor(res, b, b->lat.p50);
+		moved = a->floor.p50 > 0 && b->floor.p50 > 0 &&
+			fmax(a->floor.p50, b->floor.p50) > 1.1 * fmin(a->floor.p50, b->floor.p50);
+		if (moved && fa > 0)
+			x = fb / fa;
 		out[1].status = x <= 1.2 ? HO_TARGET_MET : HO_TARGET_MISSED;
-		snprintf(out[1].detail, sizeof(out[1].detail), "%.2fx (%s: %s; %s: %s)", x,
+		snprintf(out[1].detail, sizeof(out[1].detail), "%.2fx%s (%s: %s; %s: %s)", x,
+			 moved ? " in multiples of each row's floor, which moved" : "",
 			 ho_size_name(s1, sizeof(s1), b->size), fmt_ns(t1, sizeof(t1), b->lat.p50),
 			 ho_size_name(s2, sizeof(s2), a->size), fmt_ns(t2, sizeof(t2), a->lat.p50));
 	}
@@ -174,13 +194,13 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 	out[3].key = "sleep_within_1.5x_futex";
 	out[3].goal = "sleeping handoff, untouched: p50 round trip within 1.5x of a bare futex "
 		      "wake round trip, at every size";
-	x = worst_ratio(cfg, res, HO_SLEEP, res->futex.p50, &at, &val);
+	x = worst_ratio(cfg, res, HO_SLEEP, 1, &at, &val, &base);
 	if (x > 0) {
 		out[3].status = x <= 1.5 ? HO_TARGET_MET : HO_TARGET_MISSED;
 		snprintf(out[3].detail, sizeof(out[3].detail),
-			 "worst %.2fx at %s (round trip %s; futex %s)", x,
+			 "worst %.2fx at %s (round trip %s; futex measured with it %s)", x,
 			 ho_size_name(s1, sizeof(s1), at), fmt_ns(t1, sizeof(t1), 2 * val),
-			 fmt_ns(t3, sizeof(t3), res->futex_rt.p50));
+			 fmt_ns(t3, sizeof(t3), 2 * base));
 	}
 
 	out[4].key = "spsc_2M_msgs_per_s";
@@ -203,14 +223,15 @@ static const char *target_word(int status)
 /* ------------------------------------------------------------------ table */
 
 static void print_ref(FILE *o, const char *name, const struct ho_stats *ow,
-		      const struct ho_stats *rt, double sleeps)
+		      const struct ho_stats *rt, double sleeps, long preempts)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 
-	fprintf(o, "%-28s one-way p50 %s  p99 %s  p99.9 %s  max %s  (round trip p50 %s; "
-		"n %ld; %.2f sleeps/rt)\n", name, fmt_ns(a, sizeof(a), ow->p50),
+	fprintf(o, "%-28s one-way p50 %s  p99 %s  p99.9 %s  max %s\n%28s (round trip p50 %s; "
+		"n %ld; %.2f sleeps/rt; preempted %ld)\n", name, fmt_ns(a, sizeof(a), ow->p50),
 		fmt_ns(b, sizeof(b), ow->p99), fmt_ns(c, sizeof(c), ow->p999),
-		fmt_ns(d, sizeof(d), ow->max), fmt_ns(e, sizeof(e), rt->p50), ow->n, sleeps);
+		fmt_ns(d, sizeof(d), ow->max), "", fmt_ns(e, sizeof(e), rt->p50), ow->n, sleeps,
+		preempts);
 }
 
 void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_results *res)
@@ -218,6 +239,7 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 	struct ho_target tg[HO_NTARGETS];
 	char s[32], a[32], b[32], c[32], d[32], e[32], f[32];
 	const struct ho_cell *cell;
+	double lo, hi;
 	int i;
 
 	fprintf(o, "mvbench handoff: sender pinned to CPU %d, receiver to CPU %d\n", cfg->cpu[0],
@@ -231,26 +253,36 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 		cfg->fill ? "; the sender fills every message" : "");
 	fputc('\n', o);
 	print_ref(o, "floor (cache-line ping-pong)", &res->floor, &res->floor_rt,
-		  res->floor_sleeps);
-	print_ref(o, "futex wake round trip", &res->futex, &res->futex_rt, res->futex_sleeps);
+		  res->floor_sleeps, res->floor_preempts);
+	print_ref(o, "futex wake round trip", &res->futex, &res->futex_rt, res->futex_sleeps,
+		  res->futex_preempts);
 	fputc('\n', o);
-	fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8s %10s %9s\n", "method", "size",
-		"payload", "p50", "p99", "p99.9", "max", "p50/floor", "sleep/rt", "msgs/s",
-		"GB/s");
+	fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8s %7s %10s %9s\n", "method", "size",
+		"payload", "p50", "p99", "p99.9", "max", "p50/floor", "sleep/rt", "preempt",
+		"msgs/s", "GB/s");
 	for (i = 0; i < res->ncells; i++) {
 		cell = &res->cells[i];
-		fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8.2f %10s %9.3f\n",
+		fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8.2f %7ld %10s %9.3f\n",
 			ho_method_name(cell->method), ho_size_name(s, sizeof(s), cell->size),
 			cell->touched ? "touched" : "untouched",
 			fmt_ns(a, sizeof(a), cell->lat.p50), fmt_ns(b, sizeof(b), cell->lat.p99),
 			fmt_ns(c, sizeof(c), cell->lat.p999), fmt_ns(d, sizeof(d), cell->lat.max),
-			fmt_ratio(e, sizeof(e), cell->lat.p50 / res->floor.p50),
-			cell->sleeps_per_rt, fmt_rate(f, sizeof(f), cell->msgs_per_s),
-			cell->gb_per_s);
+			fmt_ratio(e, sizeof(e), ho_x_floor(res, cell, cell->lat.p50)),
+			cell->sleeps_per_rt, cell->preempts,
+			fmt_rate(f, sizeof(f), cell->msgs_per_s), cell->gb_per_s);
 	}
 	fprintf(o, "\nLatency is one-way (round trip / 2) over n round trips after a warm-up; "
-		"throughput streams\nmessages one way. sleep/rt: voluntary context switches per "
-		"round trip, both processes.\n");
+		"throughput streams\nmessages one way. p50/floor: against the floor measured just "
+		"before the row.\nsleep/rt: voluntary context switches per round trip, both "
+		"processes; preempt: involuntary\nones while measuring the row and its floor "
+		"(other work took a CPU; such rows are measured\nup to %d times and the least "
+		"preempted try is shown).\n", HO_RETRIES + 1);
+	ho_floor_range(res, &lo, &hi);
+	if (lo > 0 && hi > 1.25 * lo)
+		fprintf(o, "\nnote: the floor moved between %s and %s during the run: the two "
+			"CPUs were not always\nthe same two cores (a virtual machine's host moves "
+			"them); compare rows through p50/floor\n", fmt_ns(a, sizeof(a), lo),
+			fmt_ns(b, sizeof(b), hi));
 	ho_targets(cfg, res, tg);
 	fprintf(o, "\nTargets:\n");
 	for (i = 0; i < HO_NTARGETS; i++)
@@ -305,7 +337,7 @@ static void json_stats(FILE *f, const struct ho_stats *s, double scale)
 }
 
 static void json_ref(FILE *f, const char *name, const struct ho_stats *ow,
-		     const struct ho_stats *rt, double sleeps)
+		     const struct ho_stats *rt, double sleeps, long preempts)
 {
 	fprintf(f, "  \"%s\": {\n    \"one_way_ns\": ", name);
 	json_stats(f, ow, 1);
@@ -313,7 +345,7 @@ static void json_ref(FILE *f, const char *name, const struct ho_stats *ow,
 	json_stats(f, rt, 1);
 	fputs(",\n    \"sleeps_per_round_trip\": ", f);
 	json_num(f, sleeps);
-	fputs("\n  },\n", f);
+	fprintf(f, ",\n    \"preemptions\": %ld\n  },\n", preempts);
 }
 
 /* "key": {"64": p50, ...} over the sizes, untouched (or touched). */
@@ -341,6 +373,7 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 	const struct ho_cell *c;
 	char key[64];
 	FILE *f = fopen(path, "w");
+	double lo, hi;
 	int i, m, first;
 
 	if (!f)
@@ -373,8 +406,10 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 		cfg->payloads & HO_PAYLOAD_TOUCHED ? "true" : "false", cfg->max_iters,
 		cfg->lat_s, cfg->stream_s, cfg->gap_us, cfg->nslots, cfg->fill ? "true" : "false",
 		res->pipe_capacity, res->timer, res->timer_ns);
-	json_ref(f, "floor", &res->floor, &res->floor_rt, res->floor_sleeps);
-	json_ref(f, "futex", &res->futex, &res->futex_rt, res->futex_sleeps);
+	json_ref(f, "floor", &res->floor, &res->floor_rt, res->floor_sleeps,
+		 res->floor_preempts);
+	json_ref(f, "futex", &res->futex, &res->futex_rt, res->futex_sleeps,
+		 res->futex_preempts);
 
 	fputs("  \"results\": [\n", f);
 	for (i = 0; i < res->ncells; i++) {
@@ -384,7 +419,16 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 		fputs("     \"one_way_ns\": ", f);
 		json_stats(f, &c->lat, 1);
 		fputs(",\n     \"one_way_x_floor\": ", f);
-		json_stats(f, &c->lat, res->floor.p50 > 0 ? 1 / res->floor.p50 : (double)NAN);
+		json_stats(f, &c->lat, ho_x_floor(res, c, 1) > 0 ? ho_x_floor(res, c, 1) :
+				       (double)NAN);
+		fputs(",\n     \"floor_one_way_ns\": ", f);
+		json_stats(f, &c->floor, 1);
+		if (c->method == HO_SLEEP) {
+			fputs(",\n     \"futex_one_way_ns\": ", f);
+			json_stats(f, &c->futex, 1);
+		}
+		fprintf(f, ",\n     \"preemptions\": %ld, \"attempts\": %d", c->preempts,
+			c->attempts);
 		fputs(",\n     \"sleeps_per_round_trip\": ", f);
 		json_num(f, c->sleeps_per_rt);
 		fprintf(f, ",\n     \"throughput\": {\"messages\": %llu, \"seconds\": ",
@@ -402,6 +446,11 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 
 	fputs("  \"summary\": {\n    \"floor_one_way_ns\": ", f);
 	json_num(f, res->floor.p50);
+	ho_floor_range(res, &lo, &hi);
+	fputs(",\n    \"floor_one_way_ns_min\": ", f);
+	json_num(f, lo);
+	fputs(",\n    \"floor_one_way_ns_max\": ", f);
+	json_num(f, hi);
 	fputs(",\n    \"floor_round_trip_ns\": ", f);
 	json_num(f, res->floor_rt.p50);
 	fputs(",\n    \"futex_round_trip_ns\": ", f);
@@ -456,6 +505,8 @@ static void csv_row(FILE *f, const char *kind, const char *method, size_t size, 
 		    const char *payload, const struct ho_stats *s, double floor, double sleeps,
 		    const struct ho_cell *c)
 {
+	const char *sep = c ? "," : ",,,,,";
+
 	fprintf(f, "%s,%s,", kind, method);
 	if (sized)
 		fprintf(f, "%zu", size);
@@ -463,10 +514,11 @@ static void csv_row(FILE *f, const char *kind, const char *method, size_t size, 
 		s->mean, s->p50, s->p90, s->p99, s->p999, s->max, floor > 0 ? s->p50 / floor : 0,
 		sleeps);
 	if (c)
-		fprintf(f, ",%llu,%.6f,%.1f,%.4f\n", (unsigned long long)c->msgs, c->stream_s,
+		fprintf(f, ",%llu,%.6f,%.1f,%.4f,", (unsigned long long)c->msgs, c->stream_s,
 			c->msgs_per_s, c->gb_per_s);
 	else
-		fputs(",,,,\n", f);
+		fputs(sep, f);
+	fprintf(f, "%.1f\n", floor);
 }
 
 int ho_write_csv(const char *path, const struct ho_config *cfg, const struct ho_results *res)
@@ -479,18 +531,20 @@ int ho_write_csv(const char *path, const struct ho_config *cfg, const struct ho_
 	if (!f)
 		return -1;
 	fputs("kind,method,size,payload,n,min_ns,mean_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,"
-	      "p50_x_floor,sleeps_per_rt,messages,stream_s,msgs_per_s,gb_per_s\n", f);
+	      "p50_x_floor,sleeps_per_rt,messages,stream_s,msgs_per_s,gb_per_s,floor_p50_ns\n", f);
 	csv_row(f, "one_way", "floor", 0, 0, "", &res->floor, res->floor.p50, res->floor_sleeps,
 		NULL);
-	csv_row(f, "round_trip", "floor", 0, 0, "", &res->floor_rt, 0, res->floor_sleeps, NULL);
+	csv_row(f, "round_trip", "floor", 0, 0, "", &res->floor_rt, res->floor_rt.p50,
+		res->floor_sleeps, NULL);
 	csv_row(f, "one_way", "futex", 0, 0, "", &res->futex, res->floor.p50, res->futex_sleeps,
 		NULL);
-	csv_row(f, "round_trip", "futex", 0, 0, "", &res->futex_rt, 0, res->futex_sleeps, NULL);
+	csv_row(f, "round_trip", "futex", 0, 0, "", &res->futex_rt, res->floor_rt.p50,
+		res->futex_sleeps, NULL);
 	for (i = 0; i < res->ncells; i++) {
 		c = &res->cells[i];
 		csv_row(f, "one_way", ho_method_name(c->method), c->size, 1,
-			c->touched ? "touched" : "untouched", &c->lat, res->floor.p50,
-			c->sleeps_per_rt, c);
+			c->touched ? "touched" : "untouched", &c->lat,
+			c->floor.p50 > 0 ? c->floor.p50 : res->floor.p50, c->sleeps_per_rt, c);
 	}
 	if (ferror(f)) {
 		fclose(f);
@@ -576,7 +630,7 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 {
 	const struct ho_cell *c;
 	struct axes ax;
-	double lo = INFINITY, hi = 0, x, y, mn = INFINITY, mx = 0;
+	double lo = INFINITY, hi = 0, x, y, mn = INFINITY, mx = 0, flo, fhi;
 	char buf[400], s1[32];
 	FILE *f;
 	int i, m, t, e, k, first, ly;
@@ -657,7 +711,13 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 	fprintf(f, "<text transform=\"translate(24,%d) rotate(-90)\" text-anchor=\"middle\" "
 		"font-size=\"13\">one-way latency, p50 (log scale)</text>\n", (PT + PB) / 2);
 
-	svg_ref_line(f, &ax, res->floor.p50, "#000", "2,3", "floor: one cache line");
+	ho_floor_range(res, &flo, &fhi);
+	if (flo > 0 && fhi > 1.25 * flo)
+		snprintf(buf, sizeof(buf), "floor: one cache line (it moved: %.0f to %.0f ns)", flo,
+			 fhi);
+	else
+		snprintf(buf, sizeof(buf), "floor: one cache line");
+	svg_ref_line(f, &ax, res->floor.p50, "#000", "2,3", buf);
 	svg_ref_line(f, &ax, res->futex.p50, "#777", "8,3,2,3", "futex wake (round trip / 2)");
 
 	/* One line per method: solid untouched, dashed touched. */

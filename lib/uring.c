@@ -89,6 +89,34 @@ static unsigned next_serial;
 /* Whether the kernel registers shared memory: -1 not known yet, 0 no, 1 yes. */
 static int shm_supported = -1;
 
+#ifndef HAVE_IO_URING_REGISTER_BUFFERS_SPARSE
+struct mv_rsrc_register { /* struct io_uring_rsrc_register as of Linux 5.19 */
+	uint32_t nr;
+	uint32_t flags;
+	uint64_t resv2;
+	uint64_t data;
+	uint64_t tags;
+};
+#endif
+
+/*
+ * io_uring_register_buffers_sparse(), made by hand where liburing (before 2.2) lacks it:
+ * IORING_REGISTER_BUFFERS2 with the sparse flag of Linux 5.19. A kernel without the flag answers
+ * -EINVAL either way, which the caller handles.
+ */
+static int register_buffers_sparse(struct io_uring *ring, unsigned nr)
+{
+#ifdef HAVE_IO_URING_REGISTER_BUFFERS_SPARSE
+	return io_uring_register_buffers_sparse(ring, nr);
+#else
+	struct mv_rsrc_register reg = { nr, 1u /* IORING_RSRC_REGISTER_SPARSE */, 0, 0, 0 };
+	long rc = syscall(__NR_io_uring_register, ring->ring_fd, 15 /* IORING_REGISTER_BUFFERS2 */,
+			  &reg, (unsigned)sizeof(reg));
+
+	return rc < 0 ? -errno : 0;
+#endif
+}
+
 static uint64_t ud_make(unsigned kind, unsigned serial, unsigned index, uint32_t low)
 {
 	return (uint64_t)MV_URING_USER_DATA_MAGIC << 56 | (uint64_t)kind << 54 |
@@ -607,7 +635,7 @@ static int register_sparse(struct mv_uring *t)
 	char rel[65];
 	int rc;
 
-	rc = io_uring_register_buffers_sparse(t->ring, t->nslots);
+	rc = register_buffers_sparse(t->ring, t->nslots);
 	if (rc == 0) {
 		t->features |= MV_URING_FEATURE_SPARSE | MV_URING_FEATURE_TAGS;
 		return 0;
@@ -872,7 +900,7 @@ static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, con
 	else
 		io_uring_prep_write_fixed(sqe, fd, v->buf, (unsigned)v->len, offset,
 					  (int)s->index);
-	io_uring_sqe_set_data64(sqe, ud_make(kind, t->serial, s->index, cookie));
+	sqe->user_data = ud_make(kind, t->serial, s->index, cookie);
 	if (out)
 		*out = sqe;
 	return 0;

@@ -21,7 +21,7 @@ static const struct mv_exporter_ops view_ops = { "memoryview", view_get, NULL, 0
 
 static void managed_put(struct mv_managed *m)
 {
-	if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+	if (refs_dec(&m->refs) == 0) {
 		mv_buffer_release(&m->master);
 		free(m);
 	}
@@ -53,7 +53,7 @@ static int view_join(mv_view *out, const mv_view *src, int ndim)
 	out->flags = src->flags & ~MVF_HASHED; /* a derived view hashes anew */
 	out->hash = 0;
 	out->dims_heap = heap;
-	__atomic_fetch_add(&src->mbuf->refs, 1, __ATOMIC_RELAXED);
+	refs_inc(&src->mbuf->refs);
 	return 0;
 }
 
@@ -175,6 +175,7 @@ int mv_view_from(mv_view *out, mv_exporter *exp, unsigned flags)
 		/* memoryview(memoryview): join the family, take no export from the view. */
 		const mv_view *src = VIEW_OF(exp);
 
+		MV_CHECK_ARG(src != out, "out (must be another view than the source)");
 		CHECK_RELEASED(src);
 		if ((flags & MV_BUF_WRITABLE) && src->readonly)
 			return mv_fail(EROFS, "memoryview: underlying buffer is not writable");
@@ -389,10 +390,9 @@ int mv_view_slice(mv_view *out, const mv_view *v, ssize_t start, ssize_t stop, s
 
 int mv_view_slice_nd(mv_view *out, const mv_view *v, const mv_slice *slices, int n)
 {
-	mv_view t;
 	int i, rc;
 
-	MV_CHECK_ARG(out && v, "view");
+	MV_CHECK_ARG(out && v && out != v, "view (out must be another view than the source)");
 	CHECK_RELEASED(v);
 	MV_CHECK_ARG(slices || n == 0, "slices");
 	if (v->ndim == 0 && n > 0)
@@ -403,14 +403,17 @@ int mv_view_slice_nd(mv_view *out, const mv_view *v, const mv_slice *slices, int
 	for (i = 0; i < n; i++)
 		if (slices[i].step == 0)
 			return mv_fail(EINVAL, "slice step cannot be zero");
-	rc = view_dup(&t, v);
+	/*
+	 * Everything that can fail was checked: build the result in place (a copy of a whole view
+	 * through a temporary costs more than the rest of the derive).
+	 */
+	rc = view_dup(out, v);
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < n; i++)
-		slice_dim(&t, i, slices[i].start, slices[i].stop, slices[i].step);
-	t.len = shape_nbytes(&t);
-	init_flags(&t);
-	*out = t;
+		slice_dim(out, i, slices[i].start, slices[i].stop, slices[i].step);
+	out->len = shape_nbytes(out);
+	init_flags(out);
 	return 0;
 }
 
@@ -421,11 +424,10 @@ int mv_view_cast(mv_view *out, const mv_view *v, const char *format, const ssize
 {
 	const ssize_t *vshape;
 	mv_format dest;
-	mv_view t;
 	ssize_t len;
 	int i, rc, zero = 0;
 
-	MV_CHECK_ARG(out && v, "view");
+	MV_CHECK_ARG(out && v && out != v, "view (out must be another view than the source)");
 	CHECK_RELEASED(v);
 	MV_CHECK_ARG(format, "format");
 	MV_CHECK_ARG(ndim >= MV_CAST_NO_SHAPE && (shape || ndim <= 0), "shape");
@@ -471,19 +473,18 @@ int mv_view_cast(mv_view *out, const mv_view *v, const char *format, const ssize
 				       "memoryview: product(shape) * itemsize != buffer size");
 	}
 
-	rc = view_join(&t, v, ndim == MV_CAST_NO_SHAPE ? 1 : ndim);
+	rc = view_join(out, v, ndim == MV_CAST_NO_SHAPE ? 1 : ndim);
 	if (rc < 0)
 		return rc;
-	t.fmt = dest;
-	t.format = dest.text;
-	t.itemsize = dest.itemsize;
+	out->fmt = dest;
+	out->format = dest.text;
+	out->itemsize = dest.itemsize;
 	if (ndim == MV_CAST_NO_SHAPE)
-		view_shape(&t)[0] = v->len / dest.itemsize;
+		view_shape(out)[0] = v->len / dest.itemsize;
 	else if (ndim > 0)
-		memcpy(view_shape(&t), shape, (size_t)ndim * sizeof(ssize_t)); /* ndim > 0 */
-	init_strides_from_shape(&t);
-	init_flags(&t);
-	*out = t;
+		memcpy(view_shape(out), shape, (size_t)ndim * sizeof(ssize_t));
+	init_strides_from_shape(out);
+	init_flags(out);
 	return 0;
 }
 
@@ -491,7 +492,7 @@ int mv_view_toreadonly(mv_view *out, const mv_view *v)
 {
 	int rc;
 
-	MV_CHECK_ARG(out && v, "view");
+	MV_CHECK_ARG(out && v && out != v, "view (out must be another view than the source)");
 	CHECK_RELEASED(v);
 	rc = view_dup(out, v);
 	if (rc == 0)

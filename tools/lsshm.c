@@ -186,6 +186,8 @@ struct opts {
 };
 
 static struct opts opt;
+/* Rows being built for the one-object view ("Label: value" lines). */
+static int vertical;
 
 static CLI_NORETURN void oom(void)
 {
@@ -263,9 +265,24 @@ static void list_add(struct list *l, const char *item)
 	if (!s)
 		oom();
 	l->s = s;
-	/* JSON arrays are split at newlines (libsmartcols' wrapnl); tables show commas. */
-	if (l->len)
-		s[l->len++] = opt.json ? '\n' : ',';
+	/*
+	 * JSON arrays are split at newlines (libsmartcols' wrapnl); tables show commas, and the
+	 * one-object view, whose items may hold commas themselves, a comma and a space.
+	 */
+	if (l->len) {
+		if (opt.json) {
+			s[l->len++] = '\n';
+		} else if (vertical) {
+			s = realloc(s, l->len + n + 3);
+			if (!s)
+				oom();
+			l->s = s;
+			s[l->len++] = ',';
+			s[l->len++] = ' ';
+		} else {
+			s[l->len++] = ',';
+		}
+	}
 	memcpy(s + l->len, item, n + 1);
 	l->len += n;
 }
@@ -612,27 +629,6 @@ static void print_rows(const char *name, const struct column *cols, const int *s
 	scols_unref_table(tb);
 }
 
-/* A list cell for the one-segment view: a space after each comma reads better there. */
-static char *spaced(const char *v)
-{
-	size_t commas = 0;
-	const char *p;
-	char *w, *q;
-
-	for (p = v; *p; p++)
-		commas += *p == ',';
-	w = malloc(strlen(v) + commas + 1);
-	if (!w)
-		oom();
-	for (p = v, q = w; *p; p++) {
-		*q++ = *p;
-		if (*p == ',')
-			*q++ = ' ';
-	}
-	*q = '\0';
-	return w;
-}
-
 /* The one-segment view: "Label: value" lines (the processes that use it follow). */
 static void print_vertical(const int *sel, size_t nsel, const struct row *r)
 {
@@ -654,8 +650,7 @@ static void print_vertical(const int *sel, size_t nsel, const struct row *r)
 		if (!ln)
 			oom();
 		snprintf(label, sizeof(label), "%s:", c->label);
-		v = c->kind == K_LIST || c->kind == K_NLIST ? spaced(r->cells[sel[i]].text) :
-							      xstrdup(r->cells[sel[i]].text);
+		v = xstrdup(r->cells[sel[i]].text);
 		if (scols_line_set_data(ln, 0, label) < 0 || scols_line_refer_data(ln, 1, v) < 0)
 			oom();
 	}
@@ -925,16 +920,18 @@ int main(int argc, char **argv)
 		print_rows("shm-processes", cols, sel, nsel, &rs);
 		warn_blind(&sv);
 	} else {
+		vertical = opt.only && !opt.json && !opt.raw;
 		for (i = 0; i < sv.nsegs; i++)
 			if (!opt.stale_only || sv.segs[i].verdict == SHM_STALE)
 				seg_row(&rs, &sv.segs[i], now);
-		if (opt.only && !opt.json && !opt.raw) {
+		if (vertical) {
 			struct rows prs = { NULL, 0, -1 };
 			int psel[P_NCOLS];
 			size_t np = 0;
 
 			if (rs.n)
 				print_vertical(sel, nsel, &rs.v[0]);
+			vertical = 0;
 			proc_rows(&prs, &sv.segs[0]);
 			if (prs.n) {
 				for (i = 0; i < sizeof(proc_default) / sizeof(int); i++)

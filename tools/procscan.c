@@ -31,7 +31,8 @@
 #define PROC_PATH 320
 
 /* snprintf for paths built from /proc's names, which are short: a long one is simply cut. */
-static void pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void pathf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void pathf(char *buf, size_t len, const char *fmt, ...)
 {

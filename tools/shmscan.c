@@ -26,7 +26,8 @@ static const char memview_magic[8] = "MVSEGMT";
 #define WHY_PROCS 3
 
 /* Append to a reason, never past its end. */
-static void appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void appendf(char *buf, size_t len, const char *fmt, ...)
 {

@@ -1,0 +1,623 @@
+#!/bin/sh
+# tests/tools/lsshm.sh - lsshm(1) and `mvshm gc` against real segments used by real processes:
+# mapped only, open only, held through memview views, registered with io_uring (as a buffer, and
+# as a fixed file with no descriptor left), held by a process killed with -9, and used by nothing.
+# Each is checked in the table and in JSON (parsed with Python when there is one); --stale and the
+# totals; an ordinary user's view; gc --dry-run removes nothing; gc without --yes and no terminal
+# refuses; --older-than; gc removes exactly the stale ones; and gc under the race it exists for: a
+# process maps the segment (or takes a memview view of it) between gc's listing and its removal,
+# made deterministic with gc's test hook MVSHM_GC_TEST_PAUSE.
+#
+# Run by automake with $top_srcdir and $top_builddir. Exits 0 when every check passes, 1 when one
+# fails, 77 ("SKIP: reason") when it cannot run. Seeing every process needs root: as another user
+# the test runs itself again in a user and PID namespace of its own when it can (then the
+# ordinary-user checks, which need root to switch users, are skipped and say so).
+#
+# Writes only $TMPDIR (one mktemp directory) and objects named /mvtest-<pid>-*, all removed on
+# exit, whether the checks pass or not; gc is always given that pattern, never the whole /dev/shm.
+#
+# SPDX-License-Identifier: MIT
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=.}"
+LSSHM=$top_builddir/tools/lsshm
+MVSHM=$top_builddir/tools/mvshm
+SHMUSER=$top_builddir/tests/tools/shmuser
+
+for p in "$LSSHM" "$MVSHM" "$SHMUSER"; do
+	if [ ! -x "$p" ]; then
+		echo "SKIP: $p is not built"
+		exit 77
+	fi
+done
+if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
+	echo "SKIP: no writable /dev/shm for POSIX shared memory"
+	exit 77
+fi
+
+# Only root sees every process; anyone else gets a namespace of their own, where they do.
+if [ "$(id -u)" != 0 ] && [ -z "${LSSHM_TEST_IN_NS:-}" ]; then
+	if command -v unshare >/dev/null 2>&1 &&
+		unshare --user --map-root-user --pid --fork --mount-proc true 2>/dev/null; then
+		echo "note: not root: running in a user and PID namespace of its own"
+		LSSHM_TEST_IN_NS=1 exec unshare --user --map-root-user --pid --fork --mount-proc \
+			env LSSHM_TEST_IN_NS=1 "${SHELL:-/bin/sh}" "$0" "$@"
+	fi
+	echo "SKIP: gc and stale detection need to see every process: run as root, or where" \
+		"unprivileged user namespaces are allowed"
+	exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lsshm-test.XXXXXX") || exit 1
+prefix=/mvtest-$$
+bg=
+cleanup()
+{
+	for p in $bg; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -f /dev/shm/"${prefix#/}"-*
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+failures=0
+checks=0
+
+fail()
+{
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# expect STATUS DESCRIPTION -- COMMAND...: run COMMAND with its output in $tmp/out and $tmp/err.
+expect()
+{
+	want=$1
+	what=$2
+	shift 3
+	checks=$((checks + 1))
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" != "$want" ]; then
+		fail "$what: exit status $got, expected $want: $*"
+		sed 's/^/    stdout: /' "$tmp/out"
+		sed 's/^/    stderr: /' "$tmp/err"
+		return 1
+	fi
+	return 0
+}
+
+check_eq()
+{
+	checks=$((checks + 1))
+	[ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+# has FILE REGEX DESCRIPTION: a line of FILE matches the extended REGEX.
+has()
+{
+	checks=$((checks + 1))
+	if ! grep -Eq -- "$2" "$1"; then
+		fail "$3: no line matching '$2' in:"
+		sed 's/^/    /' "$1"
+	fi
+}
+
+hasnt()
+{
+	checks=$((checks + 1))
+	if grep -Eq -- "$2" "$1"; then
+		fail "$3: a line matches '$2':"
+		grep -E -- "$2" "$1" | sed 's/^/    /'
+	fi
+}
+
+exists()
+{
+	checks=$((checks + 1))
+	[ -e "/dev/shm/${1#/}" ] || fail "$2: $1 is gone"
+}
+
+gone()
+{
+	checks=$((checks + 1))
+	[ -e "/dev/shm/${1#/}" ] && fail "$2: $1 is still there"
+}
+
+# Regular expressions match names literally: escape what they contain.
+re()
+{
+	printf '%s' "$1" | sed 's/[].[*^$\\/+?(){}|]/\\&/g'
+}
+
+# start VAR COMMAND...: run COMMAND in the background, its pid in $VAR, killed at exit.
+start()
+{
+	var=$1
+	shift
+	"$@" >"$tmp/start.$var" 2>&1 &
+	eval "$var=\$!"
+	bg="$bg $!"
+}
+
+# ready PID DESCRIPTION: wait until shmuser PID printed "ready" (10 s at most). Returns 77 when
+# it exited 77 (no io_uring), 1 on any other failure.
+ready()
+{
+	n=0
+	while [ $n -lt 100 ]; do
+		for f in "$tmp"/start.*; do
+			grep -qx "ready $1" "$f" 2>/dev/null && return 0
+		done
+		if ! kill -0 "$1" 2>/dev/null; then
+			wait "$1"
+			st=$?
+			[ $st = 77 ] && return 77
+			fail "$2: the helper exited with status $st: $(cat "$tmp"/start.* 2>/dev/null)"
+			return 1
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	fail "$2: not ready within 10 s"
+	return 1
+}
+
+# busy NAME: wait until a live process holds views of NAME (a background `mvshm hold`).
+busy()
+{
+	n=0
+	while [ $n -lt 100 ]; do
+		"$MVSHM" info "$1" 2>/dev/null | grep -q '^Busy: *yes' && return 0
+		sleep 0.1
+		n=$((n + 1))
+	done
+	fail "$1: no holder appeared within 10 s"
+	return 1
+}
+
+JSONPY=
+command -v python3 >/dev/null 2>&1 && python3 -c 'import json' 2>/dev/null && JSONPY=python3
+[ -n "$JSONPY" ] || echo "note: no python3: the JSON output is checked by pattern only, not parsed"
+
+# ---------------------------------------------------------------- the segments and their users
+s_map=$prefix-map       # memview segment a process maps (and closed its descriptor)
+s_open=$prefix-open     # another program's object a process holds open, unmapped
+s_hold=$prefix-hold     # memview segment held by mvshm hold: views, export lock, holder slot
+s_dead=$prefix-dead     # memview segment whose only holder was killed with -9
+s_plain=$prefix-plain   # another program's object nothing uses
+s_uring=$prefix-uring   # mapped and registered as an io_uring buffer
+s_ufile=$prefix-ufile   # registered as an io_uring fixed file only
+for s in "$s_map" "$s_hold" "$s_dead" "$s_uring"; do
+	expect 0 "create $s" -- "$MVSHM" create "$s" --size 4K --format d
+done
+# Objects of other programs: plain files in /dev/shm are what shm_open(3) makes.
+for s in "$s_open" "$s_plain" "$s_ufile"; do
+	head -c 8192 /dev/zero >"/dev/shm/${s#/}"
+	chmod 600 "/dev/shm/${s#/}"
+done
+
+start p_map "$SHMUSER" map "$s_map"
+ready "$p_map" "map"
+start p_open "$SHMUSER" open "$s_open"
+ready "$p_open" "open"
+start p_hold "$MVSHM" hold "$s_hold"
+busy "$s_hold"
+start p_dead "$MVSHM" hold "$s_dead"
+busy "$s_dead" && kill -9 "$p_dead" && wait "$p_dead" 2>/dev/null
+uring=1
+start p_uring "$SHMUSER" uring "$s_uring"
+ready "$p_uring" "uring"
+st=$?
+start p_ufile "$SHMUSER" uring-file "$s_ufile"
+ready "$p_ufile" "uring-file"
+st2=$?
+if [ $st = 77 ] || [ $st2 = 77 ]; then
+	echo "note: io_uring is not available here: io_uring checks skipped"
+	uring=0
+	rm -f "/dev/shm/${s_uring#/}" "/dev/shm/${s_ufile#/}"
+fi
+
+# ---------------------------------------------------------------- the table
+expect 0 "lsshm" -- "$LSSHM"
+cp "$tmp/out" "$tmp/table"
+has "$tmp/table" '^NAME +SIZE +OWNER +MODE +MTIME +MEMVIEW +PROCS +HOLDERS +STALE$' "headings"
+has "$tmp/table" "^$(re "$s_map") +8K +root +-rw------- .* yes +shmuser\\[$p_map\\] +no$" \
+	"mapped only"
+has "$tmp/table" "^$(re "$s_open") +8K .* no +shmuser\\[$p_open\\] +no$" "open only"
+has "$tmp/table" "^$(re "$s_hold") .* yes +(lt-)?mvshm\\[$p_hold\\] +$p_hold:1 +no$" \
+	"memview holder"
+has "$tmp/table" "^$(re "$s_dead") .* yes +$p_dead:1\\(dead\\) +yes$" "dead holder"
+has "$tmp/table" "^$(re "$s_plain") .* no +yes$" "used by nothing"
+if [ $uring = 1 ]; then
+	has "$tmp/table" "^$(re "$s_uring") .* yes +shmuser\\[$p_uring\\] +no$" "io_uring buffer"
+	has "$tmp/table" "^$(re "$s_ufile") .* no +shmuser\\[$p_ufile\\] +no$" "io_uring file"
+fi
+has "$tmp/table" '^[0-9]+ objects? use [0-9.]+[BKMGTPE]; [0-9]+ stale holds? [0-9.]+[BKMGTPE]\.$' \
+	"totals"
+# Root sees every process (in a namespace of our own, objects of users it does not map stay
+# unreadable: only that may be said).
+hasnt "$tmp/err" "could not be inspected|hidepid|cannot read /proc/locks" "lsshm as root"
+[ -z "${LSSHM_TEST_IN_NS:-}" ] && hasnt "$tmp/err" "." "lsshm as root: stderr"
+
+# Raw output and chosen columns, sorted.
+expect 0 "lsshm --raw -o" -- "$LSSHM" --raw --noheadings --bytes -o NAME,SIZE,MEMVIEW,STALE \
+	--sort NAME
+grep "^$(re "$prefix")-" "$tmp/out" >"$tmp/raw"
+has "$tmp/raw" "^$(re "$s_dead") 8192 yes yes$" "--raw: dead holder"
+has "$tmp/raw" "^$(re "$s_map") 8192 yes no$" "--raw: mapped"
+has "$tmp/raw" "^$(re "$s_plain") 8192 no yes$" "--raw: plain"
+checks=$((checks + 1))
+LC_ALL=C sort -c "$tmp/raw" 2>/dev/null || fail "--sort NAME: not sorted"
+expect 0 "--sort SIZE" -- "$LSSHM" -rnb -o SIZE --sort SIZE
+checks=$((checks + 1))
+sort -n -c "$tmp/out" || fail "--sort SIZE: not in size order"
+
+# --stale lists exactly the stale ones; --processes shows who, and how.
+expect 0 "lsshm --stale" -- "$LSSHM" --stale -rn -o NAME
+grep "^$(re "$prefix")-" "$tmp/out" >"$tmp/stale"
+check_eq "--stale" "$(tr '\n' ' ' <"$tmp/stale")" "$s_dead $s_plain "
+
+expect 0 "lsshm --processes" -- "$LSSHM" --processes -o NAME,PID,COMMAND,USE,EXPORTS,ALIVE
+cp "$tmp/out" "$tmp/procs"
+has "$tmp/procs" "^$(re "$s_map") +$p_map +shmuser +mapped +yes$" "-p: mapped"
+has "$tmp/procs" "^$(re "$s_open") +$p_open +shmuser +open +yes$" "-p: open"
+has "$tmp/procs" "^$(re "$s_hold") +$p_hold +(lt-)?mvshm +mapped,open,export-lock,holder +1 +yes$" \
+	"-p: memview holder"
+has "$tmp/procs" "^$(re "$s_dead") +$p_dead +holder +1 +no$" "-p: dead holder"
+[ $uring = 1 ] && has "$tmp/procs" "^$(re "$s_ufile") +$p_ufile +shmuser +uring +yes$" \
+	"-p: io_uring fixed file"
+
+# One object in detail, by each of its names.
+expect 0 "lsshm NAME" -- "$LSSHM" "$s_hold"
+cp "$tmp/out" "$tmp/detail"
+has "$tmp/detail" "^Name: +$(re "$s_hold")$" "detail: name"
+has "$tmp/detail" '^Format: +d$' "detail: format"
+has "$tmp/detail" '^Shape: +512$' "detail: shape"
+has "$tmp/detail" '^Data size: +4K$' "detail: data size"
+has "$tmp/detail" "^Used by: +(lt-)?mvshm\\[$p_hold\\] \\(mapped,open,export-lock\\)$" \
+	"detail: used by"
+has "$tmp/detail" "^Holders: +$p_hold:1$" "detail: holders"
+has "$tmp/detail" '^Busy: +yes$' "detail: busy"
+has "$tmp/detail" '^Stale: +no$' "detail: stale"
+has "$tmp/detail" "^ *$p_hold +(lt-)?mvshm " "detail: process table"
+expect 0 "lsshm -o /NAME" -- "$LSSHM" -o NAME,SIZE,PROCS,HOLDERS,STALE "$s_hold"
+cp "$tmp/out" "$tmp/detail-o"
+has "$tmp/detail-o" "^Used by: +(lt-)?mvshm\\[$p_hold\\] \\(mapped,open,export-lock\\)$" \
+	"detail -o: used by"
+expect 0 "lsshm /dev/shm/NAME" -- "$LSSHM" -o NAME,SIZE,PROCS,HOLDERS,STALE "/dev/shm/${s_hold#/}"
+checks=$((checks + 1))
+cmp -s "$tmp/out" "$tmp/detail-o" || fail "lsshm /dev/shm/NAME differs from lsshm /NAME"
+expect 0 "lsshm NAME without slash" -- "$LSSHM" -o NAME,SIZE,PROCS,HOLDERS,STALE "${s_hold#/}"
+checks=$((checks + 1))
+cmp -s "$tmp/out" "$tmp/detail-o" || fail "lsshm NAME differs from lsshm /NAME"
+expect 1 "lsshm of a missing object" -- "$LSSHM" "$prefix-missing"
+has "$tmp/err" "^lsshm: $(re "$prefix")-missing: no such object in /dev/shm$" "missing object"
+
+# ---------------------------------------------------------------- JSON
+expect 0 "lsshm --json" -- "$LSSHM" --json --bytes --output-all
+cp "$tmp/out" "$tmp/all.json"
+expect 0 "lsshm --json --processes" -- "$LSSHM" --json --processes --output-all
+cp "$tmp/out" "$tmp/procs.json"
+expect 0 "lsshm --json --uring" -- "$LSSHM" --json --uring --bytes
+cp "$tmp/out" "$tmp/uring.json"
+if [ -n "$JSONPY" ]; then
+	checks=$((checks + 1))
+	"$JSONPY" - "$tmp/all.json" "$tmp/procs.json" "$tmp/uring.json" "$prefix" "$uring" \
+		"$p_map" "$p_open" "$p_hold" "$p_dead" "${p_uring:-0}" "${p_ufile:-0}" <<'EOF' ||
+import json, sys
+segs, procs, rings = (json.load(open(f)) for f in sys.argv[1:4])
+prefix, uring = sys.argv[4], sys.argv[5] == "1"
+p_map, p_open, p_hold, p_dead, p_uring, p_ufile = map(int, sys.argv[6:12])
+
+def cmd(s):
+    # a libtool wrapper may run the uninstalled program as lt-NAME
+    return s[3:] if s and s.startswith("lt-") else s
+
+def items(v):
+    # libsmartcols 2.38 writes an empty list as [null], as lsblk does
+    return [x for x in v if x is not None]
+
+seg = {s["name"]: s for s in segs["shm"] if s["name"].startswith(prefix + "-")}
+names = ["map", "open", "hold", "dead", "plain"] + (["uring", "ufile"] if uring else [])
+assert sorted(seg) == sorted(prefix + "-" + n for n in names), sorted(seg)
+S = lambda n: seg[prefix + "-" + n]
+for n in names:
+    s = S(n)
+    assert s["size"] == 8192 and s["type"] == "shm" and s["owner"] == "root", s
+    assert s["mode"] == "-rw-------" and s["uid"] == 0, s
+for n in ["map", "hold", "dead"] + (["uring"] if uring else []):
+    s = S(n)
+    assert s["memview"] == "yes" and s["format"] == "d" and s["shape"] == [512], s
+    assert s["data"] == 4096 and s["gen"] == 1 and s["creator"] > 0, s
+for n in ["open", "plain"] + (["ufile"] if uring else []):
+    assert S(n)["memview"] == "no" and S(n)["format"] is None, S(n)
+
+s = S("map")
+assert items(s["pids"]) == [p_map] and s["nprocs"] == 1, s
+assert items(s["procs"]) == ["shmuser[%d] (mapped)" % p_map], s
+assert items(s["holders"]) == [] and s["exports"] == 0, s
+assert s["busy"] is False and s["stale"] is False, s
+s = S("open")
+assert items(s["procs"]) == ["shmuser[%d] (open)" % p_open], s
+assert s["stale"] is False and s["busy"] is False, s
+s = S("hold")
+assert items(s["pids"]) == [p_hold], s
+assert [cmd(x) for x in items(s["procs"])] == ["mvshm[%d] (mapped,open,export-lock)" % p_hold], s
+assert items(s["holders"]) == ["%d:1" % p_hold] and s["exports"] == 1, s
+assert s["busy"] is True and s["stale"] is False, s
+s = S("dead")
+assert items(s["pids"]) == [] and s["nprocs"] == 0, s
+assert items(s["holders"]) == ["%d:1(dead)" % p_dead] and s["exports"] == 0, s
+assert s["busy"] is False and s["stale"] is True, s
+assert "memview holder %d is dead" % p_dead in s["why"], s
+s = S("plain")
+assert items(s["pids"]) == [] and s["stale"] is True, s
+assert s["why"] == "no process maps it or holds it open", s
+if uring:
+    assert items(S("uring")["procs"]) == ["shmuser[%d] (mapped)" % p_uring], S("uring")
+    assert items(S("ufile")["procs"]) == ["shmuser[%d] (uring)" % p_ufile], S("ufile")
+    assert S("ufile")["stale"] is False, S("ufile")
+
+rows = {}
+for r in procs["shm-processes"]:
+    if r["name"].startswith(prefix + "-"):
+        rows.setdefault((r["name"][len(prefix) + 1:], r["pid"]), []).append(r)
+assert all(len(v) == 1 for v in rows.values()), rows
+rows = {k: v[0] for k, v in rows.items()}
+want = {("map", p_map), ("open", p_open), ("hold", p_hold), ("dead", p_dead)}
+if uring:
+    want |= {("uring", p_uring), ("ufile", p_ufile)}
+assert set(rows) == want, sorted(rows)
+r = rows[("hold", p_hold)]
+assert items(r["use"]) == ["mapped", "open", "export-lock", "holder"], r
+assert r["holder"] is True and r["exports"] == 1 and r["alive"] is True, r
+assert cmd(r["command"]) == "mvshm" and len(items(r["fds"])) == 1 and r["maps"] >= 1, r
+r = rows[("dead", p_dead)]
+assert items(r["use"]) == ["holder"] and r["alive"] is False and r["exports"] == 1, r
+assert r["command"] is None, r
+r = rows[("map", p_map)]
+assert items(r["use"]) == ["mapped"] and items(r["fds"]) == [] and r["holder"] is False, r
+r = rows[("open", p_open)]
+assert items(r["use"]) == ["open"] and r["maps"] == 0 and r["mapped"] == "0B", r
+
+if uring:
+    mine = [r for r in rings["uring"] if r["pid"] in (p_uring, p_ufile)]
+    assert len(mine) == 2, rings
+    buf = [r for r in mine if r["pid"] == p_uring][0]
+    assert buf["backing"] == "/dev/shm/" + prefix[1:] + "-uring", buf
+    assert buf["size"] == 8192 and buf["offset"] == 0 and buf["buf"] == 0, buf
+    assert buf["addr"].startswith("0x") and buf["sq"] >= 1 and buf["files"] == 0, buf
+    f = [r for r in mine if r["pid"] == p_ufile][0]
+    assert f["files"] == 1 and f["buf"] is None and f["backing"] is None, f
+EOF
+		fail "the JSON output is not what the segments are (see the assertion above)"
+else
+	has "$tmp/all.json" "\"name\": \"$(re "$s_dead")\"" "JSON: the dead holder's segment"
+	has "$tmp/all.json" "\"$p_dead:1\\(dead\\)\"" "JSON: the dead holder"
+	has "$tmp/all.json" '"stale": true' "JSON: stale"
+fi
+
+# ---------------------------------------------------------------- as an ordinary user
+if [ -n "${LSSHM_TEST_IN_NS:-}" ]; then
+	echo "note: in a user namespace of our own: ordinary-user checks skipped"
+elif command -v setpriv >/dev/null 2>&1 &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$LSSHM" 2>/dev/null; then
+	as_nobody()
+	{
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	}
+	s_nb=$prefix-nobody
+	s_nbidle=$prefix-nobody-idle
+	expect 0 "create as nobody" -- as_nobody "$MVSHM" create "$s_nb" --size 64
+	expect 0 "create as nobody (idle)" -- as_nobody "$MVSHM" create "$s_nbidle" --size 64
+	# setpriv execs mvshm: $p_nb is the holder's pid.
+	start p_nb setpriv --reuid=65534 --regid=65534 --clear-groups "$MVSHM" hold "$s_nb"
+	busy "$s_nb"
+	expect 0 "lsshm as nobody" -- as_nobody "$LSSHM" -o NAME,OWNER,MEMVIEW,PROCS,STALE,NOTE
+	cp "$tmp/out" "$tmp/nobody"
+	has "$tmp/err" '^lsshm: [0-9]+ process(es)? could not be inspected' \
+		"nobody: says what it could not inspect"
+	has "$tmp/err" '^lsshm: could not read [0-9]+ objects?' "nobody: says what it could not read"
+	# Root's 0600 object: no header to read, and nothing can be sure it is unused.
+	has "$tmp/nobody" "^$(re "$s_plain") +root +\\? +\\? +Permission denied$" \
+		"nobody: root's object"
+	# Its own: header read, its own holder seen.
+	has "$tmp/nobody" "^$(re "$s_nb") +nobody +yes +(lt-)?mvshm\\[$p_nb\\] +no" "nobody: own held"
+	expect 0 "lsshm --json as nobody" -- as_nobody "$LSSHM" --json -o NAME,STALE
+	if [ -n "$JSONPY" ]; then
+		checks=$((checks + 1))
+		"$JSONPY" -c 'import json, sys
+d = {s["name"]: s["stale"] for s in json.load(open(sys.argv[1]))["shm"]}
+assert d[sys.argv[2]] is None and d[sys.argv[3]] is False, d' "$tmp/out" "$s_plain" "$s_nb" ||
+			fail "nobody: STALE of the unknown is not null in JSON"
+	fi
+	# gc as nobody cannot see root's processes: it removes nothing, and says why.
+	expect 0 "gc as nobody" -- as_nobody "$MVSHM" gc --yes "$prefix-nobody*"
+	has "$tmp/out" "^skipped $(re "$s_nbidle"): cannot tell whether it is in use: [0-9]+ \
+processes? could not be inspected" "gc as nobody: idle object"
+	has "$tmp/out" "^skipped $(re "$s_nb"): in use: " "gc as nobody: held object"
+	has "$tmp/err" "run gc as root" "gc as nobody: hint"
+	exists "$s_nbidle" "gc as nobody"
+	kill "$p_nb"
+	wait "$p_nb" 2>/dev/null
+	rm -f "/dev/shm/${s_nb#/}" "/dev/shm/${s_nbidle#/}"
+else
+	echo "note: setpriv missing, or nobody cannot run $LSSHM: ordinary-user checks skipped"
+fi
+
+# ---------------------------------------------------------------- gc
+ls /dev/shm | grep "^${prefix#/}-" >"$tmp/before"
+expect 0 "gc --dry-run" -- "$MVSHM" gc --dry-run "$prefix-*"
+cp "$tmp/out" "$tmp/dry"
+stale_dead="no process maps it or holds it open; memview holder $p_dead is dead"
+has "$tmp/dry" "^would remove $(re "$s_dead") \\(8K\\): $stale_dead$" "dry-run: dead holder"
+has "$tmp/dry" "^would remove $(re "$s_plain") \\(8K\\): no process maps it or holds it open$" \
+	"dry-run: plain"
+has "$tmp/dry" "^skipped $(re "$s_map"): in use: shmuser\\[$p_map\\] \\(mapped\\)$" "dry-run: map"
+has "$tmp/dry" "^skipped $(re "$s_open"): in use: shmuser\\[$p_open\\] \\(open\\)$" "dry-run: open"
+has "$tmp/dry" "^skipped $(re "$s_hold"): in use: (lt-)?mvshm\\[$p_hold\\] .*export lock" \
+	"dry-run: hold"
+has "$tmp/dry" '^2 would be removed \(16K\), [0-9]+ skipped$' "dry-run: summary"
+ls /dev/shm | grep "^${prefix#/}-" >"$tmp/after"
+checks=$((checks + 1))
+cmp -s "$tmp/before" "$tmp/after" || fail "gc --dry-run removed something"
+
+# Without --yes, and no terminal to ask on: nothing removed, status 1.
+expect 1 "gc without --yes" -- "$MVSHM" gc "$prefix-*" </dev/null
+has "$tmp/err" '^mvshm: gc: nothing removed: without --yes' "gc without --yes: message"
+exists "$s_dead" "gc without --yes"
+
+# On a terminal it asks, and only yes removes.
+if command -v script >/dev/null 2>&1 && script -qec true /dev/null </dev/null >/dev/null 2>&1
+then
+	s_ask=$prefix-ask
+	head -c 4096 /dev/zero >"/dev/shm/${s_ask#/}"
+	printf 'n\n' | script -qec "'$MVSHM' gc '$s_ask'" /dev/null >"$tmp/ask" 2>&1
+	check_eq "gc on a terminal, answered no: exit status" "$?" 1
+	has "$tmp/ask" "^would remove $(re "$s_ask") \\(4K\\): " "gc on a terminal: the list"
+	has "$tmp/ask" 'Remove this 1 stale object \(4K\)\? \[y/N\] mvshm: gc: nothing removed' \
+		"gc on a terminal: the question, answered no"
+	exists "$s_ask" "gc on a terminal, answered no"
+	printf 'y\n' | script -qec "'$MVSHM' gc '$s_ask'" /dev/null >"$tmp/ask" 2>&1
+	check_eq "gc on a terminal, answered yes: exit status" "$?" 0
+	has "$tmp/ask" "^Remove this 1 stale object \\(4K\\)\\? \\[y/N\\] removed $(re "$s_ask") " \
+		"gc on a terminal, answered yes"
+	gone "$s_ask" "gc on a terminal, answered yes"
+else
+	echo "note: no script(1) to give gc a terminal: its question is not checked"
+fi
+
+# --older-than: young objects stay; an old one goes.
+expect 0 "gc --older-than 1h" -- "$MVSHM" gc --yes --older-than 1h "$prefix-*"
+has "$tmp/out" "^skipped $(re "$s_plain"): stale, but modified [0-9]+s ago, not more than 1h$" \
+	"--older-than: young"
+exists "$s_plain" "--older-than 1h"
+touch -d '2 hours ago' "/dev/shm/${s_plain#/}"
+expect 0 "gc --older-than 1h, one old" -- "$MVSHM" gc --yes --older-than 1h "$s_plain"
+has "$tmp/out" "^removed $(re "$s_plain") \\(8K\\): " "--older-than: old"
+gone "$s_plain" "--older-than 1h of an old object"
+expect 2 "bad --older-than" -- "$MVSHM" gc --older-than soon --dry-run
+
+# The race gc exists for: an object stale when listed gets a user before its removal. gc pauses
+# between the two on MVSHM_GC_TEST_PAUSE (a FIFO): it has listed once the FIFO opens for writing,
+# and goes on when it is closed.
+s_race=$prefix-race
+head -c 4096 /dev/zero >"/dev/shm/${s_race#/}"
+race_map()
+{
+	start p_race "$SHMUSER" map "$s_race"
+	ready "$p_race" "race mapper"
+}
+s_race2=$prefix-race-view
+expect 0 "create for the view race" -- "$MVSHM" create "$s_race2" --size 64
+race_view()
+{
+	start p_race2 "$MVSHM" hold "$s_race2"
+	busy "$s_race2"
+}
+race_checked()
+{
+	what=$1
+	obj=$2
+	shift 2
+	rm -f "$tmp/fifo" "$tmp/paused" "$tmp/go"
+	mkfifo "$tmp/fifo" || { fail "mkfifo"; return; }
+	MVSHM_GC_TEST_PAUSE=$tmp/fifo "$MVSHM" gc --yes "$obj" >"$tmp/race" 2>&1 &
+	gcpid=$!
+	bg="$bg $gcpid"
+	timeout 30 sh -c 'exec 3>"$1"; : >"$2"; while [ ! -e "$3" ]; do sleep 0.05; done' \
+		sh "$tmp/fifo" "$tmp/paused" "$tmp/go" &
+	bg="$bg $!"
+	n=0
+	while [ ! -e "$tmp/paused" ] && [ $n -lt 200 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+	checks=$((checks + 1))
+	if [ ! -e "$tmp/paused" ]; then
+		fail "race ($what): gc did not pause: $(cat "$tmp/race")"
+		return
+	fi
+	# gc has listed and is waiting: the object must still be there, and now gets a user.
+	exists "$obj" "race ($what): before the user"
+	"$@"
+	: >"$tmp/go"
+	wait "$gcpid"
+	check_eq "race ($what): gc exit status" "$?" 0
+	has "$tmp/race" "^skipped $(re "$obj"): in use: .*\\(found when re-checked before removal\\)$" \
+		"race ($what): skipped"
+	has "$tmp/race" '^0 removed \(0B\), 1 skipped$' "race ($what): summary"
+	exists "$obj" "race ($what)"
+}
+race_checked "mapped between listing and removal" "$s_race" race_map
+race_checked "memview view taken between listing and removal" "$s_race2" race_view
+has "$tmp/race" "^skipped $(re "$s_race2"): in use: .*(export lock|lock)" "race (view): the lock"
+
+# And for real: exactly the stale ones go.
+expect 0 "gc --yes" -- "$MVSHM" gc --yes "$prefix-*"
+cp "$tmp/out" "$tmp/gc"
+has "$tmp/gc" "^removed $(re "$s_dead") \\(8K\\): $stale_dead$" "gc: dead holder"
+has "$tmp/gc" "^skipped $(re "$s_map"): in use: " "gc: map"
+has "$tmp/gc" '^1 removed \(8K\), [0-9]+ skipped$' "gc: summary"
+gone "$s_dead" "gc"
+for s in "$s_map" "$s_open" "$s_hold" "$s_race" "$s_race2"; do
+	exists "$s" "gc"
+done
+if [ $uring = 1 ]; then
+	exists "$s_uring" "gc (io_uring buffer)"
+	exists "$s_ufile" "gc (io_uring fixed file, no descriptor, no mapping)"
+fi
+
+# Once their users are gone, they are stale, and gc removes them.
+for p in $p_map $p_open $p_hold $p_race $p_race2 ${p_uring:-} ${p_ufile:-}; do
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+done
+expect 0 "gc after the users left" -- "$MVSHM" gc --yes "$prefix-*"
+for s in "$s_map" "$s_open" "$s_hold" "$s_race" "$s_race2"; do
+	gone "$s" "gc after the users left"
+done
+expect 0 "gc of nothing" -- "$MVSHM" gc --yes "$prefix-*"
+check_eq "gc of nothing" "$(cat "$tmp/out")" "0 removed (0B), 0 skipped"
+
+# ---------------------------------------------------------------- usage, help, man, completion
+expect 2 "unknown option" -- "$LSSHM" --no-such-option
+expect 2 "unknown column" -- "$LSSHM" -o NAME,NOPE
+has "$tmp/err" '^lsshm: unknown column: NOPE$' "unknown column"
+expect 2 "two names" -- "$LSSHM" /a /b
+expect 2 "--json --raw" -- "$LSSHM" --json --raw
+expect 0 "--version" -- "$LSSHM" --version
+expect 0 "--help" -- "$LSSHM" --help
+cp "$tmp/out" "$tmp/help"
+checks=$((checks + 1))
+grep -q '.\{81\}' "$tmp/help" && fail "--help has lines wider than 80 columns"
+has "$tmp/help" '^For more details see lsshm\(1\)\.$' "--help: man page pointer"
+# shellcheck disable=SC2013 # option names are single words
+for opt in $(grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u); do
+	checks=$((checks + 1))
+	# In the man page every '-' may be escaped: \-\-output\-all.
+	manpat="\\\\-\\\\-$(printf '%s' "${opt#--}" | sed 's/-/\\\\*-/g')"
+	if ! grep -q -- "$manpat" "$top_srcdir/man/lsshm.1"; then
+		fail "$opt is in --help but not in man/lsshm.1"
+	elif ! grep -q -- "$opt" "$top_srcdir/bash-completion/lsshm"; then
+		fail "$opt is in --help but not in bash-completion/lsshm"
+	fi
+done
+# Every column in --help is in the man page and the completion.
+for col in $(sed -n 's/^ \{2,\}\([A-Z][A-Z]*\)  .*/\1/p' "$tmp/help" | sort -u); do
+	checks=$((checks + 1))
+	if ! grep -q "^\\.B $col\$" "$top_srcdir/man/lsshm.1"; then
+		fail "column $col is in --help but not in man/lsshm.1"
+	elif ! grep -qw "$col" "$top_srcdir/bash-completion/lsshm"; then
+		fail "column $col is in --help but not in bash-completion/lsshm"
+	fi
+done
+
+echo "$checks checks, $failures failures"
+[ "$failures" = 0 ]

@@ -322,13 +322,15 @@ grep -q '^For more details see mvshm(1)\.$' "$tmp/help" || fail "--help: no man 
 # shellcheck disable=SC2013 # option names are single words
 for opt in $(grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u); do
 	checks=$((checks + 1))
-	if ! grep -q -- "\\\\-\\\\-${opt#--}" "$top_srcdir/man/mvshm.1"; then
+	# In the man page every '-' may be escaped: \-\-dry\-run.
+	manpat="\\\\-\\\\-$(printf '%s' "${opt#--}" | sed 's/-/\\\\*-/g')"
+	if ! grep -q -- "$manpat" "$top_srcdir/man/mvshm.1"; then
 		fail "$opt is in --help but not in man/mvshm.1"
 	elif ! grep -q -- "$opt" "$top_srcdir/bash-completion/mvshm"; then
 		fail "$opt is in --help but not in bash-completion/mvshm"
 	fi
 done
-for cmd in create info resize seal rm load save hold; do
+for cmd in create info resize seal rm load save hold gc; do
 	checks=$((checks + 1))
 	grep -q "^ $cmd " "$tmp/help" || fail "command $cmd is not in --help"
 	checks=$((checks + 1))
