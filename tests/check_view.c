@@ -6,6 +6,7 @@
 #include "testlib.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,44 @@ START_TEST(scoped_view_is_released_at_end_of_scope)
 	scoped_exp = mv_heap_exporter(heap);
 	ck_assert_int_eq(scoped_user(), 1);
 	ck_assert_int_eq(mv_exporter_exports(scoped_exp), 0);
+	ck_assert_int_eq(mv_heap_free(heap), 0);
+}
+END_TEST
+
+
+static void *derive_many(void *arg)
+{
+	const mv_view *parent = arg;
+	mv_view s, c;
+	int i;
+
+	for (i = 0; i < 100000; i++) {
+		if (mv_view_cast(&c, parent, "B", NULL, MV_CAST_NO_SHAPE) == 0) {
+			if (mv_view_slice(&s, &c, 1, -1, 1) == 0)
+				mv_view_release(&s);
+			mv_view_release(&c);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(family_counts_stay_exact_when_threads_derive_at_once)
+{
+	mv_view v;
+	pthread_t t[4];
+	int i;
+
+	make_view(&v, 64, 0);
+	/* Before the first thread the counts are plain; afterwards atomic: both must add up. */
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, derive_many, &v), 0);
+	derive_many(&v);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(mv_exporter_exports(mv_heap_exporter(heap)), 1); /* not freed early */
+	ck_assert_int_eq(mv_view_len(&v), 64);
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_exporter_exports(mv_heap_exporter(heap)), 0);
 	ck_assert_int_eq(mv_heap_free(heap), 0);
 }
 END_TEST
@@ -583,6 +622,8 @@ int main(void)
 	tcase_add_test(tc, view_of_a_view_joins_its_family_without_exporting_it);
 	tcase_add_test(tc, buffer_from_view_follows_memory_getbuf_rules);
 	tcase_add_test(tc, scoped_view_is_released_at_end_of_scope);
+	tcase_add_test(tc, family_counts_stay_exact_when_threads_derive_at_once);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("slicing and casting");
 	tcase_add_test(tc, negative_step_slice_has_negative_strides);
