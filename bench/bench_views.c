@@ -1149,7 +1149,7 @@ int main(int argc, char **argv)
 	};
 	const char *python = NULL, *script = NULL, *json = NULL;
 	char script_buf[PATH_MAX], datafile[] = "/tmp/memview-bench-XXXXXX";
-	int reps = 21, cpu = -1, opt, have_py = 0, fd;
+	int reps = 21, cpu = -1, opt, have_py = 0, differs = 0, fd;
 	double min_ms = 20;
 	uint64_t min_ns, t_start = now_ns();
 
@@ -1232,8 +1232,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_views: running %s %s\n", python, script);
 		have_py = run_python(python, script, datafile, reps, min_ns) == 0;
 		unlink(datafile);
-		if (have_py && cross_check(1))
-			die("memview's output differs from CPython's");
+		if (have_py)
+			differs = cross_check(1);
 	}
 
 	fprintf(stderr, "bench_views: timing memview and the C baselines\n");
@@ -1244,6 +1244,9 @@ int main(int argc, char **argv)
 	}
 	evaluate();
 	print_report(stdout, reps, min_ns, have_py);
+	if (differs)
+		printf("\nWARNING: memview's output differs from CPython's (see above): the "
+		       "timings compare different work.\n");
 	if (json)
 		write_json(json, reps, min_ns, have_py);
 	fprintf(stderr, "bench_views: total %.1f s\n", (double)(now_ns() - t_start) / 1e9);
@@ -1258,5 +1261,5 @@ int main(int argc, char **argv)
 	mv_heap_free(D.hb);
 	__libc_free(D.dst);
 	__libc_free(D.hexbuf);
-	return 0;
+	return differs;
 }

@@ -160,8 +160,8 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 	}
 
 	out[1].key = "spin_flat";
-	out[1].goal = "spinning handoff, untouched: p50 at the largest size within 1.2x of the "
-		      "smallest (64 MiB vs 64 B)";
+	out[1].goal = "spinning handoff, untouched: flat: p50 at the largest size within 1.2x "
+		      "of the smallest (64 MiB and 64 B by default)";
 	a = ho_find(res, HO_SPIN, smallest(cfg), 0);
 	b = ho_find(res, HO_SPIN, largest(cfg), 0);
 	if (a && b && a != b && a->lat.p50 > 0) {

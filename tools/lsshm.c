@@ -80,9 +80,9 @@ static const struct column seg_columns[S_NCOLS] = {
 	[S_CREATOR] = { "CREATOR", "Creator", 5, SCOLS_FL_RIGHT, K_NUM, "memview creator's PID" },
 	[S_NPROCS] = { "NPROCS", "Processes", 3, SCOLS_FL_RIGHT, K_NUM,
 		       "number of processes that use it" },
-	[S_PIDS] = { "PIDS", "PIDs", 5, 0, K_NLIST, "processes that map it or hold it open" },
+	[S_PIDS] = { "PIDS", "PIDs", 5, 0, K_NLIST, "PIDs of the processes that use it" },
 	[S_PROCS] = { "PROCS", "Used by", 0.2, SCOLS_FL_TRUNC, K_LIST,
-		      "the same as COMMAND[PID] (how: mapped, open, ...)" },
+		      "the same, as COMMAND[PID] (and how, in JSON)" },
 	[S_HOLDERS] = { "HOLDERS", "Holders", 0.1, SCOLS_FL_TRUNC, K_LIST,
 			"memview holders as PID:EXPORTS, (dead) if dead" },
 	[S_EXPORTS] = { "EXPORTS", "Exports", 3, SCOLS_FL_RIGHT, K_NUM,
@@ -170,6 +170,7 @@ struct cell {
 
 struct row {
 	struct cell cells[MAX_COLS];
+	size_t seq;       /* the order it was built in: sorting keeps it among equals */
 };
 
 struct rows {
@@ -211,6 +212,7 @@ static struct row *new_row(struct rows *rs)
 		oom();
 	rs->v = v;
 	memset(&v[rs->n], 0, sizeof(v[rs->n]));
+	v[rs->n].seq = rs->n;
 	return &v[rs->n++];
 }
 
@@ -260,7 +262,7 @@ struct list {
 static void list_add(struct list *l, const char *item)
 {
 	size_t n = strlen(item);
-	char *s = realloc(l->s, l->len + n + 2);
+	char *s = realloc(l->s, l->len + n + 3);
 
 	if (!s)
 		oom();
@@ -269,19 +271,12 @@ static void list_add(struct list *l, const char *item)
 	 * JSON arrays are split at newlines (libsmartcols' wrapnl); tables show commas, and the
 	 * one-object view, whose items may hold commas themselves, a comma and a space.
 	 */
-	if (l->len) {
-		if (opt.json) {
-			s[l->len++] = '\n';
-		} else if (vertical) {
-			s = realloc(s, l->len + n + 3);
-			if (!s)
-				oom();
-			l->s = s;
-			s[l->len++] = ',';
+	if (l->len && opt.json) {
+		s[l->len++] = '\n';
+	} else if (l->len) {
+		s[l->len++] = ',';
+		if (vertical)
 			s[l->len++] = ' ';
-		} else {
-			s[l->len++] = ',';
-		}
 	}
 	memcpy(s + l->len, item, n + 1);
 	l->len += n;
@@ -309,11 +304,8 @@ static void free_rows(struct rows *rs)
 
 static int sort_col;
 
-static int cmp_rows(const void *a, const void *b)
+static int cmp_cells(const struct cell *ca, const struct cell *cb)
 {
-	const struct cell *ca = &((const struct row *)a)->cells[sort_col];
-	const struct cell *cb = &((const struct row *)b)->cells[sort_col];
-
 	/* Empty cells last, numbers as numbers, the rest as text. */
 	if (!ca->text || !cb->text)
 		return !ca->text - !cb->text;
@@ -322,22 +314,21 @@ static int cmp_rows(const void *a, const void *b)
 	return strcmp(ca->text, cb->text);
 }
 
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *ra = a, *rb = b;
+	int r = cmp_cells(&ra->cells[sort_col], &rb->cells[sort_col]);
+
+	/* The rows come sorted by name: equals keep that order. */
+	return r ? r : (ra->seq > rb->seq) - (ra->seq < rb->seq);
+}
+
 static void sort_rows(struct rows *rs)
 {
-	if (rs->sort_col < 0)
+	if (rs->sort_col < 0 || rs->n < 2)
 		return;
 	sort_col = rs->sort_col;
-	/* qsort is not stable: the rows come sorted by name, and ties should stay so. */
-	for (size_t i = 1; i < rs->n; i++) {
-		struct row tmp = rs->v[i];
-		size_t j = i;
-
-		while (j > 0 && cmp_rows(&rs->v[j - 1], &tmp) > 0) {
-			rs->v[j] = rs->v[j - 1];
-			j--;
-		}
-		rs->v[j] = tmp;
-	}
+	qsort(rs->v, rs->n, sizeof(*rs->v), cmp_rows);
 }
 
 /* ------------------------------------------------------------------ building rows */
@@ -543,6 +534,33 @@ static void uring_row(struct rows *rs, const struct ps_proc *p, const struct ps_
 	set_text(r, U_BACKING, b->backing);
 	if (b->backing && b->backing[0] == '/')
 		set_num(r, U_OFFSET, b->offset);
+}
+
+/* Every registered buffer of every ring (with a name: those that lie in it), rings without any. */
+static void uring_rows(struct rows *rs, const struct ps_scan *scan)
+{
+	const size_t dirlen = sizeof(SHM_DIR) - 1;
+	const struct ps_ring *ring;
+	const char *bk;
+	size_t i, k, b;
+	int shown;
+
+	for (i = 0; i < scan->nprocs; i++) {
+		for (k = 0; k < scan->procs[i]->nrings; k++) {
+			ring = &scan->procs[i]->rings[k];
+			shown = 0;
+			for (b = 0; b < ring->nbufs; b++) {
+				bk = ring->bufs[b].backing;
+				if (opt.only && (!bk || strncmp(bk, SHM_DIR, dirlen) != 0 ||
+						 strcmp(bk + dirlen, opt.only) != 0))
+					continue;
+				uring_row(rs, scan->procs[i], ring, &ring->bufs[b]);
+				shown = 1;
+			}
+			if (!shown && !opt.only)
+				uring_row(rs, scan->procs[i], ring, NULL);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ output */
@@ -888,26 +906,7 @@ int main(int argc, char **argv)
 	now = time(NULL);
 
 	if (opt.mode == 'u') {
-		for (i = 0; i < sv.scan.nprocs; i++) {
-			const struct ps_proc *p = sv.scan.procs[i];
-
-			for (size_t k = 0; k < p->nrings; k++) {
-				const struct ps_ring *ring = &p->rings[k];
-				int shown = 0;
-
-				for (size_t b = 0; b < ring->nbufs; b++) {
-					const char *bk = ring->bufs[b].backing;
-
-					if (opt.only && (!bk || strncmp(bk, SHM_DIR, 8) != 0 ||
-							 strcmp(bk + 8, opt.only) != 0))
-						continue;
-					uring_row(&rs, p, ring, &ring->bufs[b]);
-					shown = 1;
-				}
-				if (!shown && !opt.only)
-					uring_row(&rs, p, ring, NULL);
-			}
-		}
+		uring_rows(&rs, &sv.scan);
 		print_rows("uring", cols, sel, nsel, &rs);
 		if (sv.scan.uninspected)
 			cli_warn("%zu process%s could not be inspected (not yours: run as root to see "
@@ -929,10 +928,11 @@ int main(int argc, char **argv)
 			int psel[P_NCOLS];
 			size_t np = 0;
 
-			if (rs.n)
+			if (rs.n) {
 				print_vertical(sel, nsel, &rs.v[0]);
-			vertical = 0;
-			proc_rows(&prs, &sv.segs[0]);
+				vertical = 0;
+				proc_rows(&prs, &sv.segs[0]);
+			}
 			if (prs.n) {
 				for (i = 0; i < sizeof(proc_default) / sizeof(int); i++)
 					if (proc_default[i] != P_NAME)

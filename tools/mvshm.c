@@ -3,8 +3,8 @@
  * and remove the stale ones of any program.
  *
  * One command per verb (create info resize seal rm load save hold), each a thin layer over the
- * public segment API; gc works on every object in /dev/shm, through the survey lsshm prints
- * (shmscan.c). A segment is named as POSIX names it ("/name"; "/dev/shm/name" is taken
+ * public segment API; gc, in mvshm_gc.c, works on every object in /dev/shm through the survey
+ * lsshm prints (shmscan.c). A segment is named as POSIX names it ("/name"; "/dev/shm/name" is taken
  * as "/name"), or - for memfd segments, which have no name - by the path of a descriptor that
  * refers to one, such as /proc/PID/fd/N or /dev/fd/N: any name with a second slash is such a
  * path. That is what makes `seal` useful: `create --memfd -- COMMAND` hands the memfd to
@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,44 +24,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "shmscan.h"
-
-/* Options, and which commands take them (a bit per option in each command's mask). */
-enum {
-	O_SIZE = 1 << 0,
-	O_FORMAT = 1 << 1,
-	O_SHAPE = 1 << 2,
-	O_MODE = 1 << 3,
-	O_MEMFD = 1 << 4,
-	O_SEAL = 1 << 5,
-	O_JSON = 1 << 6,
-	O_RAW = 1 << 7,
-	O_READONLY = 1 << 8,
-	O_FORCE = 1 << 9,
-	O_DRY_RUN = 1 << 10,
-	O_OLDER_THAN = 1 << 11,
-	O_YES = 1 << 12,
-};
-
-/* What the command line says, once parsed. */
-struct args {
-	const char *cmdname;  /* the command word, "create" */
-	char **operands;      /* the words after the command word, before "--" */
-	int noperands;
-	char **command;       /* after "--": COMMAND [ARGS...], or NULL */
-	unsigned given;       /* O_* options present */
-	uint64_t size;
-	const char *format;
-	const char *shape_arg;
-	unsigned mode;
-	unsigned seals;
-	uint64_t older_than;  /* gc: seconds */
-	int verbose;
-};
+#include "mvshm.h"
 
 struct command {
 	const char *name;
@@ -143,8 +108,7 @@ static CLI_NORETURN void usage(void)
 
 /* ------------------------------------------------------------------ names and handles */
 
-/* "/dev/shm/NAME" is what lsshm and ls show; the library wants "/NAME". */
-static const char *shm_name(const char *name)
+const char *shm_name(const char *name)
 {
 	static const char prefix[] = "/dev/shm/";
 
@@ -812,164 +776,6 @@ static int cmd_hold(struct args *a)
 		wait_for_termination();
 	release_view(&v, name);
 	close_segment(seg, name);
-	return status;
-}
-
-/* ------------------------------------------------------------------ gc */
-
-/* gc's operands: names or shell patterns, "/dev/shm/" allowed in front. None selects all. */
-static int gc_selected(const struct args *a, const char *name)
-{
-	int i;
-
-	if (a->noperands == 0)
-		return 1;
-	for (i = 0; i < a->noperands; i++)
-		if (fnmatch(shm_name(a->operands[i]), name, FNM_PATHNAME) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * The test suite's hook: with MVSHM_GC_TEST_PAUSE naming a FIFO, gc reads it to its end between
- * the listing and the re-checks, so that a test can map a segment exactly in that window.
- */
-static void gc_test_pause(void)
-{
-	const char *path = getenv("MVSHM_GC_TEST_PAUSE");
-	char buf[64];
-	int fd;
-
-	if (!path || !*path)
-		return;
-	fflush(stdout);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		cli_fail("MVSHM_GC_TEST_PAUSE: cannot open %s: %s", path, strerror(errno));
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	close(fd);
-}
-
-/* Ask on the terminal. Returns 1 for yes. */
-static int gc_confirm(size_t n, uint64_t bytes)
-{
-	char size[32], *line = NULL;
-	size_t cap = 0;
-	int yes;
-
-	fflush(stdout);
-	fprintf(stderr, "Remove %s %zu stale object%s (%s)? [y/N] ", n == 1 ? "this" : "these", n,
-		n == 1 ? "" : "s", cli_format_size(bytes, size, sizeof(size)));
-	if (getline(&line, &cap, stdin) < 0) {
-		fputc('\n', stderr);
-		free(line);
-		return 0;
-	}
-	yes = line[0] == 'y' || line[0] == 'Y';
-	free(line);
-	return yes;
-}
-
-static int cmd_gc(struct args *a)
-{
-	int dry_run = (a->given & O_DRY_RUN) != 0, status = CLI_EXIT_OK, rc;
-	size_t i, *cand = NULL, ncand = 0, removed = 0, skipped = 0, blind = 0;
-	uint64_t cand_bytes = 0, removed_bytes = 0, age;
-	char err[256], why[384], size[32], when[32], limit[32];
-	struct shm_survey sv;
-	time_t now;
-
-	rc = shm_survey(&sv, NULL, 0, err, sizeof(err));
-	if (rc < 0)
-		cli_fail("gc: %s", err);
-	cand = calloc(sv.nsegs ? sv.nsegs : 1, sizeof(*cand));
-	if (!cand)
-		cli_fail("out of memory");
-	now = time(NULL);
-
-	/* What the listing says: in use, cannot tell, too young - or a candidate. */
-	for (i = 0; i < sv.nsegs; i++) {
-		const struct shm_seg *s = &sv.segs[i];
-
-		if (!gc_selected(a, s->name))
-			continue;
-		age = now > s->st.st_mtime ? (uint64_t)(now - s->st.st_mtime) : 0;
-		if (s->verdict == SHM_IN_USE) {
-			printf("skipped %s: in use: %s\n", s->name, s->why);
-		} else if (s->verdict == SHM_UNKNOWN) {
-			printf("skipped %s: %s\n", s->name, s->why);
-			blind++;
-		} else if ((a->given & O_OLDER_THAN) && age <= a->older_than) {
-			printf("skipped %s: stale, but modified %s ago, not more than %s\n", s->name,
-			       cli_format_duration(age, when, sizeof(when)),
-			       cli_format_duration(a->older_than, limit, sizeof(limit)));
-		} else {
-			cand[ncand++] = i;
-			cand_bytes += (uint64_t)s->st.st_blocks * 512;
-			continue;
-		}
-		skipped++;
-	}
-
-	if (dry_run || (!(a->given & O_YES) && ncand)) {
-		for (i = 0; i < ncand; i++) {
-			const struct shm_seg *s = &sv.segs[cand[i]];
-
-			printf("would remove %s (%s): %s\n", s->name,
-			       cli_format_size((uint64_t)s->st.st_blocks * 512, size, sizeof(size)),
-			       s->why);
-		}
-	}
-	if (blind)
-		cli_warn("gc: %zu object%s skipped: not every process could be inspected (run gc as "
-			 "root to see every process)", blind, blind == 1 ? "" : "s");
-	if (dry_run) {
-		printf("%zu would be removed (%s), %zu skipped\n", ncand,
-		       cli_format_size(cand_bytes, size, sizeof(size)), skipped);
-		goto out;
-	}
-	if (!(a->given & O_YES) && ncand) {
-		/* A removal nobody asked for in so many words is not done behind a pipe. */
-		if (!isatty(STDIN_FILENO)) {
-			cli_warn("gc: nothing removed: without --yes, gc asks on a terminal, and "
-				 "standard input is not one");
-			status = CLI_EXIT_FAILURE;
-			goto out;
-		}
-		if (!gc_confirm(ncand, cand_bytes)) {
-			cli_warn("gc: nothing removed");
-			status = CLI_EXIT_FAILURE;
-			goto out;
-		}
-	}
-	gc_test_pause();
-
-	/* Each candidate again, from scratch, immediately before its removal. */
-	for (i = 0; i < ncand; i++) {
-		const struct shm_seg *s = &sv.segs[cand[i]];
-
-		rc = shm_recheck_unlink(s, 0, why, sizeof(why));
-		if (rc > 0) {
-			printf("removed %s (%s): %s\n", s->name,
-			       cli_format_size((uint64_t)s->st.st_blocks * 512, size, sizeof(size)),
-			       s->why);
-			removed++;
-			removed_bytes += (uint64_t)s->st.st_blocks * 512;
-		} else if (rc == 0) {
-			printf("skipped %s: %s (found when re-checked before removal)\n", s->name,
-			       why);
-			skipped++;
-		} else {
-			cli_warn("gc: %s: %s", s->name, why);
-			status = CLI_EXIT_FAILURE;
-		}
-	}
-	printf("%zu removed (%s), %zu skipped\n", removed,
-	       cli_format_size(removed_bytes, size, sizeof(size)), skipped);
-out:
-	free(cand);
-	shm_survey_free(&sv);
 	return status;
 }
 

@@ -805,7 +805,8 @@ int ps_scan(struct ps_scan *out, struct ps_file *files, size_t n, unsigned flags
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		c.index[i] = &files[i];
-	qsort(c.index, n, sizeof(*c.index), cmp_index);
+	if (n > 1)
+		qsort(c.index, n, sizeof(*c.index), cmp_index);
 
 	dp = opendir("/proc");
 	if (!dp) {
@@ -825,9 +826,12 @@ int ps_scan(struct ps_scan *out, struct ps_file *files, size_t n, unsigned flags
 		scan_loops(&c);
 	}
 	out->hidepid = proc_hides();
-	qsort(out->procs, out->nprocs, sizeof(*out->procs), cmp_proc);
+	/* qsort() wants a real array, even of nothing. */
+	if (out->nprocs > 1)
+		qsort(out->procs, out->nprocs, sizeof(*out->procs), cmp_proc);
 	for (i = 0; i < n; i++)
-		qsort(files[i].uses, files[i].nuses, sizeof(*files[i].uses), cmp_use);
+		if (files[i].nuses > 1)
+			qsort(files[i].uses, files[i].nuses, sizeof(*files[i].uses), cmp_use);
 	free(c.index);
 	if (c.oom) {
 		ps_scan_free(out, files, n);

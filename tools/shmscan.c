@@ -276,7 +276,8 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 	}
 	if (rc < 0)
 		goto fail;
-	qsort(sv->segs, sv->nsegs, sizeof(*sv->segs), cmp_seg);
+	if (sv->nsegs > 1)
+		qsort(sv->segs, sv->nsegs, sizeof(*sv->segs), cmp_seg);
 
 	for (i = 0; i < sv->nsegs;) {
 		struct shm_seg *s = &sv->segs[i];
