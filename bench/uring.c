@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <liburing.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -84,6 +85,8 @@ struct config {
 	size_t pipe_block;      /* pipeline: bytes per slot */
 	unsigned pipe_slots;
 	int pipeline;
+	int cpu[2];             /* pipeline: producer's and consumer's CPU; -1: not pinned */
+	cpu_set_t affinity;     /* the process's own, restored after the pipeline */
 	int quick, keep, quiet, allow_tmpfs;
 };
 
@@ -407,6 +410,35 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 
 /* ------------------------------------------------------------------ the pipeline */
 
+/* Pin the calling process to @cpu (-1: leave it). */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		cli_warn("cannot pin to CPU %d: %s", cpu, strerror(errno));
+}
+
+/* The first two CPUs this process may use, or -1 when it has only one. */
+static void default_cpus(int cpu[2])
+{
+	cpu_set_t set;
+	int i, n = 0;
+
+	cpu[0] = cpu[1] = -1;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	for (i = 0; i < CPU_SETSIZE && n < 2; i++)
+		if (CPU_ISSET(i, &set))
+			cpu[n++] = i;
+	if (n < 2)
+		cpu[0] = cpu[1] = -1;
+}
+
 struct msg {
 	uint32_t slot;          /* UINT32_MAX: "ready", from the consumer */
 	uint32_t len;           /* 0: the end */
@@ -691,8 +723,11 @@ static void run_pipeline(const struct config *c, struct io_uring *ring, mv_uring
 	if (pid == 0) {
 		close(fwdp[1]);
 		close(backp[0]);
+		pin(c->cpu[1]);
 		consumer(name, fwdp[0], backp[1], c->pipe_block, verify);
 	}
+	/* Producer and consumer on CPUs of their own, as the handoff benchmark pins its two. */
+	pin(c->cpu[0]);
 	close(fwdp[0]);
 	close(backp[1]);
 	fwdp[0] = backp[1] = -1;
@@ -744,6 +779,8 @@ out:
 					 "the consumer failed");
 		}
 	}
+	if (pid > 0 && c->cpu[0] >= 0 && sched_setaffinity(0, sizeof(c->affinity), &c->affinity) < 0)
+		cli_warn("cannot restore the CPU affinity: %s", strerror(errno));
 	for (k = 0; k < nviews; k++)
 		mv_view_release(&ps.views[k]);
 	/* Empty the slots and reap their tags: only then is the segment export given back. */
@@ -882,8 +919,8 @@ static void write_json(const struct report *r, FILE *f)
 			fputs("]}", f);
 		}
 	}
-	fprintf(f, "\n  ],\n  \"pipeline\": {\"block\": %zu, \"slots\": %u, ", c->pipe_block,
-		c->pipe_slots);
+	fprintf(f, "\n  ],\n  \"pipeline\": {\"block\": %zu, \"slots\": %u, \"cpus\": [%d, %d], ",
+		c->pipe_block, c->pipe_slots, c->cpu[0], c->cpu[1]);
 	if (!c->pipeline || !r->pipe.ok) {
 		fprintf(f, "\"skipped\": ");
 		json_string(f, c->pipeline ? r->pipe.why : "not asked for");
@@ -952,7 +989,10 @@ static void print_report(const struct report *r)
 	}
 	if (c->pipeline) {
 		printf("\npipeline: file -> registered shm slot (%u x %s) -> consumer process view "
-		       "(no copy)\n", c->pipe_slots, size_text(c->pipe_block, s1, sizeof(s1)));
+		       "(no copy)", c->pipe_slots, size_text(c->pipe_block, s1, sizeof(s1)));
+		if (c->cpu[0] >= 0)
+			printf(", producer on CPU %d, consumer on CPU %d", c->cpu[0], c->cpu[1]);
+		putchar('\n');
 		if (r->pipe.ok)
 			printf("%-9s %-32s %12.0f %9.2f %10.2fx  (of read(2) at %s)\n",
 			       size_text(c->pipe_block, s1, sizeof(s1)), "pipeline", r->pipe.med_ops,
@@ -1005,6 +1045,8 @@ static void usage(void)
 	cli_usage_option(out, "-t, --time <seconds>", "at most this long per pass (default 2)");
 	cli_usage_option(out, "    --pipeline-block <size>", "pipeline slot size (default 128K)");
 	cli_usage_option(out, "    --pipeline-slots <n>", "pipeline slots (default 16)");
+	cli_usage_option(out, "-c, --cpus <a,b>",
+			 "pipeline producer's and consumer's CPUs\n(default the first two)");
 	cli_usage_option(out, "    --no-pipeline", "skip the pipeline");
 	cli_usage_option(out, "    --allow-tmpfs", "measure a file on tmpfs anyway");
 	cli_usage_option(out, "    --keep", "keep the created file");
@@ -1106,6 +1148,7 @@ static void parse_args(struct config *c, int argc, char **argv)
 		{ "time", required_argument, NULL, 't' },
 		{ "pipeline-block", required_argument, NULL, OPT_PIPE_BLOCK },
 		{ "pipeline-slots", required_argument, NULL, OPT_PIPE_SLOTS },
+		{ "cpus", required_argument, NULL, 'c' },
 		{ "no-pipeline", no_argument, NULL, OPT_NO_PIPELINE },
 		{ "allow-tmpfs", no_argument, NULL, OPT_ALLOW_TMPFS },
 		{ "keep", no_argument, NULL, OPT_KEEP },
@@ -1132,7 +1175,9 @@ static void parse_args(struct config *c, int argc, char **argv)
 	c->pipe_slots = 16;
 	c->pipeline = 1;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "d:f:s:b:m:D:p:t:qj:hV", longopts, NULL)) != -1) {
+	sched_getaffinity(0, sizeof(c->affinity), &c->affinity);
+	default_cpus(c->cpu);
+	while ((opt = getopt_long(argc, argv, "d:f:s:b:m:D:p:t:c:qj:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			c->dir = optarg;
@@ -1170,6 +1215,13 @@ static void parse_args(struct config *c, int argc, char **argv)
 			break;
 		case OPT_PIPE_SLOTS:
 			c->pipe_slots = (unsigned)parse_long(optarg, "pipeline slots", 1, 64);
+			break;
+		case 'c':
+			if (sscanf(optarg, "%d,%d", &c->cpu[0], &c->cpu[1]) != 2 || c->cpu[0] < 0 ||
+			    c->cpu[1] < 0 || c->cpu[0] >= CPU_SETSIZE || c->cpu[1] >= CPU_SETSIZE ||
+			    !CPU_ISSET(c->cpu[0], &c->affinity) || !CPU_ISSET(c->cpu[1], &c->affinity))
+				cli_usage_error("invalid cpus argument: '%s' (two CPUs this process may "
+						"use, as 0,1)", optarg);
 			break;
 		case OPT_NO_PIPELINE:
 			c->pipeline = 0;
