@@ -1107,7 +1107,7 @@ static int measure_cell(struct run *r, struct ho_cell *cell)
 	char sz[32];
 	int a;
 
-	for (a = 0; a <= HO_RETRIES; a++) {
+	for (a = 0; a <= r->cfg->retries; a++) {
 		memset(&try, 0, sizeof(try));
 		try.method = cell->method;
 		try.size = cell->size;
@@ -1125,12 +1125,12 @@ static int measure_cell(struct run *r, struct ho_cell *cell)
 			*cell = try;
 		if (try.preempts <= HO_PREEMPT_OK)
 			break;
-		if (r->cfg->progress && a < HO_RETRIES)
+		if (r->cfg->progress && a < r->cfg->retries)
 			fprintf(stderr, "mvbench: %s %s %s: preempted %ld times; measuring again\n",
 				ho_method_name(try.method), ho_size_name(sz, sizeof(sz), try.size),
 				try.touched ? "touched" : "untouched", try.preempts);
 	}
-	cell->attempts = a > HO_RETRIES ? HO_RETRIES + 1 : a + 1;
+	cell->attempts = a > r->cfg->retries ? r->cfg->retries + 1 : a + 1;
 	return 0;
 }
 
@@ -1143,7 +1143,7 @@ static int measure_ref(struct run *r, int method, struct ho_stats *ow, struct ho
 	long p1;
 	int a;
 
-	for (a = 0; a <= HO_RETRIES; a++) {
+	for (a = 0; a <= r->cfg->retries; a++) {
 		if (measure(r, method, 0, 0, &ow1, &rt1, &s1, &p1, NULL) < 0)
 			return -1;
 		if (a == 0 || p1 < *preempts) {

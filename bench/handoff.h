@@ -44,6 +44,7 @@ struct ho_config {
 	double gap_us;          /* sleep and futex: each side idles this long before it answers */
 	unsigned nslots;        /* channel and shm ring slots */
 	int fill;               /* the sender writes every byte of each message before sending */
+	int retries;            /* measure a preempted cell again, at most this many times */
 	int progress;           /* one line on stderr per measurement */
 };
 
@@ -51,10 +52,10 @@ struct ho_config {
 
 /*
  * A measurement (with its floor) during which the two processes were preempted more than
- * HO_PREEMPT_OK times in all is made again, up to HO_RETRIES times; the least preempted stays.
+ * HO_PREEMPT_OK times in all is made again, up to ho_config.retries times; the least preempted
+ * try stays.
  */
 #define HO_PREEMPT_OK 2
-#define HO_RETRIES 2
 
 /* Statistics of one-way times (or round trips) in nanoseconds. */
 struct ho_stats {
@@ -72,7 +73,7 @@ struct ho_cell {
 	struct ho_stats lat;    /* one-way latency: (round trip - deliberate gap) / 2 */
 	double sleeps_per_rt;   /* voluntary context switches per round trip, both processes */
 	long preempts;          /* involuntary context switches: other work took a CPU */
-	int attempts;           /* measured again when preempted: see HO_RETRIES */
+	int attempts;           /* tries: measured again when preempted (retries) */
 	uint64_t msgs;          /* streamed one way */
 	double stream_s;
 	double msgs_per_s;

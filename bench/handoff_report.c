@@ -274,9 +274,11 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 	fprintf(o, "\nLatency is one-way (round trip / 2) over n round trips after a warm-up; "
 		"throughput streams\nmessages one way. p50/floor: against the floor measured just "
 		"before the row.\nsleep/rt: voluntary context switches per round trip, both "
-		"processes; preempt: involuntary\nones while measuring the row and its floor "
-		"(other work took a CPU; such rows are measured\nup to %d times and the least "
-		"preempted try is shown).\n", HO_RETRIES + 1);
+		"processes; preempt: involuntary\nones while measuring the row and its floor: "
+		"other work took a CPU.\n");
+	if (cfg->retries)
+		fprintf(o, "Rows preempted more than %d times were measured again, up to %d more "
+			"times; the least\npreempted try is shown.\n", HO_PREEMPT_OK, cfg->retries);
 	ho_floor_range(res, &lo, &hi);
 	if (lo > 0 && hi > 1.25 * lo)
 		fprintf(o, "\nnote: the floor moved between %s and %s during the run: the two "
@@ -289,8 +291,8 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 		fprintf(o, "  %-7s %s\n          %s\n", target_word(tg[i].status), tg[i].goal,
 			tg[i].detail);
 	if (res->load_before > 1 || res->load_after > 1)
-		fprintf(o, "\nnote: the load average was above 1: other work shared the CPUs and "
-			"the numbers are noisy\n");
+		fprintf(o, "\nnote: the load average was above 1: other work ran on the machine; "
+			"rows with a high\npreempt count measured it too\n");
 }
 
 /* ------------------------------------------------------------------ JSON */
@@ -400,12 +402,12 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 	}
 	fprintf(f, "], \"untouched\": %s, \"touched\": %s, \"max_iterations\": %ld, "
 		"\"latency_seconds\": %.3f, \"stream_seconds\": %.3f, \"gap_us\": %.1f, "
-		"\"slots\": %u, \"fill\": %s, \"pipe_capacity\": %zu, \"timer\": \"%s\", "
-		"\"timer_ns\": %.1f},\n",
+		"\"slots\": %u, \"fill\": %s, \"retries\": %d, \"pipe_capacity\": %zu, "
+		"\"timer\": \"%s\", \"timer_ns\": %.1f},\n",
 		cfg->payloads & HO_PAYLOAD_UNTOUCHED ? "true" : "false",
 		cfg->payloads & HO_PAYLOAD_TOUCHED ? "true" : "false", cfg->max_iters,
 		cfg->lat_s, cfg->stream_s, cfg->gap_us, cfg->nslots, cfg->fill ? "true" : "false",
-		res->pipe_capacity, res->timer, res->timer_ns);
+		cfg->retries, res->pipe_capacity, res->timer, res->timer_ns);
 	json_ref(f, "floor", &res->floor, &res->floor_rt, res->floor_sleeps,
 		 res->floor_preempts);
 	json_ref(f, "futex", &res->futex, &res->futex_rt, res->futex_sleeps,

@@ -1,5 +1,7 @@
 /*
- * bench/uring.c - "mvbench uring" (see uring.h).
+ * bench/uring.c - "mvbench uring": options, the file, the page-cache methods and
+ * bench_uring_main (see uring.h; uring_pipeline.c runs the pipeline, uring_report.c shows the
+ * results).
  *
  * What is measured, per block size (4 KiB and 128 KiB by default), each reading the file
  * sequentially from its start, at most once per pass:
@@ -9,12 +11,7 @@
  *                 (mv_uring_prep_read_fixed) and reaped through mv_uring_complete
  *   read-direct   read(2) with O_DIRECT (disk, not page cache), where the filesystem allows
  *   fixed-direct  fixed reads with O_DIRECT
- * and then the pipeline: fixed reads land in ranges of a named shared-memory segment
- * registered as slots (mv_uring_attach); each filled range is handed (slot id over a pipe) to a
- * consumer process that opened the segment itself, views the range (a slice of its own mapping:
- * no copy), checks the first 8 bytes of every page against the file's pattern and hands the slot
- * back; the producer learns of returned slots through a read on the return pipe submitted to the
- * same ring. The pipeline's GB/s is the whole file over the time until the last slot came back.
+ * and then the pipeline, file -> registered shm slot -> consumer process view.
  *
  * Passes interleave the methods (pass 1 of every method, then pass 2, ...), so a change in the
  * machine's load spreads over all of them; the table shows the median pass. GB/s is 10^9 bytes
@@ -42,11 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,67 +49,10 @@
 #include "../tools/cli.h"
 #include "uring.h"
 
-#define MAX_BLOCKS 8
-#define MAX_PASSES 15
 #define PAGE 4096u
 #define TMPFS_MAGIC_ 0x01021994L
 
-/* Targets of issue 4. */
-#define TARGET_FIXED_VS_READ_4K 1.10
-#define TARGET_PIPELINE_VS_READ_BW 0.80
-
-enum method { M_READ, M_URING, M_FIXED, M_READ_DIRECT, M_FIXED_DIRECT, M_N };
-
-static const char *const method_names[M_N] = { "read", "uring", "fixed", "read-direct",
-					       "fixed-direct" };
-static const char *const method_desc[M_N] = { "read(2)", "io_uring read",
-					      "io_uring fixed read (memview)", "read(2) O_DIRECT",
-					      "fixed read O_DIRECT" };
-
-struct config {
-	const char *dir;        /* where to create the file */
-	const char *file;       /* a file of the user's instead (not verified, not removed) */
-	const char *json;
-	uint64_t size;          /* bytes of the created file */
-	size_t blocks[MAX_BLOCKS];
-	int nblocks;
-	unsigned methods;       /* 1 << enum method */
-	unsigned depth;         /* io_uring requests in flight */
-	int passes;
-	double max_s;           /* one pass of one method stops after this long */
-	size_t pipe_block;      /* pipeline: bytes per slot */
-	unsigned pipe_slots;
-	int pipeline;
-	int cpu[2];             /* pipeline: producer's and consumer's CPU; -1: not pinned */
-	cpu_set_t affinity;     /* the process's own, restored after the pipeline */
-	int quick, keep, quiet, allow_tmpfs;
-};
-
-/* One method at one block size. */
-struct cell {
-	int ok;                 /* 0: could not run (why says so) */
-	char why[160];
-	int npasses;
-	double ops_s[MAX_PASSES], gb_s[MAX_PASSES];
-	double med_ops, med_gb;
-};
-
-struct pipeline {
-	int ok;
-	char why[200];
-	int npasses;
-	double ops_s[MAX_PASSES], gb_s[MAX_PASSES];
-	double med_ops, med_gb;
-	uint64_t pages_checked; /* by the consumer, over all passes */
-};
-
-/* What one pass of one method did. */
-struct pass {
-	uint64_t bytes, ops;
-	double secs;
-};
-
-static double now(void)
+double ur_now(void)
 {
 	struct timespec ts;
 
@@ -129,9 +67,9 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(const double *v, int n)
+double ur_median(const double *v, int n)
 {
-	double s[MAX_PASSES];
+	double s[UR_MAX_PASSES];
 
 	if (n <= 0)
 		return 0;
@@ -140,8 +78,7 @@ static double median(const double *v, int n)
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static void progress(const struct config *c, const char *fmt, ...) CLI_PRINTF(2, 3);
-static void progress(const struct config *c, const char *fmt, ...)
+void ur_progress(const struct ur_config *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -152,19 +89,6 @@ static void progress(const struct config *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-}
-
-static const char *size_text(uint64_t n, char *buf, size_t cap)
-{
-	if (n >= (1u << 30) && n % (1u << 30) == 0)
-		snprintf(buf, cap, "%llu GiB", (unsigned long long)(n >> 30));
-	else if (n >= (1u << 20) && n % (1u << 20) == 0)
-		snprintf(buf, cap, "%llu MiB", (unsigned long long)(n >> 20));
-	else if (n >= 1024 && n % 1024 == 0)
-		snprintf(buf, cap, "%llu KiB", (unsigned long long)(n >> 10));
-	else
-		snprintf(buf, cap, "%llu B", (unsigned long long)n);
-	return buf;
 }
 
 /* ------------------------------------------------------------------ the file */
@@ -255,6 +179,14 @@ static void warm(int fd, uint64_t size)
 static char cleanup_file[4096];
 static char cleanup_shm[80];
 
+void ur_cleanup_shm(const char *name)
+{
+	if (name)
+		snprintf(cleanup_shm, sizeof(cleanup_shm), "/dev/shm%s", name);
+	else
+		cleanup_shm[0] = '\0';
+}
+
 static void cleanup(void)
 {
 	if (cleanup_file[0])
@@ -284,7 +216,7 @@ static void cleanup_install(void)
 
 /* ------------------------------------------------------------------ the methods */
 
-static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct pass *p)
+static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pass *p)
 {
 	void *buf;
 	uint64_t off = 0, ops = 0;
@@ -297,7 +229,7 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct pass 
 		free(buf);
 		return -errno;
 	}
-	t0 = now();
+	t0 = ur_now();
 	while (off < size) {
 		ssize_t n = read(fd, buf, bs);
 
@@ -311,10 +243,10 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct pass 
 			break;
 		off += (uint64_t)n;
 		ops++;
-		if ((ops & 63) == 0 && now() - t0 > max_s)
+		if ((ops & 63) == 0 && ur_now() - t0 > max_s)
 			break;
 	}
-	p->secs = now() - t0;
+	p->secs = ur_now() - t0;
 	p->bytes = off;
 	p->ops = ops;
 	free(buf);
@@ -326,7 +258,7 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct pass 
  * prepared from @views through memview. Returns 0 or a negative errno (of the I/O or of memview).
  */
 static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, unsigned depth,
-		    double max_s, char **bufs, mv_uring *t, mv_view *views, struct pass *p)
+		    double max_s, char **bufs, mv_uring *t, mv_view *views, struct ur_pass *p)
 {
 	unsigned free_ids[256], nfree = 0, inflight = 0, i;
 	uint64_t off = 0, done = 0, ops = 0;
@@ -335,7 +267,7 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 
 	for (i = 0; i < depth; i++)
 		free_ids[nfree++] = depth - 1 - i;
-	t0 = now();
+	t0 = ur_now();
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
@@ -399,627 +331,13 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 				stop = 1; /* end of file */
 		}
 		io_uring_cq_advance(ring, seen);
-		if (!stop && now() - t0 > max_s)
+		if (!stop && ur_now() - t0 > max_s)
 			stop = 1;
 	}
-	p->secs = now() - t0;
+	p->secs = ur_now() - t0;
 	p->bytes = done;
 	p->ops = ops;
 	return err;
-}
-
-/* ------------------------------------------------------------------ the pipeline */
-
-/* Pin the calling process to @cpu (-1: leave it). */
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		cli_warn("cannot pin to CPU %d: %s", cpu, strerror(errno));
-}
-
-/* The first two CPUs this process may use, or -1 when it has only one. */
-static void default_cpus(int cpu[2])
-{
-	cpu_set_t set;
-	int i, n = 0;
-
-	cpu[0] = cpu[1] = -1;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return;
-	for (i = 0; i < CPU_SETSIZE && n < 2; i++)
-		if (CPU_ISSET(i, &set))
-			cpu[n++] = i;
-	if (n < 2)
-		cpu[0] = cpu[1] = -1;
-}
-
-struct msg {
-	uint32_t slot;          /* UINT32_MAX: "ready", from the consumer */
-	uint32_t len;           /* 0: the end */
-	uint64_t off;           /* file offset of the slot's bytes */
-};
-
-static int read_full(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * The consumer process: its own readonly mapping of the segment, a view of it, a slice per
- * message. Exits 0, 1 (data differs from the pattern), 2 (setup failed).
- */
-static void consumer(const char *name, int in, int out, size_t block, int verify)
-{
-	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
-	mv_segment *seg;
-	mv_view whole, part;
-	struct msg m[64];
-	uint32_t back[64];
-	uint64_t pages = 0;
-	int bad = 0;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	opts.flags = MV_SEGMENT_READONLY;
-	if (mv_segment_open(&seg, name, &opts) < 0 ||
-	    mv_view_from(&whole, mv_segment_exporter(seg), 0) < 0) {
-		fprintf(stderr, "%s uring: consumer: %s\n", cli_progname, mv_errmsg());
-		_exit(2);
-	}
-	m[0].slot = UINT32_MAX;
-	if (write_full(out, &m[0].slot, sizeof(uint32_t)) < 0)
-		_exit(2);
-	for (;;) {
-		ssize_t r = read(in, m, sizeof(m));
-		size_t n, k, nb = 0;
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || r % (ssize_t)sizeof(m[0]))
-			_exit(2);
-		n = (size_t)r / sizeof(m[0]);
-		for (k = 0; k < n; k++) {
-			const unsigned char *p;
-			size_t j;
-
-			if (m[k].len == 0) {
-				mv_view_release(&whole);
-				mv_segment_close(seg);
-				if (write_full(out, &pages, sizeof(pages)) < 0)
-					_exit(2);
-				_exit(bad ? 1 : 0);
-			}
-			if (mv_view_slice(&part, &whole, (ssize_t)m[k].slot * (ssize_t)block,
-					  (ssize_t)m[k].slot * (ssize_t)block + m[k].len, 1) < 0)
-				_exit(2);
-			p = mv_view_ptr(&part);
-			for (j = 0; j + 8 <= m[k].len; j += PAGE) {
-				uint64_t w;
-
-				memcpy(&w, p + j, sizeof(w));
-				if (verify && w != m[k].off + j)
-					bad = 1;
-				pages++;
-			}
-			mv_view_release(&part);
-			back[nb++] = m[k].slot;
-		}
-		if (write_full(out, back, nb * sizeof(back[0])) < 0)
-			_exit(2);
-	}
-}
-
-struct pipe_state {
-	struct io_uring *ring;
-	mv_uring *t;
-	unsigned first;         /* first table slot of the pipeline */
-	mv_view views[64];      /* producer's view of each slot */
-	uint64_t slot_off[64];  /* file offset now in each slot */
-	int fwd, back;          /* to the consumer, from it */
-	uint32_t returned[64];  /* the return pipe's read buffer */
-};
-
-/* Submit a read of returned slot ids on the return pipe (a completion memview calls foreign). */
-static int arm_return_read(struct pipe_state *ps)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ps->ring);
-
-	if (!sqe)
-		return -EAGAIN;
-	io_uring_prep_read(sqe, ps->back, ps->returned, sizeof(ps->returned), (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, 0x7265747572ull); /* "retur" */
-	return 0;
-}
-
-static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t block,
-			 unsigned nslots, double max_s, struct pass *p)
-{
-	unsigned free_ids[64], nfree = 0, inflight = 0, at_consumer = 0, i, nmsg;
-	struct msg msgs[64];
-	uint64_t off = 0, done = 0, ops = 0;
-	int stop = 0, err = 0, armed = 0;
-	double t0;
-
-	for (i = 0; i < nslots; i++)
-		free_ids[nfree++] = nslots - 1 - i;
-	t0 = now();
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0, issued = 0;
-		int rc;
-
-		/*
-		 * Half the slots per submission: page-cache reads are copied inside the submit
-		 * call, so the consumer checks one half while the kernel fills the other.
-		 */
-		while (!stop && !err && nfree && off < size && issued < (nslots + 1) / 2) {
-			unsigned id = free_ids[--nfree];
-
-			rc = mv_uring_prep_read_fixed(NULL, ps->t, fd, &ps->views[id], off, id);
-			if (rc < 0) {
-				free_ids[nfree++] = id;
-				if (rc != -EAGAIN)
-					err = rc;
-				break;
-			}
-			ps->slot_off[id] = off;
-			off += block;
-			inflight++;
-			issued++;
-		}
-		if (at_consumer && !armed) {
-			if (arm_return_read(ps) == 0)
-				armed = 1;
-		}
-		if (!inflight && !at_consumer)
-			break;
-		rc = io_uring_submit_and_wait(ps->ring, 1);
-		if (rc < 0 && rc != -EINTR) {
-			err = rc;
-			break;
-		}
-		nmsg = 0;
-		io_uring_for_each_cqe(ps->ring, head, cqe) {
-			mv_uring_result r;
-			int kind = mv_uring_complete(&r, ps->t, cqe);
-
-			seen++;
-			if (kind == MV_URING_CQE_IO) {
-				struct msg *m = &msgs[nmsg];
-
-				inflight--;
-				if (r.res <= 0) {
-					if (r.res < 0 && !err)
-						err = r.res;
-					free_ids[nfree++] = r.cookie;
-					stop = 1;
-					continue;
-				}
-				m->slot = r.cookie;
-				m->len = (uint32_t)r.res;
-				m->off = ps->slot_off[r.cookie];
-				nmsg++;
-				at_consumer++;
-				done += (uint64_t)r.res;
-				ops++;
-				if ((size_t)r.res < block)
-					stop = 1;
-			} else if (kind == MV_URING_CQE_FOREIGN) {
-				/* Slot ids the consumer handed back. */
-				unsigned k, n;
-
-				armed = 0;
-				if (cqe->res <= 0) {
-					err = cqe->res < 0 ? cqe->res : -EPIPE;
-					at_consumer = 0;
-					continue;
-				}
-				n = (unsigned)cqe->res / sizeof(uint32_t);
-				for (k = 0; k < n; k++)
-					free_ids[nfree++] = ps->returned[k];
-				at_consumer -= n;
-			}
-		}
-		io_uring_cq_advance(ps->ring, seen);
-		/* One write per batch: the consumer wakes once for all of it. */
-		if (nmsg && write_full(ps->fwd, msgs, nmsg * sizeof(msgs[0])) < 0) {
-			err = -EPIPE;
-			at_consumer -= nmsg;
-		}
-		if (err && !inflight)
-			break;
-		if (!stop && now() - t0 > max_s)
-			stop = 1;
-	}
-	p->secs = now() - t0;
-	p->bytes = done;
-	p->ops = ops;
-	return err;
-}
-
-static void run_pipeline(const struct config *c, struct io_uring *ring, mv_uring *t,
-			 unsigned first, int fd, uint64_t size, int verify, struct pipeline *out)
-{
-	struct pipe_state ps;
-	char name[64];
-	mv_segment *seg = NULL;
-	int fwdp[2] = { -1, -1 }, backp[2] = { -1, -1 }, rc, st, pass, k, nviews = 0;
-	unsigned attached = 0, i;
-	pid_t pid = -1;
-	uint32_t ready;
-	struct msg end;
-
-	memset(&ps, 0, sizeof(ps));
-	ps.ring = ring;
-	ps.t = t;
-	ps.first = first;
-	snprintf(name, sizeof(name), "/mvbench-uring-%ld", (long)getpid());
-	mv_segment_unlink(name, MV_SEGMENT_FORCE);
-	snprintf(cleanup_shm, sizeof(cleanup_shm), "/dev/shm%s", name);
-	rc = mv_segment_create(&seg, name, (size_t)c->pipe_slots * c->pipe_block, NULL);
-	if (rc < 0) {
-		snprintf(out->why, sizeof(out->why), "segment: %s", mv_errmsg());
-		return;
-	}
-	for (i = 0; i < c->pipe_slots; i++) {
-		rc = mv_uring_attach(t, first + i, mv_segment_exporter(seg), i * c->pipe_block,
-				     c->pipe_block);
-		if (rc < 0) {
-			snprintf(out->why, sizeof(out->why), "%s", mv_errmsg());
-			goto out;
-		}
-		attached++;
-		rc = mv_view_from(&ps.views[i], mv_uring_exporter(t, first + i), MV_BUF_WRITABLE);
-		if (rc < 0) {
-			snprintf(out->why, sizeof(out->why), "%s", mv_errmsg());
-			goto out;
-		}
-		nviews++;
-	}
-	if (pipe(fwdp) < 0 || pipe(backp) < 0) {
-		snprintf(out->why, sizeof(out->why), "pipe: %s", strerror(errno));
-		goto out;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(out->why, sizeof(out->why), "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		close(fwdp[1]);
-		close(backp[0]);
-		pin(c->cpu[1]);
-		consumer(name, fwdp[0], backp[1], c->pipe_block, verify);
-	}
-	/* Producer and consumer on CPUs of their own, as the handoff benchmark pins its two. */
-	pin(c->cpu[0]);
-	close(fwdp[0]);
-	close(backp[1]);
-	fwdp[0] = backp[1] = -1;
-	ps.fwd = fwdp[1];
-	ps.back = backp[0];
-	if (read_full(ps.back, &ready, sizeof(ready)) < 0 || ready != UINT32_MAX) {
-		snprintf(out->why, sizeof(out->why), "the consumer did not start");
-		goto out;
-	}
-	for (pass = 0; pass < c->passes; pass++) {
-		struct pass p;
-
-		memset(&p, 0, sizeof(p));
-		rc = pipeline_pass(&ps, fd, size, c->pipe_block, c->pipe_slots, c->max_s, &p);
-		if (rc < 0) {
-			snprintf(out->why, sizeof(out->why), "pass %d: %s", pass + 1, strerror(-rc));
-			goto out;
-		}
-		out->ops_s[out->npasses] = (double)p.ops / p.secs;
-		out->gb_s[out->npasses] = (double)p.bytes / p.secs / 1e9;
-		out->npasses++;
-		progress(c, "pipeline pass %d: %.2f GB/s", pass + 1, out->gb_s[out->npasses - 1]);
-	}
-	memset(&end, 0, sizeof(end));
-	if (write_full(ps.fwd, &end, sizeof(end)) < 0 ||
-	    read_full(ps.back, &out->pages_checked, sizeof(out->pages_checked)) < 0) {
-		snprintf(out->why, sizeof(out->why), "the consumer went away");
-		goto out;
-	}
-	out->ok = 1;
-out:
-	if (fwdp[1] >= 0)
-		close(fwdp[1]);
-	if (backp[0] >= 0)
-		close(backp[0]);
-	if (fwdp[0] >= 0)
-		close(fwdp[0]);
-	if (backp[1] >= 0)
-		close(backp[1]);
-	if (pid > 0) {
-		if (!out->ok)
-			kill(pid, SIGKILL);
-		if (waitpid(pid, &st, 0) == pid && out->ok &&
-		    !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-			out->ok = 0;
-			snprintf(out->why, sizeof(out->why), "%s",
-				 WIFEXITED(st) && WEXITSTATUS(st) == 1 ?
-					 "the consumer saw data that is not the file's" :
-					 "the consumer failed");
-		}
-	}
-	if (pid > 0 && c->cpu[0] >= 0 && sched_setaffinity(0, sizeof(c->affinity), &c->affinity) < 0)
-		cli_warn("cannot restore the CPU affinity: %s", strerror(errno));
-	for (k = 0; k < nviews; k++)
-		mv_view_release(&ps.views[k]);
-	/* Empty the slots and reap their tags: only then is the segment export given back. */
-	for (i = 0; i < attached; i++)
-		if (mv_uring_clear(t, first + i) < 0)
-			cli_warn("%s", mv_errmsg());
-	for (;;) {
-		struct __kernel_timespec ts = { 2, 0 };
-		struct mv_uring_info info;
-		struct io_uring_cqe *cqe;
-
-		if (mv_uring_info(&info, t) < 0 || info.pending_tags == 0 ||
-		    io_uring_wait_cqe_timeout(ring, &cqe, &ts) < 0)
-			break;
-		mv_uring_complete(NULL, t, cqe);
-		io_uring_cqe_seen(ring, cqe);
-	}
-	if (mv_segment_close(seg) < 0)
-		cli_warn("%s", mv_errmsg());
-	mv_segment_unlink(name, MV_SEGMENT_FORCE);
-	cleanup_shm[0] = '\0';
-	if (out->ok) {
-		out->med_gb = median(out->gb_s, out->npasses);
-		out->med_ops = median(out->ops_s, out->npasses);
-	}
-}
-
-/* ------------------------------------------------------------------ report */
-
-static void loadavg(double la[3])
-{
-	FILE *f = fopen("/proc/loadavg", "re");
-
-	la[0] = la[1] = la[2] = -1;
-	if (f) {
-		if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3)
-			la[0] = la[1] = la[2] = -1;
-		fclose(f);
-	}
-}
-
-static void cpu_model(char *buf, size_t cap)
-{
-	FILE *f = fopen("/proc/cpuinfo", "re");
-	char line[512];
-
-	snprintf(buf, cap, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) == 0 && colon) {
-			colon += 2;
-			colon[strcspn(colon, "\n")] = '\0';
-			snprintf(buf, cap, "%s", colon);
-			break;
-		}
-	}
-	fclose(f);
-}
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-struct report {
-	const struct config *c;
-	char path[4096], fs[32], cpu[256], kernel[128];
-	uint64_t size;
-	double cached, load_start[3], load_end[3];
-	int verified;
-	struct cell cells[MAX_BLOCKS][M_N];
-	struct pipeline pipe;
-	double fixed_vs_read_4k, pipeline_vs_read_bw; /* < 0: not measured */
-	size_t pipe_ref_block;                        /* read(2) block the pipeline is held to */
-	unsigned features;
-	double elapsed;
-};
-
-static void write_json(const struct report *r, FILE *f)
-{
-	const struct config *c = r->c;
-	int b, m, k;
-
-	fprintf(f, "{\n  \"benchmark\": \"uring\",\n  \"machine\": {\"cpus\": %ld, \"cpu\": ",
-		sysconf(_SC_NPROCESSORS_ONLN));
-	json_string(f, r->cpu);
-	fprintf(f, ", \"kernel\": ");
-	json_string(f, r->kernel);
-	fprintf(f, ", \"load_start\": [%.2f, %.2f, %.2f], \"load_end\": [%.2f, %.2f, %.2f]},\n",
-		r->load_start[0], r->load_start[1], r->load_start[2], r->load_end[0],
-		r->load_end[1], r->load_end[2]);
-	fprintf(f, "  \"config\": {\"file\": ");
-	json_string(f, r->path);
-	fprintf(f, ", \"filesystem\": ");
-	json_string(f, r->fs);
-	fprintf(f, ", \"size\": %llu, \"page_cache_fraction\": %.4f, \"quick\": %s, "
-		   "\"passes\": %d, \"max_seconds_per_pass\": %.3f, \"depth\": %u, "
-		   "\"pipeline_block\": %zu, \"pipeline_slots\": %u, \"shm_registers\": %s, "
-		   "\"elapsed_seconds\": %.1f},\n",
-		(unsigned long long)r->size, r->cached, c->quick ? "true" : "false", c->passes,
-		c->max_s, c->depth, c->pipe_block, c->pipe_slots,
-		(r->features & MV_URING_FEATURE_SHM) ? "true" : "false", r->elapsed);
-	fprintf(f, "  \"results\": [");
-	k = 0;
-	for (b = 0; b < c->nblocks; b++) {
-		for (m = 0; m < M_N; m++) {
-			const struct cell *x = &r->cells[b][m];
-			int i;
-
-			if (!(c->methods & (1u << m)))
-				continue;
-			fprintf(f, "%s\n    {\"method\": \"%s\", \"block\": %zu, ", k++ ? "," : "",
-				method_names[m], c->blocks[b]);
-			if (!x->ok) {
-				fprintf(f, "\"skipped\": ");
-				json_string(f, x->why);
-				fputc('}', f);
-				continue;
-			}
-			fprintf(f, "\"ops_per_s\": %.0f, \"gb_per_s\": %.4f, \"passes_gb_per_s\": [",
-				x->med_ops, x->med_gb);
-			for (i = 0; i < x->npasses; i++)
-				fprintf(f, "%s%.4f", i ? ", " : "", x->gb_s[i]);
-			fputs("]}", f);
-		}
-	}
-	fprintf(f, "\n  ],\n  \"pipeline\": {\"block\": %zu, \"slots\": %u, \"cpus\": [%d, %d], ",
-		c->pipe_block, c->pipe_slots, c->cpu[0], c->cpu[1]);
-	if (!c->pipeline || !r->pipe.ok) {
-		fprintf(f, "\"skipped\": ");
-		json_string(f, c->pipeline ? r->pipe.why : "not asked for");
-		fputs("},\n", f);
-	} else {
-		fprintf(f, "\"ops_per_s\": %.0f, \"gb_per_s\": %.4f, \"pages_checked\": %llu, "
-			   "\"data_verified\": %s, \"passes_gb_per_s\": [",
-			r->pipe.med_ops, r->pipe.med_gb, (unsigned long long)r->pipe.pages_checked,
-			r->verified ? "true" : "false");
-		for (k = 0; k < r->pipe.npasses; k++)
-			fprintf(f, "%s%.4f", k ? ", " : "", r->pipe.gb_s[k]);
-		fputs("]},\n", f);
-	}
-	fprintf(f, "  \"summary\": {");
-	if (r->fixed_vs_read_4k >= 0)
-		fprintf(f, "\"fixed_vs_read_4k\": %.4f, ", r->fixed_vs_read_4k);
-	else
-		fprintf(f, "\"fixed_vs_read_4k\": null, ");
-	if (r->pipeline_vs_read_bw >= 0)
-		fprintf(f, "\"pipeline_vs_read_bw\": %.4f, ", r->pipeline_vs_read_bw);
-	else
-		fprintf(f, "\"pipeline_vs_read_bw\": null, ");
-	fprintf(f, "\"pipeline_reference_block\": %zu, ", r->pipe_ref_block);
-	fprintf(f, "\"target_fixed_vs_read_4k\": %.2f, \"target_pipeline_vs_read_bw\": %.2f, ",
-		TARGET_FIXED_VS_READ_4K, TARGET_PIPELINE_VS_READ_BW);
-	fprintf(f, "\"fixed_target_met\": %s, \"pipeline_target_met\": %s}\n}\n",
-		r->fixed_vs_read_4k < 0 ? "null" :
-		r->fixed_vs_read_4k >= TARGET_FIXED_VS_READ_4K ? "true" : "false",
-		r->pipeline_vs_read_bw < 0 ? "null" :
-		r->pipeline_vs_read_bw >= TARGET_PIPELINE_VS_READ_BW ? "true" : "false");
-}
-
-static void print_report(const struct report *r)
-{
-	const struct config *c = r->c;
-	char s1[32], s2[32];
-	int b, m;
-
-	printf("mvbench uring: %s file on %s (%s), %.0f%% in the page cache%s\n",
-	       size_text(r->size, s1, sizeof(s1)), r->fs, r->path, r->cached * 100,
-	       c->quick ? " [--quick]" : "");
-	printf("%s, %ld CPUs, Linux %s; load average %.2f %.2f %.2f at start, %.2f at end\n",
-	       r->cpu, sysconf(_SC_NPROCESSORS_ONLN), r->kernel, r->load_start[0],
-	       r->load_start[1], r->load_start[2], r->load_end[0]);
-	printf("queue depth %u; median of %d passes, each at most one sequential read of the file "
-	       "or %.1f s; GB = 10^9 bytes\n\n", c->depth, c->passes, c->max_s);
-	printf("%-9s %-32s %12s %9s %11s\n", "block", "method", "ops/s", "GB/s", "vs read(2)");
-	for (b = 0; b < c->nblocks; b++) {
-		const struct cell *ref = &r->cells[b][M_READ];
-
-		for (m = 0; m < M_N; m++) {
-			const struct cell *x = &r->cells[b][m];
-
-			if (!(c->methods & (1u << m)))
-				continue;
-			size_text(c->blocks[b], s1, sizeof(s1));
-			if (!x->ok) {
-				printf("%-9s %-32s %s\n", s1, method_desc[m], x->why);
-				continue;
-			}
-			printf("%-9s %-32s %12.0f %9.2f", s1, method_desc[m], x->med_ops, x->med_gb);
-			if (ref->ok && (c->methods & 1u) && ref->med_ops > 0)
-				printf(" %10.2fx", x->med_ops / ref->med_ops);
-			putchar('\n');
-		}
-	}
-	if (c->pipeline) {
-		printf("\npipeline: file -> registered shm slot (%u x %s) -> consumer process view "
-		       "(no copy)", c->pipe_slots, size_text(c->pipe_block, s1, sizeof(s1)));
-		if (c->cpu[0] >= 0)
-			printf(", producer on CPU %d, consumer on CPU %d", c->cpu[0], c->cpu[1]);
-		putchar('\n');
-		if (r->pipe.ok)
-			printf("%-9s %-32s %12.0f %9.2f %10.2fx  (of read(2) at %s)\n",
-			       size_text(c->pipe_block, s1, sizeof(s1)), "pipeline", r->pipe.med_ops,
-			       r->pipe.med_gb,
-			       r->pipeline_vs_read_bw >= 0 ? r->pipeline_vs_read_bw : 0.0,
-			       size_text(r->pipe_ref_block, s2, sizeof(s2)));
-		else
-			printf("not measured: %s\n", r->pipe.why);
-		if (r->pipe.ok)
-			printf("the consumer checked %llu pages%s\n",
-			       (unsigned long long)r->pipe.pages_checked,
-			       r->verified ? " against the file's pattern" : " (not verified: --file)");
-	}
-	printf("\ntargets:\n");
-	if (r->fixed_vs_read_4k >= 0)
-		printf("  fixed reads >= %.2fx read(2) ops/s at 4 KiB: %.2fx, %s\n",
-		       TARGET_FIXED_VS_READ_4K, r->fixed_vs_read_4k,
-		       r->fixed_vs_read_4k >= TARGET_FIXED_VS_READ_4K ? "met" : "MISSED");
-	else
-		printf("  fixed reads at 4 KiB: not measured (needs 4K blocks and both methods)\n");
-	if (r->pipeline_vs_read_bw >= 0)
-		printf("  pipeline >= %.0f%% of read(2) bandwidth: %.0f%%, %s\n",
-		       TARGET_PIPELINE_VS_READ_BW * 100, r->pipeline_vs_read_bw * 100,
-		       r->pipeline_vs_read_bw >= TARGET_PIPELINE_VS_READ_BW ? "met" : "MISSED");
-	else
-		printf("  pipeline: not measured\n");
-	printf("(%.1f s in all)\n", r->elapsed);
 }
 
 /* ------------------------------------------------------------------ options */
@@ -1046,7 +364,8 @@ static void usage(void)
 	cli_usage_option(out, "    --pipeline-block <size>", "pipeline slot size (default 128K)");
 	cli_usage_option(out, "    --pipeline-slots <n>", "pipeline slots (default 16)");
 	cli_usage_option(out, "-c, --cpus <a,b>",
-			 "pipeline producer's and consumer's CPUs\n(default the first two)");
+			 "pin the pipeline's producer and consumer to these\nCPUs (default: "
+			 "not pinned)");
 	cli_usage_option(out, "    --no-pipeline", "skip the pipeline");
 	cli_usage_option(out, "    --allow-tmpfs", "measure a file on tmpfs anyway");
 	cli_usage_option(out, "    --keep", "keep the created file");
@@ -1083,7 +402,7 @@ static double parse_seconds(const char *arg)
 	return v;
 }
 
-static void parse_blocks(struct config *c, const char *arg)
+static void parse_blocks(struct ur_config *c, const char *arg)
 {
 	char *copy = strdup(arg), *tok, *save = NULL;
 
@@ -1095,8 +414,8 @@ static void parse_blocks(struct config *c, const char *arg)
 
 		if (v < 512 || v > (64u << 20) || v % 512)
 			cli_usage_error("a block is a multiple of 512 bytes up to 64 MiB: '%s'", tok);
-		if (c->nblocks == MAX_BLOCKS)
-			cli_usage_error("at most %d block sizes", MAX_BLOCKS);
+		if (c->nblocks == UR_MAX_BLOCKS)
+			cli_usage_error("at most %d block sizes", UR_MAX_BLOCKS);
 		c->blocks[c->nblocks++] = (size_t)v;
 	}
 	free(copy);
@@ -1114,12 +433,12 @@ static unsigned parse_methods(const char *arg)
 		cli_fail("out of memory");
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (strcmp(tok, "all") == 0) {
-			mask |= (1u << M_N) - 1;
+			mask |= (1u << UR_NMETHODS) - 1;
 			continue;
 		}
-		for (m = 0; m < M_N && strcmp(tok, method_names[m]); m++)
+		for (m = 0; m < UR_NMETHODS && strcmp(tok, ur_method_names[m]); m++)
 			;
-		if (m == M_N)
+		if (m == UR_NMETHODS)
 			cli_usage_error("unknown method '%s' (read, uring, fixed, read-direct, "
 					"fixed-direct)", tok);
 		mask |= 1u << m;
@@ -1135,7 +454,7 @@ enum {
 	OPT_QUIET
 };
 
-static void parse_args(struct config *c, int argc, char **argv)
+static void parse_args(struct ur_config *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
@@ -1169,14 +488,14 @@ static void parse_args(struct config *c, int argc, char **argv)
 	c->blocks[0] = 4096;
 	c->blocks[1] = 128 * 1024;
 	c->nblocks = 2;
-	c->methods = (1u << M_N) - 1;
+	c->methods = (1u << UR_NMETHODS) - 1;
 	c->depth = 32;
 	c->pipe_block = 128 * 1024;
 	c->pipe_slots = 16;
 	c->pipeline = 1;
 	optind = 1;
 	sched_getaffinity(0, sizeof(c->affinity), &c->affinity);
-	default_cpus(c->cpu);
+	c->cpu[0] = c->cpu[1] = -1;
 	while ((opt = getopt_long(argc, argv, "d:f:s:b:m:D:p:t:c:qj:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
@@ -1201,7 +520,7 @@ static void parse_args(struct config *c, int argc, char **argv)
 			c->depth = (unsigned)parse_long(optarg, "depth", 1, 256);
 			break;
 		case 'p':
-			passes = (int)parse_long(optarg, "passes", 1, MAX_PASSES);
+			passes = (int)parse_long(optarg, "passes", 1, UR_MAX_PASSES);
 			break;
 		case 't':
 			max_s = parse_seconds(optarg);
@@ -1259,7 +578,7 @@ static void parse_args(struct config *c, int argc, char **argv)
 
 /* ------------------------------------------------------------------ main */
 
-static int open_file(const struct config *c, struct report *r, int *created)
+static int open_file(const struct ur_config *c, struct ur_report *r, int *created)
 {
 	struct statfs sfs;
 	struct stat st;
@@ -1297,7 +616,7 @@ static int open_file(const struct config *c, struct report *r, int *created)
 	if (*created) {
 		char s[32];
 
-		progress(c, "writing %s of pattern to %s", size_text(c->size, s, sizeof(s)),
+		ur_progress(c, "writing %s of pattern to %s", ur_size_text(c->size, s, sizeof(s)),
 			 r->path);
 		fill_file(fd, c->size, r->path);
 	}
@@ -1309,7 +628,7 @@ static int open_file(const struct config *c, struct report *r, int *created)
 			 (unsigned long long)r->size);
 	r->cached = cached_fraction(fd, r->size);
 	if (r->cached < 0.999) {
-		progress(c, "%.0f%% in the page cache: reading it once", r->cached * 100);
+		ur_progress(c, "%.0f%% in the page cache: reading it once", r->cached * 100);
 		warm(fd, r->size);
 		r->cached = cached_fraction(fd, r->size);
 	}
@@ -1321,37 +640,37 @@ static int open_file(const struct config *c, struct report *r, int *created)
 
 int bench_uring_main(int argc, char **argv)
 {
-	static struct report r;
-	struct config c;
+	static struct ur_report r;
+	struct ur_config c;
 	struct io_uring ring;
 	struct mv_uring_info info;
 	struct utsname u;
 	mv_uring *t = NULL;
-	mv_view *views[MAX_BLOCKS];
-	char **bufs[MAX_BLOCKS];
+	mv_view *views[UR_MAX_BLOCKS];
+	char **bufs[UR_MAX_BLOCKS];
 	int fd, dfd = -1, created, b, m, pass, rc, i;
-	double t_start = now();
+	double t_start = ur_now();
 	char s1[32];
 
 	parse_args(&c, argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.c = &c;
 	r.fixed_vs_read_4k = r.pipeline_vs_read_bw = -1;
-	loadavg(r.load_start);
-	cpu_model(r.cpu, sizeof(r.cpu));
+	ur_loadavg(r.load_start);
+	ur_cpu_model(r.cpu, sizeof(r.cpu));
 	snprintf(r.kernel, sizeof(r.kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
 	signal(SIGPIPE, SIG_IGN);
 	cleanup_install();
 
 	fd = open_file(&c, &r, &created);
 	r.verified = created;
-	if (c.methods & ((1u << M_READ_DIRECT) | (1u << M_FIXED_DIRECT))) {
+	if (c.methods & ((1u << UR_READ_DIRECT) | (1u << UR_FIXED_DIRECT))) {
 		dfd = open(r.path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 		if (dfd < 0)
 			for (b = 0; b < c.nblocks; b++) {
-				snprintf(r.cells[b][M_READ_DIRECT].why, sizeof(r.cells[b][0].why),
+				snprintf(r.cells[b][UR_READ_DIRECT].why, sizeof(r.cells[b][0].why),
 					 "O_DIRECT refused by %s: %s", r.fs, strerror(errno));
-				snprintf(r.cells[b][M_FIXED_DIRECT].why, sizeof(r.cells[b][0].why),
+				snprintf(r.cells[b][UR_FIXED_DIRECT].why, sizeof(r.cells[b][0].why),
 					 "O_DIRECT refused by %s: %s", r.fs, strerror(errno));
 			}
 	}
@@ -1399,22 +718,22 @@ int bench_uring_main(int argc, char **argv)
 
 	for (pass = 0; pass < c.passes; pass++) {
 		for (b = 0; b < c.nblocks; b++) {
-			for (m = 0; m < M_N; m++) {
-				struct cell *x = &r.cells[b][m];
-				int direct = m == M_READ_DIRECT || m == M_FIXED_DIRECT;
+			for (m = 0; m < UR_NMETHODS; m++) {
+				struct ur_cell *x = &r.cells[b][m];
+				int direct = m == UR_READ_DIRECT || m == UR_FIXED_DIRECT;
 				int use_fd = direct ? dfd : fd;
-				struct pass p;
+				struct ur_pass p;
 
 				if (!(c.methods & (1u << m)) || (pass > 0 && !x->ok) ||
 				    (direct && dfd < 0))
 					continue;
 				memset(&p, 0, sizeof(p));
 				switch (m) {
-				case M_READ:
-				case M_READ_DIRECT:
+				case UR_READ:
+				case UR_READ_DIRECT:
 					rc = run_read(use_fd, c.blocks[b], r.size, c.max_s, &p);
 					break;
-				case M_URING:
+				case UR_URING:
 					rc = run_ring(&ring, use_fd, c.blocks[b], r.size, c.depth,
 						      c.max_s, bufs[b], NULL, NULL, &p);
 					break;
@@ -1438,49 +757,49 @@ int bench_uring_main(int argc, char **argv)
 				x->ops_s[x->npasses] = (double)p.ops / p.secs;
 				x->gb_s[x->npasses] = (double)p.bytes / p.secs / 1e9;
 				x->npasses++;
-				progress(&c, "pass %d, %s blocks, %s: %.0f ops/s, %.2f GB/s", pass + 1,
-					 size_text(c.blocks[b], s1, sizeof(s1)), method_names[m],
+				ur_progress(&c, "pass %d, %s blocks, %s: %.0f ops/s, %.2f GB/s", pass + 1,
+					 ur_size_text(c.blocks[b], s1, sizeof(s1)), ur_method_names[m],
 					 x->ops_s[x->npasses - 1], x->gb_s[x->npasses - 1]);
 			}
 		}
 	}
 	for (b = 0; b < c.nblocks; b++)
-		for (m = 0; m < M_N; m++) {
-			struct cell *x = &r.cells[b][m];
+		for (m = 0; m < UR_NMETHODS; m++) {
+			struct ur_cell *x = &r.cells[b][m];
 
 			if (x->ok) {
-				x->med_ops = median(x->ops_s, x->npasses);
-				x->med_gb = median(x->gb_s, x->npasses);
+				x->med_ops = ur_median(x->ops_s, x->npasses);
+				x->med_gb = ur_median(x->gb_s, x->npasses);
 			} else if (!x->why[0]) {
 				snprintf(x->why, sizeof(x->why), "not run");
 			}
 		}
 
 	if (c.pipeline) {
-		progress(&c, "pipeline: %u slots of %s in a shared segment, consumer process",
-			 c.pipe_slots, size_text(c.pipe_block, s1, sizeof(s1)));
-		run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, &r.pipe);
+		ur_progress(&c, "pipeline: %u slots of %s in a shared segment, consumer process",
+			 c.pipe_slots, ur_size_text(c.pipe_block, s1, sizeof(s1)));
+		ur_run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, &r.pipe);
 	}
 
 	/* Summary: fixed vs read(2) ops/s at 4 KiB; pipeline vs read(2) GB/s at its block size. */
 	for (b = 0; b < c.nblocks; b++) {
-		if (c.blocks[b] == 4096 && r.cells[b][M_READ].ok && r.cells[b][M_FIXED].ok)
-			r.fixed_vs_read_4k = r.cells[b][M_FIXED].med_ops / r.cells[b][M_READ].med_ops;
+		if (c.blocks[b] == 4096 && r.cells[b][UR_READ].ok && r.cells[b][UR_FIXED].ok)
+			r.fixed_vs_read_4k = r.cells[b][UR_FIXED].med_ops / r.cells[b][UR_READ].med_ops;
 	}
 	if (r.pipe.ok) {
 		double ref = 0;
 
 		/* read(2) at the pipeline's block size, else the best read(2) bandwidth. */
 		for (b = 0; b < c.nblocks; b++)
-			if (r.cells[b][M_READ].ok && c.blocks[b] == c.pipe_block) {
-				ref = r.cells[b][M_READ].med_gb;
+			if (r.cells[b][UR_READ].ok && c.blocks[b] == c.pipe_block) {
+				ref = r.cells[b][UR_READ].med_gb;
 				r.pipe_ref_block = c.blocks[b];
 			}
 		for (b = 0; !r.pipe_ref_block && b < c.nblocks; b++)
-			if (r.cells[b][M_READ].ok && r.cells[b][M_READ].med_gb > ref)
-				ref = r.cells[b][M_READ].med_gb;
+			if (r.cells[b][UR_READ].ok && r.cells[b][UR_READ].med_gb > ref)
+				ref = r.cells[b][UR_READ].med_gb;
 		for (b = 0; !r.pipe_ref_block && b < c.nblocks; b++)
-			if (r.cells[b][M_READ].ok && r.cells[b][M_READ].med_gb == ref)
+			if (r.cells[b][UR_READ].ok && r.cells[b][UR_READ].med_gb == ref)
 				r.pipe_ref_block = c.blocks[b];
 		if (ref > 0)
 			r.pipeline_vs_read_bw = r.pipe.med_gb / ref;
@@ -1505,15 +824,15 @@ int bench_uring_main(int argc, char **argv)
 	cleanup();
 	cleanup_file[0] = '\0';
 
-	loadavg(r.load_end);
-	r.elapsed = now() - t_start;
-	print_report(&r);
+	ur_loadavg(r.load_end);
+	r.elapsed = ur_now() - t_start;
+	ur_print_report(&r);
 	if (c.json) {
 		FILE *f = strcmp(c.json, "-") == 0 ? stdout : fopen(c.json, "w");
 
 		if (!f)
 			cli_fail("%s: %s", c.json, strerror(errno));
-		write_json(&r, f);
+		ur_write_json(&r, f);
 		if (f != stdout && fclose(f) != 0)
 			cli_fail("%s: %s", c.json, strerror(errno));
 	}

@@ -7,10 +7,18 @@
  * read(2) ops/s at 4 KiB; pipeline >= 80% of read(2) bandwidth), and writes JSON with a
  * "summary" object on request.
  *
+ * uring.c measures (and holds the options and bench_uring_main); uring_report.c shows the
+ * results. Both need <sched.h> (cpu_set_t), which this header includes.
+ *
  * SPDX-License-Identifier: MIT
  */
 #ifndef MEMVIEW_BENCH_URING_H
 #define MEMVIEW_BENCH_URING_H
+
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /*
  * bench_uring_main - the whole "mvbench uring" subcommand: options, measurement, report.
@@ -23,5 +31,117 @@
  * so), 1 when it could not run. Usage errors exit 2 and --help exits 0, through tools/cli.c.
  */
 int bench_uring_main(int argc, char **argv);
+
+/* ------------------------------------------------------------------ shared by uring*.c */
+
+#define UR_MAX_BLOCKS 8
+#define UR_MAX_PASSES 15
+
+/* The targets of issue 4. */
+#define UR_TARGET_FIXED_VS_READ_4K 1.10
+#define UR_TARGET_PIPELINE_VS_READ_BW 0.80
+
+/* The ways of reading the file, in report order. */
+enum ur_method {
+	UR_READ,         /* read(2), one call per block */
+	UR_URING,        /* IORING_OP_READ, --depth in flight */
+	UR_FIXED,        /* fixed reads prepared from views of a memview slot */
+	UR_READ_DIRECT,  /* read(2) with O_DIRECT */
+	UR_FIXED_DIRECT, /* fixed reads with O_DIRECT */
+	UR_NMETHODS
+};
+
+/* Option names ("fixed-direct") and table labels ("fixed read O_DIRECT"). */
+extern const char *const ur_method_names[UR_NMETHODS];
+extern const char *const ur_method_desc[UR_NMETHODS];
+
+struct ur_config {
+	const char *dir;        /* where to create the file */
+	const char *file;       /* a file of the user's instead (not verified, not removed) */
+	const char *json;       /* --json FILE, "-" for standard output; NULL: none */
+	uint64_t size;          /* bytes of the created file */
+	size_t blocks[UR_MAX_BLOCKS];
+	int nblocks;
+	unsigned methods;       /* 1 << enum ur_method */
+	unsigned depth;         /* io_uring requests in flight */
+	int passes;
+	double max_s;           /* one pass of one method stops after this long */
+	size_t pipe_block;      /* pipeline: bytes per slot */
+	unsigned pipe_slots;
+	int pipeline;           /* 0: --no-pipeline */
+	int cpu[2];             /* pipeline: producer's and consumer's CPU; -1: not pinned */
+	cpu_set_t affinity;     /* the process's own, restored after the pipeline */
+	int quick, keep, quiet, allow_tmpfs;
+};
+
+/* One method at one block size. */
+struct ur_cell {
+	int ok;                 /* 0: could not run (why says so) */
+	char why[160];
+	int npasses;
+	double ops_s[UR_MAX_PASSES], gb_s[UR_MAX_PASSES];
+	double med_ops, med_gb; /* medians over the passes */
+};
+
+struct ur_pipeline {
+	int ok;
+	char why[200];
+	int npasses;
+	double ops_s[UR_MAX_PASSES], gb_s[UR_MAX_PASSES];
+	double med_ops, med_gb;
+	uint64_t pages_checked; /* by the consumer, over all passes */
+};
+
+/* Everything the report shows. */
+struct ur_report {
+	const struct ur_config *c;
+	char path[4096], fs[32], cpu[256], kernel[128];
+	uint64_t size;                                /* bytes of the file read */
+	double cached;                                /* fraction in the page cache */
+	double load_start[3], load_end[3];            /* /proc/loadavg */
+	int verified;                                 /* the consumer checked the pattern */
+	struct ur_cell cells[UR_MAX_BLOCKS][UR_NMETHODS];
+	struct ur_pipeline pipe;
+	double fixed_vs_read_4k, pipeline_vs_read_bw; /* < 0: not measured */
+	size_t pipe_ref_block;                        /* read(2) block the pipeline is held to */
+	unsigned features;                            /* MV_URING_FEATURE_* */
+	double elapsed;                               /* seconds, the whole run */
+};
+
+/* What one pass of one method did. */
+struct ur_pass {
+	uint64_t bytes, ops;
+	double secs;
+};
+
+struct io_uring;
+struct mv_uring;
+
+/* uring.c: a monotonic clock in seconds; the median of @n values; a progress line on stderr
+ * (unless --quiet); the segment name to unlink if the run is interrupted (NULL: none). */
+double ur_now(void);
+double ur_median(const double *v, int n);
+void ur_progress(const struct ur_config *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ur_cleanup_shm(const char *name);
+
+/*
+ * uring_pipeline.c: c->passes passes of the pipeline through slots @first.. of @t, reading @fd
+ * (@size bytes; @verify: the consumer checks the pattern). Fills @out (out->ok 0 and out->why
+ * when it could not run); leaves the slots empty and their tags reaped.
+ */
+void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, struct mv_uring *t,
+		     unsigned first, int fd, uint64_t size, int verify, struct ur_pipeline *out);
+
+/* uring_report.c: "4 KiB", "1 GiB", "1000 B" into @buf. */
+const char *ur_size_text(uint64_t n, char *buf, size_t cap);
+/* The 1-, 5- and 15-minute load averages (-1 when unknown). */
+void ur_loadavg(double la[3]);
+/* The CPU's model name from /proc/cpuinfo. */
+void ur_cpu_model(char *buf, size_t cap);
+/* The table, the pipeline line and the targets, on standard output. */
+void ur_print_report(const struct ur_report *r);
+/* The JSON document, ending with its "summary" object. */
+void ur_write_json(const struct ur_report *r, FILE *f);
 
 #endif

@@ -883,17 +883,17 @@ static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, con
 	if (kind == UD_KIND_READ && v->readonly)
 		return mv_fail(EROFS, "cannot read into a readonly view of uring slot %u: the kernel "
 				      "would write to it", s->index);
-	/* The view holds an export, so the slot is not locked and this cannot fail. */
-	rc = mv_exports_acquire(&s->exp);
-	if (rc < 0)
-		return rc;
 	sqe = io_uring_get_sqe(t->ring);
-	if (unlikely(!sqe)) {
-		mv_exports_drop(&s->exp);
+	if (unlikely(!sqe))
 		return mv_fail(EAGAIN, "the ring's submission queue is full: submit what is "
 				       "prepared first");
-	}
-	__atomic_add_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
+	/*
+	 * One more export for the I/O. The view holds one of the family, so the count is above
+	 * zero and no invalidating operation can lock the slot now: a plain increment (atomic once
+	 * the process has threads, as for view families) cannot race with a lock.
+	 */
+	refs_inc(&s->exp.exports);
+	refs_inc(&s->inflight);
 	/* A slot is at most 1 GiB, so the length fits the request's 32 bits. */
 	if (kind == UD_KIND_READ)
 		io_uring_prep_read_fixed(sqe, fd, v->buf, (unsigned)v->len, offset, (int)s->index);
@@ -966,14 +966,21 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 		return mv_fail(EINVAL, "completion 0x%llx is of a memview I/O of another table",
 			       (unsigned long long)ud);
 	s = &t->slots[index];
-	n = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
-	do {
-		if (n <= 0)
-			return mv_fail(EINVAL, "uring slot %u has no I/O in flight: was completion "
-					       "0x%llx passed twice?", index, (unsigned long long)ud);
-	} while (!__atomic_compare_exchange_n(&s->inflight, &n, n - 1, true, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
-	mv_exports_drop(&s->exp);
+	if (__libc_single_threaded) {
+		n = s->inflight;
+		if (unlikely(n <= 0))
+			goto twice;
+		s->inflight = n - 1;
+		s->exp.exports--;
+	} else {
+		n = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+		do {
+			if (unlikely(n <= 0))
+				goto twice;
+		} while (!__atomic_compare_exchange_n(&s->inflight, &n, n - 1, true,
+						      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+		mv_exports_drop(&s->exp);
+	}
 	if (out) {
 		out->res = cqe->res;
 		out->index = index;
@@ -981,6 +988,9 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 		out->op = (int)kind;
 	}
 	return MV_URING_CQE_IO;
+twice:
+	return mv_fail(EINVAL, "uring slot %u has no I/O in flight: was completion 0x%llx passed "
+			       "twice?", index, (unsigned long long)ud);
 }
 
 /* ------------------------------------------------------------------ describing */

@@ -60,6 +60,9 @@ static void usage(void)
 			 "other sleeps (default 500)");
 	cli_usage_option(out, "    --slots <n>", "channel and shm ring slots (default 4)");
 	cli_usage_option(out, "    --fill", "the sender writes every byte of each message");
+	cli_usage_option(out, "    --retries <n>",
+			 "measure a row again when other work preempted it,\nat most n times "
+			 "(default 2; 0 with --quick)");
 	cli_usage_option(out, "-q, --quick", "64 B, 1 MiB and 64 MiB with short budgets (< 30 s)");
 	cli_usage_option(out, "-j, --json <file>", "write every measurement as JSON");
 	cli_usage_option(out, "    --csv <file>", "write every measurement as CSV");
@@ -198,7 +201,8 @@ static void check_cpus(const int cpu[2])
 }
 
 enum {
-	OPT_GAP = 0x100, OPT_SLOTS, OPT_FILL, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_STREAM_TIME
+	OPT_GAP = 0x100, OPT_SLOTS, OPT_FILL, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_STREAM_TIME,
+	OPT_RETRIES
 };
 
 static int run_handoff(int argc, char **argv)
@@ -214,6 +218,7 @@ static int run_handoff(int argc, char **argv)
 		{ "gap", required_argument, NULL, OPT_GAP },
 		{ "slots", required_argument, NULL, OPT_SLOTS },
 		{ "fill", no_argument, NULL, OPT_FILL },
+		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "csv", required_argument, NULL, OPT_CSV },
@@ -229,7 +234,7 @@ static int run_handoff(int argc, char **argv)
 	const char *json = NULL, *csv = NULL, *plot = NULL;
 	ssize_t *list = NULL, v;
 	double lat_s = -1, stream_s = -1;
-	long iters = -1;
+	long iters = -1, retries = -1;
 	char err[512];
 	int quick = 0, nsizes = 0, opt, n, i;
 
@@ -295,6 +300,12 @@ static int run_handoff(int argc, char **argv)
 		case OPT_FILL:
 			cfg.fill = 1;
 			break;
+		case OPT_RETRIES:
+			v = cli_ssize_arg(optarg, "retries");
+			if (v < 0 || v > 10)
+				cli_usage_error("retries must be 0 to 10: '%s'", optarg);
+			retries = (long)v;
+			break;
 		case 'q':
 			quick = 1;
 			break;
@@ -336,6 +347,7 @@ static int run_handoff(int argc, char **argv)
 	cfg.max_iters = iters > 0 ? iters : quick ? 20000 : 100000;
 	cfg.lat_s = lat_s >= 0 ? lat_s : quick ? 0.12 : 1.0;
 	cfg.stream_s = stream_s >= 0 ? stream_s : quick ? 0.06 : cfg.lat_s / 2;
+	cfg.retries = retries >= 0 ? (int)retries : quick ? 0 : 2;
 	check_cpus(cfg.cpu);
 
 	if (ho_run(&cfg, &res, err, sizeof(err)) < 0)
