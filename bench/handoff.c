@@ -173,6 +173,8 @@ struct ctl {
 	long rounds;             /* A: round trips recorded, warm-up included */
 	long nvcsw_lat[2];       /* voluntary context switches in the latency phase */
 	long nivcsw_lat[2];      /* involuntary ones */
+	int64_t runq_lat[2];     /* ns runnable but waiting for the CPU, latency phase */
+	int64_t wall_lat[2];     /* ns the latency phase lasted */
 	long nvcsw_stream[2];
 	int64_t t_start, t_end;  /* streaming: A's first send, B's last receive (CLOCK_MONOTONIC) */
 	uint64_t stream_msgs;
@@ -279,6 +281,20 @@ static long switches(long *inv)
 	if (inv)
 		*inv = ru.ru_nivcsw;
 	return ru.ru_nvcsw;
+}
+
+/* Nanoseconds this process has spent runnable, waiting on a run queue (0 when unknown). */
+static int64_t runq_ns(void)
+{
+	unsigned long long run = 0, wait = 0;
+	FILE *f = fopen("/proc/self/schedstat", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+		wait = 0;
+	fclose(f);
+	return (int64_t)wait;
 }
 
 /* ------------------------------------------------------------------ floor: one cache line */
@@ -635,6 +651,7 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	uint64_t start, mstart = 0, t0, t1, every;
 	int64_t deadline;
 	long i, warm = -1, n, sw, inv, inv1;
+	int64_t rq = runq_ns(), w0 = mono_ns();
 
 	sw = switches(&inv);
 	start = tick();
@@ -660,6 +677,8 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	}
 	c->nvcsw_lat[0] = switches(&inv1) - sw;
 	c->nivcsw_lat[0] = inv1 - inv;
+	c->runq_lat[0] = runq_ns() - rq;
+	c->wall_lat[0] = mono_ns() - w0;
 	c->warm = warm < 0 ? i : warm;
 	c->rounds = i < pl->cap - 1 ? i + 1 : i;
 	/* The next message is the last: B does not answer it. */
@@ -689,6 +708,7 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 	struct ctl *c = p->ctl;
 	uint64_t h0, n;
 	long i, sw, inv, inv1;
+	int64_t rq = runq_ns(), w0 = mono_ns();
 
 	sw = switches(&inv);
 	for (i = 0;; i++) {
@@ -703,6 +723,8 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 	}
 	c->nvcsw_lat[1] = switches(&inv1) - sw;
 	c->nivcsw_lat[1] = inv1 - inv;
+	c->runq_lat[1] = runq_ns() - rq;
+	c->wall_lat[1] = mono_ns() - w0;
 	if (!pl->stream)
 		return;
 
@@ -885,7 +907,8 @@ static int reap(struct run *r, pid_t pid[2], struct ctl *c, const char *what)
  * or @rt (round trip, may be NULL), and the stream into @cell when it streams.
  */
 static int measure(struct run *r, int method, size_t size, int touched, struct ho_stats *lat,
-		   struct ho_stats *rt, double *sleeps, long *preempts, struct ho_cell *cell)
+		   struct ho_stats *rt, double *sleeps, long *preempts, double *runq,
+		   struct ho_cell *cell)
 {
 	const struct ho_config *cfg = r->cfg;
 	struct plan pl;
@@ -1030,6 +1053,9 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 		stats_of(rt, w, n);
 	*sleeps = (double)(c->nvcsw_lat[0] + c->nvcsw_lat[1]) / (double)(c->rounds + 1);
 	*preempts = c->nivcsw_lat[0] + c->nivcsw_lat[1];
+	*runq = c->wall_lat[0] + c->wall_lat[1] > 0 ?
+		(double)(c->runq_lat[0] + c->runq_lat[1]) /
+		(double)(c->wall_lat[0] + c->wall_lat[1]) : 0;
 	if (cell && pl.stream && c->stream_msgs) {
 		cell->msgs = c->stream_msgs;
 		cell->stream_s = (double)(c->t_end - c->t_start) / 1e9;
@@ -1047,6 +1073,8 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 			fprintf(stderr, "  %.3gx floor", lat->p50 / cell->floor.p50);
 		if (*preempts)
 			fprintf(stderr, "  preempted %ld", *preempts);
+		if (*runq >= 0.001)
+			fprintf(stderr, "  runq %.1f%%", 100 * *runq);
 		if (cell && cell->msgs)
 			fprintf(stderr, "  %.3g msgs/s", cell->msgs_per_s);
 		fputc('\n', stderr);
@@ -1078,7 +1106,8 @@ out:
  * cores of one cache complex and two of different ones), so each cell is compared with the
  * floor of its own moment.
  */
-static int cell_ref(struct run *r, int method, struct ho_stats *out, long *preempts)
+static int cell_ref(struct run *r, int method, struct ho_stats *out, long *preempts,
+		    double *runq)
 {
 	const struct ho_config *save = r->cfg;
 	struct ho_config fc = *save;
@@ -1091,19 +1120,26 @@ static int cell_ref(struct run *r, int method, struct ho_stats *out, long *preem
 	fc.lat_s = method == HO_FLOOR ? 0.03 : 0.05;
 	fc.progress = 0;
 	r->cfg = &fc;
-	rc = measure(r, method, 0, 0, out, &rt, &sleeps, preempts, NULL);
+	rc = measure(r, method, 0, 0, out, &rt, &sleeps, preempts, runq, NULL);
 	r->cfg = save;
 	return rc;
 }
 
+/* How much other work got in the way: time waiting for a CPU, then preemptions. */
+static double disturbance(const struct ho_cell *c)
+{
+	return c->runq + 1e-4 * (double)c->preempts;
+}
+
 /*
  * One cell: the floor (and for sleep the futex) just before it, then the cell; again when
- * other work preempted the processes (see HO_PREEMPT_OK), keeping the least preempted try.
+ * other work got in the way (HO_PREEMPT_OK, HO_RUNQ_OK), keeping the least disturbed try.
  */
 static int measure_cell(struct run *r, struct ho_cell *cell)
 {
 	struct ho_cell try;
 	long pf, px, pc;
+	double qf, qx, qc;
 	char sz[32];
 	int a;
 
@@ -1113,22 +1149,26 @@ static int measure_cell(struct run *r, struct ho_cell *cell)
 		try.size = cell->size;
 		try.touched = cell->touched;
 		px = 0;
-		if (cell_ref(r, HO_FLOOR, &try.floor, &pf) < 0)
+		qx = 0;
+		if (cell_ref(r, HO_FLOOR, &try.floor, &pf, &qf) < 0)
 			return -1;
-		if (try.method == HO_SLEEP && cell_ref(r, HO_FUTEX, &try.futex, &px) < 0)
+		if (try.method == HO_SLEEP && cell_ref(r, HO_FUTEX, &try.futex, &px, &qx) < 0)
 			return -1;
 		if (measure(r, try.method, try.size, try.touched, &try.lat, NULL,
-			    &try.sleeps_per_rt, &pc, &try) < 0)
+			    &try.sleeps_per_rt, &pc, &qc, &try) < 0)
 			return -1;
 		try.preempts = pf + px + pc;
-		if (a == 0 || try.preempts < cell->preempts)
+		try.runq = fmax(qc, fmax(qf, qx));
+		if (a == 0 || disturbance(&try) < disturbance(cell))
 			*cell = try;
-		if (try.preempts <= HO_PREEMPT_OK)
+		if (try.preempts <= HO_PREEMPT_OK && try.runq <= HO_RUNQ_OK)
 			break;
 		if (r->cfg->progress && a < r->cfg->retries)
-			fprintf(stderr, "mvbench: %s %s %s: preempted %ld times; measuring again\n",
-				ho_method_name(try.method), ho_size_name(sz, sizeof(sz), try.size),
-				try.touched ? "touched" : "untouched", try.preempts);
+			fprintf(stderr, "mvbench: %s %s %s: preempted %ld times, %.1f%% waiting "
+				"for a CPU; measuring again\n", ho_method_name(try.method),
+				ho_size_name(sz, sizeof(sz), try.size),
+				try.touched ? "touched" : "untouched", try.preempts,
+				100 * try.runq);
 	}
 	cell->attempts = a > r->cfg->retries ? r->cfg->retries + 1 : a + 1;
 	return 0;
@@ -1136,23 +1176,24 @@ static int measure_cell(struct run *r, struct ho_cell *cell)
 
 /* The run's reference measurements, again while preempted. */
 static int measure_ref(struct run *r, int method, struct ho_stats *ow, struct ho_stats *rt,
-		       double *sleeps, long *preempts)
+		       double *sleeps, long *preempts, double *runq)
 {
 	struct ho_stats ow1, rt1;
-	double s1;
+	double s1, q1;
 	long p1;
 	int a;
 
 	for (a = 0; a <= r->cfg->retries; a++) {
-		if (measure(r, method, 0, 0, &ow1, &rt1, &s1, &p1, NULL) < 0)
+		if (measure(r, method, 0, 0, &ow1, &rt1, &s1, &p1, &q1, NULL) < 0)
 			return -1;
-		if (a == 0 || p1 < *preempts) {
+		if (a == 0 || q1 + 1e-4 * (double)p1 < *runq + 1e-4 * (double)*preempts) {
 			*ow = ow1;
 			*rt = rt1;
 			*sleeps = s1;
 			*preempts = p1;
+			*runq = q1;
 		}
-		if (p1 <= HO_PREEMPT_OK)
+		if (p1 <= HO_PREEMPT_OK && q1 <= HO_RUNQ_OK)
 			break;
 	}
 	return 0;
@@ -1221,10 +1262,10 @@ int ho_run(const struct ho_config *cfg, struct ho_results *res, char *err, size_
 		return fail(&r, "out of memory");
 
 	if (measure_ref(&r, HO_FLOOR, &res->floor, &res->floor_rt, &res->floor_sleeps,
-			&res->floor_preempts) < 0)
+			&res->floor_preempts, &res->floor_runq) < 0)
 		return -1;
 	if (measure_ref(&r, HO_FUTEX, &res->futex, &res->futex_rt, &res->futex_sleeps,
-			&res->futex_preempts) < 0)
+			&res->futex_preempts, &res->futex_runq) < 0)
 		return -1;
 	for (s = 0; s < cfg->nsizes; s++) {
 		for (m = 0; m < HO_NMETHODS; m++) {

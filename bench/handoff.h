@@ -52,10 +52,11 @@ struct ho_config {
 
 /*
  * A measurement (with its floor) during which the two processes were preempted more than
- * HO_PREEMPT_OK times in all is made again, up to ho_config.retries times; the least preempted
- * try stays.
+ * HO_PREEMPT_OK times in all, or waited for a CPU for longer than HO_RUNQ_OK of the time, is
+ * made again, up to ho_config.retries times; the least disturbed try stays.
  */
 #define HO_PREEMPT_OK 2
+#define HO_RUNQ_OK 0.05 /* nor waited on a run queue for more than 5% of the time */
 
 /* Statistics of one-way times (or round trips) in nanoseconds. */
 struct ho_stats {
@@ -73,6 +74,7 @@ struct ho_cell {
 	struct ho_stats lat;    /* one-way latency: (round trip - deliberate gap) / 2 */
 	double sleeps_per_rt;   /* voluntary context switches per round trip, both processes */
 	long preempts;          /* involuntary context switches: other work took a CPU */
+	double runq;            /* share of the time the two spent runnable, waiting for a CPU */
 	int attempts;           /* tries: measured again when preempted (retries) */
 	uint64_t msgs;          /* streamed one way */
 	double stream_s;
@@ -86,6 +88,7 @@ struct ho_results {
 	struct ho_stats futex_rt, futex;
 	double floor_sleeps, futex_sleeps;      /* voluntary context switches per round trip */
 	long floor_preempts, futex_preempts;
+	double floor_runq, futex_runq;
 	struct ho_cell *cells;
 	int ncells;
 	const char *timer;                      /* "tsc" or "clock_gettime" */

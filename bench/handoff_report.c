@@ -223,15 +223,15 @@ static const char *target_word(int status)
 /* ------------------------------------------------------------------ table */
 
 static void print_ref(FILE *o, const char *name, const struct ho_stats *ow,
-		      const struct ho_stats *rt, double sleeps, long preempts)
+		      const struct ho_stats *rt, double sleeps, long preempts, double runq)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 
 	fprintf(o, "%-28s one-way p50 %s  p99 %s  p99.9 %s  max %s\n%28s (round trip p50 %s; "
-		"n %ld; %.2f sleeps/rt; preempted %ld)\n", name, fmt_ns(a, sizeof(a), ow->p50),
-		fmt_ns(b, sizeof(b), ow->p99), fmt_ns(c, sizeof(c), ow->p999),
-		fmt_ns(d, sizeof(d), ow->max), "", fmt_ns(e, sizeof(e), rt->p50), ow->n, sleeps,
-		preempts);
+		"n %ld; %.2f sleeps/rt; preempted %ld; runq %.1f%%)\n", name,
+		fmt_ns(a, sizeof(a), ow->p50), fmt_ns(b, sizeof(b), ow->p99),
+		fmt_ns(c, sizeof(c), ow->p999), fmt_ns(d, sizeof(d), ow->max), "",
+		fmt_ns(e, sizeof(e), rt->p50), ow->n, sleeps, preempts, 100 * runq);
 }
 
 void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_results *res)
@@ -253,32 +253,34 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 		cfg->fill ? "; the sender fills every message" : "");
 	fputc('\n', o);
 	print_ref(o, "floor (cache-line ping-pong)", &res->floor, &res->floor_rt,
-		  res->floor_sleeps, res->floor_preempts);
+		  res->floor_sleeps, res->floor_preempts, res->floor_runq);
 	print_ref(o, "futex wake round trip", &res->futex, &res->futex_rt, res->futex_sleeps,
-		  res->futex_preempts);
+		  res->futex_preempts, res->futex_runq);
 	fputc('\n', o);
-	fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8s %7s %10s %9s\n", "method", "size",
-		"payload", "p50", "p99", "p99.9", "max", "p50/floor", "sleep/rt", "preempt",
-		"msgs/s", "GB/s");
+	fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8s %7s %5s %10s %9s\n", "method",
+		"size", "payload", "p50", "p99", "p99.9", "max", "p50/floor", "sleep/rt", "preempt",
+		"runq", "msgs/s", "GB/s");
 	for (i = 0; i < res->ncells; i++) {
 		cell = &res->cells[i];
-		fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8.2f %7ld %10s %9.3f\n",
+		fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8.2f %7ld %4.0f%% %10s %9.3f\n",
 			ho_method_name(cell->method), ho_size_name(s, sizeof(s), cell->size),
 			cell->touched ? "touched" : "untouched",
 			fmt_ns(a, sizeof(a), cell->lat.p50), fmt_ns(b, sizeof(b), cell->lat.p99),
 			fmt_ns(c, sizeof(c), cell->lat.p999), fmt_ns(d, sizeof(d), cell->lat.max),
 			fmt_ratio(e, sizeof(e), ho_x_floor(res, cell, cell->lat.p50)),
-			cell->sleeps_per_rt, cell->preempts,
+			cell->sleeps_per_rt, cell->preempts, 100 * cell->runq,
 			fmt_rate(f, sizeof(f), cell->msgs_per_s), cell->gb_per_s);
 	}
 	fprintf(o, "\nLatency is one-way (round trip / 2) over n round trips after a warm-up; "
 		"throughput streams\nmessages one way. p50/floor: against the floor measured just "
 		"before the row.\nsleep/rt: voluntary context switches per round trip, both "
 		"processes; preempt: involuntary\nones while measuring the row and its floor: "
-		"other work took a CPU.\n");
+		"other work took a CPU; runq: share of the time\nthey were runnable but waited "
+		"for a CPU (a late wake-up).\n");
 	if (cfg->retries)
-		fprintf(o, "Rows preempted more than %d times were measured again, up to %d more "
-			"times; the least\npreempted try is shown.\n", HO_PREEMPT_OK, cfg->retries);
+		fprintf(o, "Rows preempted more than %d times or waiting over %.0f%% were measured "
+			"again, up to %d more\ntimes; the least disturbed try is shown.\n",
+			HO_PREEMPT_OK, 100 * HO_RUNQ_OK, cfg->retries);
 	ho_floor_range(res, &lo, &hi);
 	if (lo > 0 && hi > 1.25 * lo)
 		fprintf(o, "\nnote: the floor moved between %s and %s during the run: the two "
@@ -339,7 +341,7 @@ static void json_stats(FILE *f, const struct ho_stats *s, double scale)
 }
 
 static void json_ref(FILE *f, const char *name, const struct ho_stats *ow,
-		     const struct ho_stats *rt, double sleeps, long preempts)
+		     const struct ho_stats *rt, double sleeps, long preempts, double runq)
 {
 	fprintf(f, "  \"%s\": {\n    \"one_way_ns\": ", name);
 	json_stats(f, ow, 1);
@@ -347,7 +349,8 @@ static void json_ref(FILE *f, const char *name, const struct ho_stats *ow,
 	json_stats(f, rt, 1);
 	fputs(",\n    \"sleeps_per_round_trip\": ", f);
 	json_num(f, sleeps);
-	fprintf(f, ",\n    \"preemptions\": %ld\n  },\n", preempts);
+	fprintf(f, ",\n    \"preemptions\": %ld, \"runq_wait_fraction\": %.4f\n  },\n",
+		preempts, runq);
 }
 
 /* "key": {"64": p50, ...} over the sizes, untouched (or touched). */
@@ -409,9 +412,9 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 		cfg->lat_s, cfg->stream_s, cfg->gap_us, cfg->nslots, cfg->fill ? "true" : "false",
 		cfg->retries, res->pipe_capacity, res->timer, res->timer_ns);
 	json_ref(f, "floor", &res->floor, &res->floor_rt, res->floor_sleeps,
-		 res->floor_preempts);
+		 res->floor_preempts, res->floor_runq);
 	json_ref(f, "futex", &res->futex, &res->futex_rt, res->futex_sleeps,
-		 res->futex_preempts);
+		 res->futex_preempts, res->futex_runq);
 
 	fputs("  \"results\": [\n", f);
 	for (i = 0; i < res->ncells; i++) {
@@ -429,8 +432,8 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 			fputs(",\n     \"futex_one_way_ns\": ", f);
 			json_stats(f, &c->futex, 1);
 		}
-		fprintf(f, ",\n     \"preemptions\": %ld, \"attempts\": %d", c->preempts,
-			c->attempts);
+		fprintf(f, ",\n     \"preemptions\": %ld, \"runq_wait_fraction\": %.4f, "
+			"\"attempts\": %d", c->preempts, c->runq, c->attempts);
 		fputs(",\n     \"sleeps_per_round_trip\": ", f);
 		json_num(f, c->sleeps_per_rt);
 		fprintf(f, ",\n     \"throughput\": {\"messages\": %llu, \"seconds\": ",

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "../bench/handoff.h"
+#include "../bench/uring.h"
 
 #define MAX_SIZES 64
 #define MAX_MESSAGE ((uint64_t)1 << 30)
@@ -36,11 +37,12 @@ static const size_t quick_sizes[] = { 64, 1048576, 67108864 };
 static void usage(void)
 {
 	static const char *const syn[] = { "handoff [options]", "views [bench_views options]",
-					   NULL };
+					   "uring [options]", NULL };
 	FILE *out = stdout;
 
 	cli_usage_begin(out, syn, "Benchmark memview: hand messages between two pinned processes "
-			"(handoff),\nor time view operations against CPython and memcpy (views).");
+			"(handoff),\ntime view operations against CPython and memcpy (views), or io_uring fixed\n"
+			"reads into registered buffers against read(2) (uring; see 'mvbench uring --help').");
 	cli_usage_section(out, "Handoff options");
 	cli_usage_option(out, "-c, --cpus <a,b>", "sender and receiver CPUs (default 0,1)");
 	cli_usage_option(out, "-s, --sizes <size,...>",
@@ -367,7 +369,7 @@ int main(int argc, char **argv)
 {
 	cli_init(argc, argv, "mvbench");
 	if (argc < 2)
-		cli_usage_error("no benchmark given (handoff or views)");
+		cli_usage_error("no benchmark given (handoff, views or uring)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		usage();
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
@@ -378,5 +380,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "views") == 0)
 		run_views(argc - 1, argv + 1);
-	cli_usage_error("unknown benchmark '%s' (handoff or views)", argv[1]);
+	if (strcmp(argv[1], "uring") == 0) {
+		argv[1] = argv[0];
+		return bench_uring_main(argc - 1, argv + 1);
+	}
+	cli_usage_error("unknown benchmark '%s' (handoff, views or uring)", argv[1]);
 }
