@@ -542,7 +542,9 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 	/* The producer admits us (sets our start and the return queue) at its next call. */
 	deadline = timeout_ns < 0 ? LLONG_MAX : now_ns() + timeout_ns;
 	while (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CONS_ACTIVE) {
-		if (!holder_alive(ch, 1)) {
+		/* A producer that admitted us and then exited still owes us what it sent. */
+		if (!holder_alive(ch, 1) &&
+		    __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CONS_ACTIVE) {
 			rc = mv_fail(EPIPE, "%s: the producer died", ch->name);
 			goto fail_leave;
 		}
