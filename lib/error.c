@@ -41,7 +41,18 @@ const char *mv_strerror(int err)
 	case EOVERFLOW: return "EOVERFLOW: size arithmetic overflows";
 	case ENOMEM: return "ENOMEM: out of memory";
 	case ENOBUFS: return "ENOBUFS: output buffer too small";
-	case EBADMSG: return "EBADMSG: corrupt segment header";
+	case EBADMSG: return "EBADMSG: corrupt segment header or channel";
+	case EPERM: return "EPERM: not permitted (seals, io_uring disabled, or policy)";
+	case ENOENT: return "ENOENT: no such segment or channel";
+	case EEXIST: return "EEXIST: a segment of that name exists";
+	case EACCES: return "EACCES: permission denied";
+	case ENOSPC: return "ENOSPC: no space left for the segment";
+	case EAGAIN: return "EAGAIN: would wait (no free slot, no message, queue full)";
+	case ETIMEDOUT: return "ETIMEDOUT: the timeout passed";
+	case EPIPE: return "EPIPE: the peer is gone";
+	case ENOSYS: return "ENOSYS: the kernel lacks io_uring";
+	case EFAULT: return "EFAULT: memory the kernel cannot use";
+	case EMFILE: return "EMFILE: too many open files";
 	default: return "unknown memview error";
 	}
 }

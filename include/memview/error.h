@@ -16,7 +16,9 @@
  *   -EOVERFLOW  arithmetic overflow in sizes
  *   -ENOMEM     allocation failed
  *   -ENOBUFS    a caller's output buffer is too small (the message says how many bytes are needed)
- *   -EBADMSG    a corrupt segment header
+ *   -EBADMSG    a corrupt segment header or channel
+ *   and, from the segment, channel and io_uring modules, the system's own: -EPERM, -ENOENT,
+ *   -EEXIST, -EACCES, -ENOSPC, -EAGAIN, -ETIMEDOUT, -EPIPE, -ENOSYS, -EFAULT, -EMFILE
  *
  * SPDX-License-Identifier: MIT
  */
