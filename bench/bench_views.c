@@ -13,9 +13,12 @@
  *
  * Method: every measurement is calibrated to an iteration count that takes at least the minimum
  * repetition time (20 ms; 2 ms with --quick), then all measurements are repeated round-robin
- * (21 times; 5 with --quick) so that each one and its baseline see the same machine state. The
- * table shows the median and the minimum of the per-operation times; ratios use medians. The
- * process (and so the Python child) is pinned to one CPU when sched_setaffinity allows it.
+ * (21 times; 5 with --quick) so that each one and its baseline see the same machine state; an
+ * untimed call before each timed repetition (of more than one iteration) warms the caches with
+ * the operation's own data, so no measurement profits from its predecessor's. The table shows
+ * the median and the minimum of the per-operation times; PASS/MISS uses the ratio of the
+ * medians. The process (and so the Python child) is pinned to one CPU when sched_setaffinity
+ * allows it; the library runs single-threaded unless --threaded is given.
  *
  * Allocations are counted by interposing malloc, calloc, realloc, free and the memalign family
  * in this executable: the dynamic linker binds libmemview's (and libc's) calls to these, and they
@@ -30,6 +33,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -499,11 +503,18 @@ static void run_c(int reps, uint64_t min_ns)
 	for (r = 0; r < reps; r++) {
 		for (i = 0; i < N_C_MEAS; i++) {
 			struct meas *m = &C_MEAS[i];
-			unsigned long a0 = alloc_calls;
+			unsigned long a0;
 			uint64_t t0, t;
 
 			if (!m->iters)
 				continue;
+			/*
+			 * An untimed call first, so that every measurement starts with its own
+			 * data in the caches, whichever operation ran before it.
+			 */
+			if (m->iters > 1)
+				m->fn(1);
+			a0 = alloc_calls;
 			t0 = now_ns();
 			m->fn(m->iters);
 			t = now_ns() - t0;
@@ -655,6 +666,29 @@ static const char *find_script(char *buf, size_t cap)
 	}
 	snprintf(buf, cap, "bench/bench_views.py");
 	return file_exists(buf) ? buf : NULL;
+}
+
+/* ------------------------------------------------------------------ --threaded */
+
+static int threaded;
+
+static void *idle_thread(void *arg)
+{
+	return arg;
+}
+
+/*
+ * Start and join one thread: glibc then clears __libc_single_threaded for good, and a library
+ * that skips atomics in single-threaded processes takes its multi-threaded path.
+ */
+static void go_multithreaded(void)
+{
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, idle_thread, NULL);
+
+	if (rc)
+		die("pthread_create: %s", strerror(rc));
+	pthread_join(t, NULL);
 }
 
 /* ------------------------------------------------------------------ machine facts */
@@ -962,6 +996,8 @@ static void print_report(FILE *o, int reps, uint64_t min_ns, int have_py)
 	fprintf(o, "load average at start: %.2f %.2f %.2f\n", load1, load5, load15);
 	if (bench_clock != CLOCK_MONOTONIC)
 		fprintf(o, "clock: thread CPU time (--thread-time), not wall time\n");
+	fprintf(o, "process: %s\n", threaded ? "multi-threaded (--threaded: one thread was started)"
+					     : "single-threaded");
 	fprintf(o, "CPython: %s\n", have_py ? py_version : "(not run)");
 
 	fprintf(o, "\n%-40s %12s %12s %9s %9s\n", "measurement", "median", "min", "GB/s",
@@ -991,12 +1027,13 @@ static void print_report(FILE *o, int reps, uint64_t min_ns, int have_py)
 			cell, "");
 	}
 
-	fprintf(o, "\n%-33s | %-21s | %-32s | %6s | %-15s | %s\n", "operation",
-		"memview median (min)", "baseline median (min)", "ratio", "target", "result");
+	fprintf(o, "\n%-33s | %-24s | %-34s | %-14s | %-15s | %s\n", "operation",
+		"memview median (min)", "baseline median (min)", "ratio (of min)", "target",
+		"result");
 	for (i = 0; i < N_TARGETS; i++) {
 		struct target *t = &TARGETS[i];
 		struct meas *m = c_meas(t->mv);
-		char mvcell[48], basecell[64], ratio[16];
+		char mvcell[48], basecell[64], ratio[32];
 		int speed = t->kind == T_SPEEDUP || t->kind == T_INFO_SPEEDUP ||
 			    t->kind == T_MAX_NS;
 
@@ -1006,18 +1043,20 @@ static void print_report(FILE *o, int reps, uint64_t min_ns, int have_py)
 			snprintf(basecell, sizeof(basecell), "%s %s (%s)", t->base_name,
 				 fmt_time(b3, sizeof(b3), t->base_median),
 				 fmt_time(b4, sizeof(b4), t->base_min));
-			snprintf(ratio, sizeof(ratio), speed ? "%.1fx" : "%.2f", t->ratio);
+			snprintf(ratio, sizeof(ratio), speed ? "%.1fx (%.1fx)" : "%.2f (%.2f)",
+				 t->ratio, t->base_min / m->min);
 		} else {
 			snprintf(basecell, sizeof(basecell), "%s (not run)", t->base_name);
 			snprintf(ratio, sizeof(ratio), "-");
 		}
-		fprintf(o, "%-33s | %-21s | %-32s | %6s | %-15s | %s", t->label, mvcell,
+		fprintf(o, "%-33s | %-24s | %-34s | %-14s | %-15s | %s", t->label, mvcell,
 			basecell, ratio, t->goal_text, t->result);
 		if (t->kind == T_MAX_NS)
 			fprintf(o, " (%.3g allocs/op)", m->allocs_per_op);
 		fputc('\n', o);
 	}
-	fprintf(o, "\nratio: for memcpy/memcmp rows, baseline time / memview time = memview's "
+	fprintf(o, "\nratio: of the medians (of the minimums in parentheses); PASS/MISS uses the "
+		"medians.\nFor memcpy/memcmp rows, baseline time / memview time = memview's "
 		"share of the\nbaseline's bandwidth over the bytes named in the row; for CPython "
 		"rows, how many times\nfaster memview is. [out bytes]: bandwidth counted on the "
 		"4 MiB written, against memcpy\nof 4 MiB; [span bytes]: on the 8 MiB the view "
@@ -1071,6 +1110,8 @@ static void write_json(const char *path, int reps, uint64_t min_ns, int have_py)
 	json_str(f, __VERSION__);
 	fprintf(f, ", \"pinned_cpu\": %d, \"loadavg\": [%.2f, %.2f, %.2f]},\n", pinned_cpu,
 		load1, load5, load15);
+	fprintf(f, "  \"threaded\": %s, \"clock\": \"%s\",\n", threaded ? "true" : "false",
+		bench_clock == CLOCK_MONOTONIC ? "monotonic" : "thread_cputime");
 	fprintf(f, "  \"reps\": %d, \"min_rep_ns\": %llu,\n  \"python\": ", reps,
 		(unsigned long long)min_ns);
 	if (have_py)
@@ -1118,7 +1159,8 @@ static void write_json(const char *path, int reps, uint64_t min_ns, int have_py)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_views [--python PATH] [--script PATH] [--quick] [--reps N]\n"
-		"                   [--min-ms MS] [--cpu N] [--json FILE] [--only A,B] [--thread-time]\n"
+		"                   [--min-ms MS] [--cpu N] [--json FILE] [--only A,B]\n"
+		"                   [--thread-time] [--threaded]\n"
 		"  --python PATH  CPython 3.13 for the memoryview columns (skipped when absent)\n"
 		"  --script PATH  bench_views.py (default: found next to the sources)\n"
 		"  --quick        5 repetitions of >= 2 ms: a quick look, under 10 s\n"
@@ -1126,10 +1168,12 @@ static void usage(FILE *f)
 		"  --min-ms MS    minimum time of one repetition (default 20)\n"
 		"  --cpu N        pin to CPU N (default: the last allowed CPU)\n"
 		"  --json FILE    also write every number as JSON\n"
-		"  --only A,B     time only these memview/baseline measurements, no CPython and no\n"
-		"                 report (for perf record)\n"
+		"  --only A,B     time only these memview/baseline measurements, no CPython and\n"
+		"                 no report (for perf record)\n"
 		"  --thread-time  time with the thread's CPU time instead of the monotonic clock\n"
-		"                 (A/B comparisons on a busy machine; not for published numbers)\n");
+		"                 (A/B comparisons on a busy machine; not for published numbers)\n"
+		"  --threaded     start (and join) a thread first, so the process is no longer\n"
+		"                 single-threaded: shows the cost of the atomic family count\n");
 }
 
 int main(int argc, char **argv)
@@ -1144,6 +1188,7 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "thread-time", no_argument, NULL, 't' },
+		{ "threaded", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1183,6 +1228,9 @@ int main(int argc, char **argv)
 		case 't':
 			bench_clock = CLOCK_THREAD_CPUTIME_ID;
 			break;
+		case 'T':
+			threaded = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1216,6 +1264,8 @@ int main(int argc, char **argv)
 
 	machine_facts();
 	pin(cpu);
+	if (threaded)
+		go_multithreaded();
 	crc32_init();
 	check_counter();
 

@@ -9,8 +9,9 @@ on the data file it wrote (2^20 doubles, 8 MiB), and reads its standard output:
     check <name> <length> <zlib.crc32>
 
 The repetition scheme is the C side's: each operation is calibrated to an iteration count that
-takes at least --min-ns, then all operations are repeated round-robin --reps times; the garbage
-collector is off while timing (as in timeit). Without --data the data is generated with the same
+takes at least --min-ns, then all operations are repeated round-robin --reps times, each timed
+repetition of more than one iteration preceded by one untimed call; the garbage collector is off
+while timing (as in timeit). Without --data the data is generated with the same
 splitmix64 generator bench_views.c uses, so the script can also be run alone.
 
 SPDX-License-Identifier: MIT
@@ -158,6 +159,8 @@ def main():
         for _ in range(args.reps):
             for name, fn in ops.items():
                 n = iters[name]
+                if n > 1:
+                    fn(1)  # untimed: the operation's own data in the caches, as in C
                 t0 = clock()
                 fn(n)
                 samples[name].append((clock() - t0) / n)
