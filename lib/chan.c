@@ -36,9 +36,10 @@
 #include "memview/chan.h"
 #include "memview/segment.h"
 
-#define CHAN_MAGIC 0x4e414843564d0001ULL /* "MVCHAN" + version 1 */
+#define CHAN_MAGIC 0x4e414843564d0002ULL /* "MVCHAN" + version 2: {entry, length} ring */
 #define CL 64
 #define SPIN_ITERS 4000
+#define CREATE_GRACE_NS 2000000000LL /* how long a join waits for a create in progress */
 #define SLICE_NS 20000000LL /* sleep at most this long before re-checking liveness */
 #define MAX_SLOTS 65536u
 #define SLOT_BITS 16
@@ -103,7 +104,6 @@ struct mv_chan {
 	char *data;                   /* the slots */
 	struct ctl_fixed *fx;
 	uint64_t *ring;
-	uint64_t *msglen;             /* bytes of the message in each slot */
 	size_t cons_stride;
 	char *cons_base;
 	uint32_t nslots;
@@ -204,16 +204,14 @@ static size_t ctl_layout(struct mv_chan *ch, uint32_t nslots)
 	size_t off = sizeof(struct ctl_fixed);
 	size_t ring_off = off;
 
-	off = align_up(off + nslots * sizeof(uint64_t), CL);
+	/* The ring: per entry the publication word and the message length, side by side. */
+	off = align_up(off + 2 * nslots * sizeof(uint64_t), CL);
 	ch->cons_stride = align_up(sizeof(struct ctl_consumer) + nslots * sizeof(uint32_t), CL);
 	if (ch->ctl) {
 		ch->fx = (struct ctl_fixed *)ch->ctl;
 		ch->ring = (uint64_t *)(ch->ctl + ring_off);
-		ch->msglen = (uint64_t *)(ch->ctl + off);
-	}
-	off = align_up(off + nslots * sizeof(uint64_t), CL);
-	if (ch->ctl)
 		ch->cons_base = ch->ctl + off;
+	}
 	return off + MV_CHAN_MAX_CONSUMERS * ch->cons_stride;
 }
 
@@ -309,6 +307,10 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	c = consumer(ch, ch->cons_index);
 	h = __atomic_load_n(&c->ret_head, __ATOMIC_RELAXED);
 	ret_queue(c)[h % ch->nslots] = se->slot;
+	if (ch->flags & MV_CHAN_SPIN) { /* the producer of a spinning channel never sleeps */
+		__atomic_store_n(&c->ret_head, h + 1, __ATOMIC_RELEASE);
+		return;
+	}
 	__atomic_store_n(&c->ret_head, h + 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&ch->fx->prod_sleeping, __ATOMIC_SEQ_CST)) {
 		__atomic_fetch_add(&ch->fx->ret_futex, 1, __ATOMIC_SEQ_CST);
@@ -418,7 +420,7 @@ int mv_chan_create(mv_chan **out, const char *name, const mv_chan_opts *opts)
 		ch->fx->shape[i] = ch->shape[i];
 	ch->fx->prod_pid = getpid();
 	for (i = 0; i < ch->nslots; i++)
-		ch->ring[i] = 0;
+		ch->ring[2 * i] = 0;
 	__atomic_store_n(&ch->fx->magic, CHAN_MAGIC, __ATOMIC_RELEASE);
 	*out = ch;
 	return 0;
@@ -469,10 +471,55 @@ static int check_fixed(struct mv_chan *ch, size_t ctl_size)
 	return 0;
 }
 
-int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
+/* Open both segments and check the control header, once. */
+static int open_segments(struct mv_chan *ch, const char *name, const char *dname)
 {
 	mv_segment_opts ro = MV_SEGMENT_OPTS_INIT;
 	struct mv_segment_info info;
+	int rc;
+
+	rc = mv_segment_open(&ch->ctl_seg, name, NULL);
+	if (rc < 0)
+		return rc;
+	mv_segment_info(ch->ctl_seg, &info);
+	ch->ctl = mv_segment_data(ch->ctl_seg);
+	rc = check_fixed(ch, info.data_size);
+	if (rc < 0)
+		return rc;
+	ro.flags = MV_SEGMENT_READONLY;
+	return mv_segment_open(&ch->data_seg, dname, &ro);
+}
+
+/*
+ * Open a channel whose producer may still be inside mv_chan_create(): the control segment's
+ * name appears before its header, its header before the data segment, and the channel magic
+ * last. Those states (a header or magic not written yet, no data segment yet) are retried for
+ * at most CREATE_GRACE_NS within the caller's timeout; a channel that stays that way is
+ * reported as it is. A control segment that does not exist at all is reported at once.
+ */
+static int open_created(struct mv_chan *ch, const char *name, const char *dname,
+			long long deadline)
+{
+	long long until = now_ns() + CREATE_GRACE_NS;
+	int rc;
+
+	if (deadline < until)
+		until = deadline;
+	for (;;) {
+		rc = open_segments(ch, name, dname);
+		if (rc >= 0 || (rc != -EBADMSG && !(rc == -ENOENT && ch->ctl_seg)) ||
+		    now_ns() >= until)
+			return rc;
+		mv_segment_close(ch->data_seg);
+		mv_segment_close(ch->ctl_seg);
+		ch->data_seg = ch->ctl_seg = NULL;
+		ch->ctl = NULL;
+		usleep(500);
+	}
+}
+
+int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
+{
 	struct mv_chan *ch;
 	struct ctl_consumer *c;
 	char dname[300];
@@ -489,16 +536,8 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 	rc = data_name(dname, sizeof(dname), ch->name);
 	if (rc < 0)
 		goto fail;
-	rc = mv_segment_open(&ch->ctl_seg, name, NULL);
-	if (rc < 0)
-		goto fail;
-	mv_segment_info(ch->ctl_seg, &info);
-	ch->ctl = mv_segment_data(ch->ctl_seg);
-	rc = check_fixed(ch, info.data_size);
-	if (rc < 0)
-		goto fail;
-	ro.flags = MV_SEGMENT_READONLY;
-	rc = mv_segment_open(&ch->data_seg, dname, &ro);
+	deadline = timeout_ns < 0 ? LLONG_MAX : now_ns() + timeout_ns;
+	rc = open_created(ch, name, dname, deadline);
 	if (rc < 0)
 		goto fail;
 	rc = chan_setup(ch);
@@ -540,7 +579,6 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 	c->pid = getpid();
 	__atomic_fetch_add(&ch->fx->joining, 1, __ATOMIC_SEQ_CST);
 	/* The producer admits us (sets our start and the return queue) at its next call. */
-	deadline = timeout_ns < 0 ? LLONG_MAX : now_ns() + timeout_ns;
 	while (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CONS_ACTIVE) {
 		/* A producer that admitted us and then exited still owes us what it sent. */
 		if (!holder_alive(ch, 1) &&
@@ -748,13 +786,23 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	seq = ch->head++;
 	ch->owed[slot] = ch->active;
 	ch->slot_state[slot] = SLOT_SENT;
-	ch->msglen[slot] = nbytes;
+	/* The length shares the entry's cache line: the consumer takes one miss, not two. */
+	ch->ring[2 * (seq % ch->nslots) + 1] = nbytes;
 	/* The entry is the publication: sequence and slot in one word. */
-	__atomic_store_n(&ch->ring[seq % ch->nslots], ((seq + 1) << SLOT_BITS) | slot,
-			 __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&ch->fx->sleepers, __ATOMIC_SEQ_CST)) {
-		__atomic_fetch_add(&ch->fx->pub_futex, 1, __ATOMIC_SEQ_CST);
-		futex_wake(&ch->fx->pub_futex);
+	if (ch->flags & MV_CHAN_SPIN) {
+		/*
+		 * Nobody sleeps on a spinning channel: a release store publishes, and no
+		 * StoreLoad fence makes the producer wait for the consumer's cache lines.
+		 */
+		__atomic_store_n(&ch->ring[2 * (seq % ch->nslots)],
+				 ((seq + 1) << SLOT_BITS) | slot, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&ch->ring[2 * (seq % ch->nslots)],
+				 ((seq + 1) << SLOT_BITS) | slot, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&ch->fx->sleepers, __ATOMIC_SEQ_CST)) {
+			__atomic_fetch_add(&ch->fx->pub_futex, 1, __ATOMIC_SEQ_CST);
+			futex_wake(&ch->fx->pub_futex);
+		}
 	}
 	ch->stats.sent++;
 	return 0;
@@ -778,7 +826,7 @@ int mv_chan_recv(mv_chan *ch, mv_view *out, long long timeout_ns)
 	MV_CHECK_ARG(ch && out, "argument");
 	if (ch->producer)
 		return mv_fail(EINVAL, "%s: the producer does not receive", ch->name);
-	entry = &ch->ring[ch->tail % ch->nslots];
+	entry = &ch->ring[2 * (ch->tail % ch->nslots)];
 	want = ch->tail + 1;
 	for (;;) {
 		e = __atomic_load_n(entry, __ATOMIC_ACQUIRE);
@@ -839,7 +887,7 @@ int mv_chan_recv(mv_chan *ch, mv_view *out, long long timeout_ns)
 	if (__atomic_load_n(&se->exp.exports, __ATOMIC_ACQUIRE) != 0)
 		return mv_fail(EBADMSG, "%s: the producer republished slot %u we still hold",
 			       ch->name, slot);
-	se->nbytes = (size_t)__atomic_load_n(&ch->msglen[slot], __ATOMIC_ACQUIRE);
+	se->nbytes = (size_t)__atomic_load_n(&entry[1], __ATOMIC_RELAXED);
 	if (se->nbytes > ch->slot_size)
 		se->nbytes = ch->slot_size;
 	rc = mv_view_from(out, &se->exp, 0);

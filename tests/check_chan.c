@@ -1542,11 +1542,11 @@ static int liar_main(void *arg)
 	base = mv_segment_data(seg);
 	fx = (struct lie_fixed *)base;
 	n = fx->nslots;
-	if (fx->magic != 0x4e414843564d0001ULL || n == 0 || n > 64)
+	if (fx->magic != 0x4e414843564d0002ULL || n == 0 || n > 64)
 		return child_fail("the control layout is not what the test mirrors");
 	for (i = 0; i < 64 && !me; i++) {
 		struct lie_consumer *cc =
-			(struct lie_consumer *)(base + al64(al64(sizeof(*fx) + n * 8) + n * 8) +
+			(struct lie_consumer *)(base + al64(sizeof(*fx) + 2 * n * 8) +
 						i * al64(sizeof(*cc) + n * 4));
 
 		if (cc->pid == getpid() && cc->state == 2)
@@ -1679,6 +1679,53 @@ START_TEST(join_of_something_that_is_not_a_channel_fails)
 	ck_assert_int_eq(mv_chan_join(&ch, name, 0), -EBADMSG);
 	ck_assert_int_eq(shm_unlink(name), 0);
 	ck_assert_int_eq(mv_segment_unlink(dname, 0), 0);
+}
+END_TEST
+
+/*
+ * A consumer that joins while the producer is still inside mv_chan_create() (its control
+ * segment exists, its channel magic or data segment not yet) waits for the create to finish
+ * instead of calling the channel corrupt. Large slots make the create (fallocate of the data
+ * segment) slow enough that a tight join loop lands inside it in most rounds.
+ */
+START_TEST(a_join_racing_an_unfinished_create_waits_for_it)
+{
+	mv_chan_opts o = MV_CHAN_OPTS_INIT;
+	int rounds = 60, r, rc, joined = 0;
+	char name[64];
+	mv_chan *ch;
+	pid_t pid;
+
+	o.slot_size = 1 << 20;
+	o.nslots = 16;
+	chan_name(name, sizeof(name));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (r = 0; r < rounds; r++) {
+			mv_chan *p;
+
+			if (mv_chan_create(&p, name, &o) < 0)
+				_exit(3);
+			mv_chan_wait_consumers(p, 1, 20 * MS);
+			if (mv_chan_close(p) < 0)
+				_exit(4);
+		}
+		_exit(0);
+	}
+	for (;;) {
+		rc = mv_chan_join(&ch, name, 1 * SEC);
+		if (rc == 0) {
+			joined++;
+			ck_assert_int_eq(mv_chan_close(ch), 0);
+		}
+		ck_assert_msg(rc != -EBADMSG, "join during a create: %s", mv_errmsg());
+		ck_assert_msg(rc == 0 || rc == -ENOENT || rc == -EPIPE || rc == -ETIMEDOUT,
+			      "join: %s", mv_errmsg());
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+	}
+	ck_assert_msg(joined > 0, "no join succeeded in %d creates", rounds);
 }
 END_TEST
 
@@ -1838,6 +1885,7 @@ int main(void)
 	tcase_add_test(tc, ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_another_holds);
 	tc = chan_tcase(s, "joining", 20);
 	tcase_add_test(tc, join_of_something_that_is_not_a_channel_fails);
+	tcase_add_test(tc, a_join_racing_an_unfinished_create_waits_for_it);
 	tcase_add_test(tc, the_sixty_fifth_consumer_is_refused_with_ebusy);
 	tcase_add_test(tc, consumers_joining_while_the_producer_checks_liveness_are_all_admitted);
 	rc = mv_test_run(s);
