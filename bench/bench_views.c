@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "memview.h"
+#include "../tools/cli.h"
 
 /* ------------------------------------------------------------------ allocation counter */
 
@@ -1080,20 +1081,6 @@ static void print_only(void)
 	}
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void write_json(const char *path, int reps, uint64_t min_ns, int have_py)
 {
 	FILE *f = fopen(path, "w");
@@ -1103,11 +1090,11 @@ static void write_json(const char *path, int reps, uint64_t min_ns, int have_py)
 	if (!f)
 		die("cannot write %s: %s", path, strerror(errno));
 	fprintf(f, "{\n  \"machine\": {\"cpu\": ");
-	json_str(f, cpu_model);
+	cli_json_string(f, cpu_model);
 	fprintf(f, ", \"kernel\": ");
-	json_str(f, kernel);
+	cli_json_string(f, kernel);
 	fprintf(f, ", \"gcc\": ");
-	json_str(f, __VERSION__);
+	cli_json_string(f, __VERSION__);
 	fprintf(f, ", \"pinned_cpu\": %d, \"loadavg\": [%.2f, %.2f, %.2f]},\n", pinned_cpu,
 		load1, load5, load15);
 	fprintf(f, "  \"threaded\": %s, \"clock\": \"%s\",\n", threaded ? "true" : "false",
@@ -1115,7 +1102,7 @@ static void write_json(const char *path, int reps, uint64_t min_ns, int have_py)
 	fprintf(f, "  \"reps\": %d, \"min_rep_ns\": %llu,\n  \"python\": ", reps,
 		(unsigned long long)min_ns);
 	if (have_py)
-		json_str(f, py_version);
+		cli_json_string(f, py_version);
 	else
 		fputs("null", f);
 	fprintf(f, ",\n  \"memview\": [\n");
@@ -1143,10 +1130,10 @@ static void write_json(const char *path, int reps, uint64_t min_ns, int have_py)
 		struct target *t = &TARGETS[i];
 
 		fprintf(f, "    {\"label\": ");
-		json_str(f, t->label);
+		cli_json_string(f, t->label);
 		fprintf(f, ", \"memview\": \"%s\", \"baseline\": \"%s\", \"ratio\": %.4f, "
 			"\"target\": ", t->mv, t->base_name, t->ratio);
-		json_str(f, t->goal_text);
+		cli_json_string(f, t->goal_text);
 		fprintf(f, ", \"result\": \"%s\"}%s\n", t->result, i + 1 < N_TARGETS ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");

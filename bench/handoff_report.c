@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "handoff.h"
+#include "../tools/cli.h"
 
 const char *ho_size_name(char *buf, size_t cap, size_t size)
 {
@@ -307,20 +308,6 @@ static void json_num(FILE *f, double x)
 		fputs("null", f);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void json_stats(FILE *f, const struct ho_stats *s, double scale)
 {
 	fprintf(f, "{\"n\": %ld, \"min\": ", s->n);
@@ -388,9 +375,9 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 	fprintf(f, "  \"started\": \"%s\",\n  \"elapsed_seconds\": %.3f,\n", res->started,
 		res->elapsed_s);
 	fputs("  \"machine\": {\"cpu_model\": ", f);
-	json_str(f, res->cpu_model);
+	cli_json_string(f, res->cpu_model);
 	fputs(", \"kernel\": ", f);
-	json_str(f, res->kernel);
+	cli_json_string(f, res->kernel);
 	fprintf(f, ", \"cpus\": [%d, %d], \"load_before\": %.2f, \"load_after\": %.2f},\n",
 		cfg->cpu[0], cfg->cpu[1], res->load_before, res->load_after);
 	fputs("  \"config\": {\"sizes\": [", f);
@@ -490,9 +477,9 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 	for (i = 0; i < HO_NTARGETS; i++) {
 		fprintf(f, "    {\"key\": \"%s\", \"result\": \"%s\", \"goal\": ", tg[i].key,
 			target_word(tg[i].status));
-		json_str(f, tg[i].goal);
+		cli_json_string(f, tg[i].goal);
 		fputs(", \"detail\": ", f);
-		json_str(f, tg[i].detail);
+		cli_json_string(f, tg[i].detail);
 		fprintf(f, "}%s\n", i + 1 < HO_NTARGETS ? "," : "");
 	}
 	fputs("  ]\n}\n", f);

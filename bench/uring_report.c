@@ -12,6 +12,7 @@
 
 #include "memview.h"
 #include "uring.h"
+#include "../tools/cli.h"
 
 const char *const ur_method_names[UR_NMETHODS] = { "read", "uring", "fixed", "read-direct",
 						   "fixed-direct" };
@@ -65,20 +66,6 @@ void ur_cpu_model(char *buf, size_t cap)
 	fclose(f);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 void ur_write_json(const struct ur_report *r, FILE *f)
 {
 	const struct ur_config *c = r->c;
@@ -86,16 +73,16 @@ void ur_write_json(const struct ur_report *r, FILE *f)
 
 	fprintf(f, "{\n  \"benchmark\": \"uring\",\n  \"machine\": {\"cpus\": %ld, \"cpu\": ",
 		sysconf(_SC_NPROCESSORS_ONLN));
-	json_string(f, r->cpu);
+	cli_json_string(f, r->cpu);
 	fprintf(f, ", \"kernel\": ");
-	json_string(f, r->kernel);
+	cli_json_string(f, r->kernel);
 	fprintf(f, ", \"load_start\": [%.2f, %.2f, %.2f], \"load_end\": [%.2f, %.2f, %.2f]},\n",
 		r->load_start[0], r->load_start[1], r->load_start[2], r->load_end[0],
 		r->load_end[1], r->load_end[2]);
 	fprintf(f, "  \"config\": {\"file\": ");
-	json_string(f, r->path);
+	cli_json_string(f, r->path);
 	fprintf(f, ", \"filesystem\": ");
-	json_string(f, r->fs);
+	cli_json_string(f, r->fs);
 	fprintf(f, ", \"size\": %llu, \"page_cache_fraction\": %.4f, \"quick\": %s, "
 		   "\"passes\": %d, \"max_seconds_per_pass\": %.3f, \"depth\": %u, "
 		   "\"pipeline_block\": %zu, \"pipeline_slots\": %u, \"shm_registers\": %s, "
@@ -116,7 +103,7 @@ void ur_write_json(const struct ur_report *r, FILE *f)
 				ur_method_names[m], c->blocks[b]);
 			if (!x->ok) {
 				fprintf(f, "\"skipped\": ");
-				json_string(f, x->why);
+				cli_json_string(f, x->why);
 				fputc('}', f);
 				continue;
 			}
@@ -131,7 +118,7 @@ void ur_write_json(const struct ur_report *r, FILE *f)
 		c->pipe_block, c->pipe_slots, c->cpu[0], c->cpu[1]);
 	if (!c->pipeline || !r->pipe.ok) {
 		fprintf(f, "\"skipped\": ");
-		json_string(f, c->pipeline ? r->pipe.why : "not asked for");
+		cli_json_string(f, c->pipeline ? r->pipe.why : "not asked for");
 		fputs("},\n", f);
 	} else {
 		fprintf(f, "\"ops_per_s\": %.0f, \"gb_per_s\": %.4f, \"pages_checked\": %llu, "

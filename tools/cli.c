@@ -525,3 +525,19 @@ ssize_t cli_ssize_arg(const char *s, const char *what)
 		cli_usage_error("invalid %s argument: '%s'", what, s);
 	return v;
 }
+
+void cli_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}

@@ -152,6 +152,10 @@ int cli_parse_columns(const char *list, const char *const *names, size_t n, int 
 const char *cli_format_size(uint64_t bytes, char *buf, size_t len);
 const char *cli_format_duration(uint64_t seconds, char *buf, size_t len);
 
+/* cli_json_string - write @s to @out as a JSON string: quoted, with '"', '\\' and control
+ * characters escaped (bytes >= 0x80 pass through: the tools' strings are UTF-8 or ASCII). */
+void cli_json_string(FILE *out, const char *s);
+
 /*
  * The same, exiting with status 2 and "mvdump: invalid <what> argument: '<s>'" (or "... is too
  * large") on failure - what a tool's option loop wants.

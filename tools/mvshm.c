@@ -380,22 +380,6 @@ static int cmd_create(struct args *a)
 
 /* ------------------------------------------------------------------ info */
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 /* The flags info shows: how the segment is made, then (JSON only) its seals. */
 static int info_flags(const struct mv_segment_info *in, const char **names, int with_seals)
 {
@@ -426,14 +410,14 @@ static void print_info_json(const struct mv_segment_info *in, const mv_segment_h
 
 	printf("{\n   \"data_offset\": %zu,\n   \"data_size\": %zu,\n   \"format\": ",
 	       in->data_offset, in->data_size);
-	json_string(stdout, in->format);
+	cli_json_string(stdout, in->format);
 	printf(",\n   \"shape\": [");
 	for (i = 0; i < in->ndim; i++)
 		printf("%s%zd", i ? ", " : "", in->shape[i]);
 	printf("],\n   \"flags\": [");
 	for (i = 0; i < nflags; i++) {
 		printf("%s", i ? ", " : "");
-		json_string(stdout, flags[i]);
+		cli_json_string(stdout, flags[i]);
 	}
 	printf("],\n   \"generation\": %llu,\n   \"holders\": [",
 	       (unsigned long long)in->generation);
