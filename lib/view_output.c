@@ -349,24 +349,35 @@ static int values_visit(void *ctx, const ssize_t *index, int ndim, const mv_valu
 	return 0;
 }
 
-ssize_t mv_view_tolist_values(const mv_view *v, mv_value *dst, size_t count)
+/*
+ * The item count of @v, or - when the caller gave room (@have_dst) - visit every item into it
+ * after checking that @count items fit: the shared part of the tolist_values/tolist_as forms.
+ */
+static ssize_t tolist_visit(const mv_view *v, int have_dst, size_t count, mv_visit_fn fn,
+			    void *ctx)
 {
-	struct values_ctx c = { dst, 0 };
 	ssize_t n;
 	int rc;
 
-	MV_CHECK_ARG(v, "v");
-	CHECK_RELEASED(v);
 	rc = mv_view_check_format(v);
 	if (rc < 0)
 		return rc;
 	n = item_count(v);
-	if (!dst)
+	if (!have_dst)
 		return n;
 	if (count < (size_t)n)
 		return mv_fail(ENOBUFS, "tolist: %zd items, room for %zu", n, count);
-	rc = mv_view_visit(v, values_visit, &c);
+	rc = mv_view_visit(v, fn, ctx);
 	return rc < 0 ? rc : n;
+}
+
+ssize_t mv_view_tolist_values(const mv_view *v, mv_value *dst, size_t count)
+{
+	struct values_ctx c = { dst, 0 };
+
+	MV_CHECK_ARG(v, "v");
+	CHECK_RELEASED(v);
+	return tolist_visit(v, dst != NULL, count, values_visit, &c);
 }
 
 struct as_ctx {
@@ -430,24 +441,13 @@ static int as_visit(void *ctx, const ssize_t *index, int ndim, const mv_value *v
 ssize_t mv_view_tolist_as(const mv_view *v, char ctype, void *dst, size_t count)
 {
 	struct as_ctx c = { ctype, dst, 0, 0 };
-	ssize_t n;
-	int rc;
 
 	MV_CHECK_ARG(v, "v");
 	CHECK_RELEASED(v);
 	if (ctype != 'q' && ctype != 'Q' && ctype != 'd')
 		return mv_fail(EINVAL, "tolist: array type must be 'q', 'Q' or 'd', not '%c'",
 			       ctype);
-	rc = mv_view_check_format(v);
-	if (rc < 0)
-		return rc;
-	n = item_count(v);
-	if (!dst)
-		return n;
-	if (count < (size_t)n)
-		return mv_fail(ENOBUFS, "tolist: %zd items, room for %zu", n, count);
-	rc = mv_view_visit(v, as_visit, &c);
-	return rc < 0 ? rc : n;
+	return tolist_visit(v, dst != NULL, count, as_visit, &c);
 }
 
 /* ------------------------------------------------------------------ tolist: text */
