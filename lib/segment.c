@@ -76,8 +76,9 @@ static int holder_alive(pid_t pid, uint64_t start)
 	if (kill(pid, 0) < 0 && errno == ESRCH)
 		return 0;
 	now = proc_start_time(pid);
-	/* Without /proc (hidepid) the pid's existence is all we can know. */
-	return now == 0 || now == start;
+	/* Without /proc (hidepid), or when the holder could not read its own start time (no
+	 * descriptor was free when it joined), the pid's existence is all we can know. */
+	return now == 0 || start == 0 || now == start;
 }
 
 /* ------------------------------------------------------------------ header */
@@ -115,8 +116,8 @@ static int header_snapshot(const struct seg_header *hdr, const char *name,
 				"open it read-write to repair", name, s1);
 }
 
-/* Check a header snapshot against the object's real size; say what failed. */
-static int header_check(const struct mv_segment *seg, const struct seg_header *h, off_t file_size)
+/* Check a header snapshot against the object's real size; say what failed, naming @name. */
+static int header_check(const char *name, const struct seg_header *h, off_t file_size)
 {
 	mv_format f;
 	ssize_t n;
@@ -127,49 +128,50 @@ static int header_check(const struct mv_segment *seg, const struct seg_header *h
 
 		if (memcmp(h->magic, zero, sizeof(zero)) == 0)
 			return mv_fail(EBADMSG, "%s: no memview header (magic is zero: not a memview "
-						"segment, or still being created)", seg->name);
+						"segment, or still being created)", name);
 		return mv_fail(EBADMSG, "%s: not a memview segment (bad magic); open it raw to "
-					"see its bytes", seg->name);
+					"see its bytes", name);
 	}
 	if (h->version != SEG_VERSION)
 		return mv_fail(EBADMSG, "%s: header version %u is not supported (this is %u)",
-			       seg->name, h->version, SEG_VERSION);
+			       name, h->version, SEG_VERSION);
 	if (h->checksum != header_checksum(h))
 		return mv_fail(EBADMSG, "%s: header checksum mismatch (0x%08x stored, 0x%08x "
-					"computed)", seg->name, h->checksum, header_checksum(h));
+					"computed)", name, h->checksum, header_checksum(h));
 	if (h->header_bytes < offsetof(struct seg_header, holders) ||
 	    h->header_bytes > h->data_offset)
-		return mv_fail(EBADMSG, "%s: header size %u is invalid", seg->name, h->header_bytes);
+		return mv_fail(EBADMSG, "%s: header size %u is invalid", name, h->header_bytes);
 	if (h->data_offset < sizeof(struct seg_header) || h->data_offset % SEG_ALIGN ||
 	    h->data_offset > SEG_MAX_DATA_OFFSET)
-		return mv_fail(EBADMSG, "%s: data offset %llu is invalid", seg->name,
+		return mv_fail(EBADMSG, "%s: data offset %llu is invalid", name,
 			       (unsigned long long)h->data_offset);
 	if (h->data_size > (uint64_t)SSIZE_MAX - h->data_offset ||
 	    (uint64_t)file_size < h->data_offset + h->data_size)
 		return mv_fail(EBADMSG, "%s: header says %llu data bytes at offset %llu but the "
-					"object has %lld bytes", seg->name,
+					"object has %lld bytes", name,
 			       (unsigned long long)h->data_size,
 			       (unsigned long long)h->data_offset, (long long)file_size);
 	if (memchr(h->format, '\0', sizeof(h->format)) == NULL ||
 	    mv_format_parse(&f, h->format) < 0)
-		return mv_fail(EBADMSG, "%s: header format is not a valid item format", seg->name);
+		return mv_fail(EBADMSG, "%s: header format is not a valid item format", name);
 	if (h->ndim != SEG_NDIM_AUTO && (h->ndim < 0 || h->ndim > MV_MAXDIM))
-		return mv_fail(EBADMSG, "%s: header ndim %d is out of range (0..64)", seg->name,
+		return mv_fail(EBADMSG, "%s: header ndim %d is out of range (0..64)", name,
 			       h->ndim);
 	if (h->ndim == SEG_NDIM_AUTO) {
 		if (h->data_size % f.itemsize)
 			return mv_fail(EBADMSG, "%s: data size %llu is not a multiple of the item "
-						"size %u", seg->name,
+						"size %u", name,
 				       (unsigned long long)h->data_size, f.itemsize);
 		return 0;
 	}
+	/* From the last dimension, as a view computes C-order strides: see check_record(). */
 	n = f.itemsize;
-	for (i = 0; i < h->ndim; i++)
+	for (i = h->ndim - 1; i >= 0; i--)
 		if (h->shape[i] < 0 || !mv_mul_ok(n, (ssize_t)h->shape[i], &n))
-			return mv_fail(EBADMSG, "%s: header shape overflows", seg->name);
+			return mv_fail(EBADMSG, "%s: header shape overflows", name);
 	if ((uint64_t)n > h->data_size)
 		return mv_fail(EBADMSG, "%s: header shape needs %zd bytes but the data has %llu",
-			       seg->name, n, (unsigned long long)h->data_size);
+			       name, n, (unsigned long long)h->data_size);
 	return 0;
 }
 
@@ -183,6 +185,60 @@ static void header_write_end(struct seg_header *h)
 {
 	h->checksum = header_checksum(h);
 	__atomic_fetch_add(&h->seq, 1, __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------------ truncation by a peer */
+
+/*
+ * A named segment cannot be sealed: any process that may open it read-write can ftruncate() it
+ * behind memview's back. Pages past the object's new end are gone from every mapping, and
+ * touching them raises SIGBUS, which a library cannot catch for its caller. So before memview
+ * touches the header or gives out a view it compares the object's size with what the handle
+ * maps, and reports a truncation instead of faulting. (A truncation racing with the call itself
+ * can still fault: sealed memfd segments are the protection.)
+ */
+static int truncated_fail(const struct mv_segment *seg, off_t size)
+{
+	return mv_fail(EBADMSG, "%s: the segment was truncated to %lld bytes by another process "
+				"(this handle maps %zu): views past the end would fault; remove and "
+				"re-create it (memfd segments are sealed against this)",
+		       seg->name, (long long)size, seg->data_offset + seg->data_size);
+}
+
+/* The object's size, or -1 (errno set). */
+static off_t object_size(const struct mv_segment *seg)
+{
+	struct stat st;
+
+	return fstat(seg->fd, &st) < 0 ? -1 : st.st_size;
+}
+
+/* Whether the header page is still backed (else touching the header raises SIGBUS). */
+static int header_backed(const struct mv_segment *seg)
+{
+	return object_size(seg) >= (off_t)sizeof(struct seg_header);
+}
+
+/*
+ * 0 when the object still holds everything this handle maps, or was shrunk through memview (the
+ * header agrees with the object, and remapping follows it); -EBADMSG when it was cut behind the
+ * header's back. The size is read before the header, so a memview shrink in progress is seen
+ * finished (the seqlock waits for it), never as a truncation.
+ */
+static int check_not_truncated(const struct mv_segment *seg)
+{
+	struct seg_header snap;
+	off_t size = object_size(seg);
+
+	if (size < 0)
+		return mv_fail(errno, "%s: fstat: %s", seg->name, strerror(errno));
+	if ((uint64_t)size >= seg->data_offset + seg->data_size)
+		return 0;
+	if (seg->hdr && size >= (off_t)sizeof(struct seg_header) &&
+	    header_snapshot(seg->hdr, seg->name, &snap) == 0 &&
+	    snap.data_offset <= (uint64_t)size && snap.data_size <= (uint64_t)size - snap.data_offset)
+		return 0;
+	return truncated_fail(seg, size);
 }
 
 /* ------------------------------------------------------------------ robust mutex */
@@ -278,6 +334,9 @@ static void holder_leave(struct mv_segment *seg)
 
 	if (seg->slot < 0 || !seg->hdr || getpid() != seg->pid)
 		return;
+	/* Truncated away by another process: the table went with it, and touching it faults. */
+	if (!header_backed(seg))
+		return;
 	if (seg_lock(seg) < 0)
 		return; /* the slot is reclaimed when we are gone */
 	t = &seg->hdr->holders[seg->slot];
@@ -307,6 +366,8 @@ ssize_t mv_segment_holders(mv_segment *seg, mv_segment_holder *out, size_t max)
 	MV_CHECK_ARG(out || max == 0, "out");
 	if (!seg->hdr)
 		return 0;
+	if (!header_backed(seg))
+		return truncated_fail(seg, object_size(seg));
 	writable = !(seg->flags & MV_SEGMENT_READONLY);
 	if (writable && seg_lock(seg) == 0) {
 		holders_reclaim(seg);
@@ -449,7 +510,7 @@ int mv_seg_attach(struct mv_segment *seg)
 		rc = header_snapshot(seg->hdr, seg->name, &snap);
 	}
 	if (rc == 0)
-		rc = header_check(seg, &snap, st.st_size);
+		rc = header_check(seg->name, &snap, st.st_size);
 	if (rc < 0) {
 		munmap(seg->map, seg->map_len);
 		seg->map = NULL;
@@ -526,9 +587,20 @@ int mv_seg_format_new(struct mv_segment *seg, size_t data_size, const mv_segment
 	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
 	pthread_mutex_init(&h->lock.mutex, &ma);
 	pthread_mutexattr_destroy(&ma);
-	/* The magic goes in last, with the checksum, so an opener never sees half a header. */
+	/*
+	 * The magic goes in last, after the checksum that covers it (computed over a copy), so
+	 * an opener never sees half a header, and a creator killed at any point leaves a zero
+	 * magic ("still being created"), never a whole-looking header with no checksum.
+	 */
+	{
+		struct seg_header whole;
+
+		memcpy(&whole, h, SEG_CHECKSUMMED_BYTES);
+		memcpy(whole.magic, SEG_MAGIC, sizeof(whole.magic));
+		h->checksum = header_checksum(&whole);
+	}
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(h->magic, SEG_MAGIC, sizeof(h->magic));
-	h->checksum = header_checksum(h);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	munmap(p, total);
 	return mv_seg_attach(seg);
@@ -592,20 +664,25 @@ static int remap_locked(struct mv_segment *seg)
 
 	if (!seg->hdr)
 		return 0;
-	/* Map and check anew before dropping the old mapping: failure leaves it as it was. */
-	if (fstat(seg->fd, &st) < 0)
-		return mv_fail(errno, "%s: fstat: %s", seg->name, strerror(errno));
-	rc = map_object(seg, (size_t)st.st_size, &p);
+	rc = check_not_truncated(seg);
 	if (rc < 0)
 		return rc;
-	rc = header_snapshot(p, seg->name, &snap);
+	if (fstat(seg->fd, &st) < 0)
+		return mv_fail(errno, "%s: fstat: %s", seg->name, strerror(errno));
+	/*
+	 * Check the header (page 0, mapped already) before changing the mapping, then move only
+	 * its end: failure leaves it as it was, shrinking needs no memory, growing only the
+	 * difference - a second full mapping could fail under RLIMIT_AS where this does not.
+	 */
+	rc = header_snapshot(seg->hdr, seg->name, &snap);
 	if (rc == 0)
-		rc = header_check(seg, &snap, st.st_size);
-	if (rc < 0) {
-		munmap(p, (size_t)st.st_size);
+		rc = header_check(seg->name, &snap, st.st_size);
+	if (rc < 0)
 		return rc;
-	}
-	munmap(seg->map, seg->map_len);
+	p = mremap(seg->map, seg->map_len, (size_t)st.st_size, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		return mv_fail(errno, "%s: cannot map %lld bytes: %s", seg->name,
+			       (long long)st.st_size, strerror(errno));
 	seg->map = p;
 	seg->map_len = (size_t)st.st_size;
 	seg->hdr = p;
@@ -661,7 +738,8 @@ static int resize_object(struct mv_segment *seg, size_t data_size)
 
 int mv_segment_resize(mv_segment *seg, size_t data_size)
 {
-	int shrink, rc, byte_locked = 0, own_locked = 0;
+	int shrink, rc, byte_locked = 0, own_locked = 0, grown = 0;
+	void *p;
 	long n;
 
 	MV_CHECK_ARG(seg, "seg");
@@ -684,23 +762,43 @@ int mv_segment_resize(mv_segment *seg, size_t data_size)
 			return mv_fail(EINVAL, "%s: the segment's shape needs %zd bytes", seg->name,
 				       need);
 	}
-	rc = seg_lock(seg);
+	rc = check_not_truncated(seg);
 	if (rc < 0)
 		return rc;
+	/*
+	 * Without views here the mapping follows the new size. It grows before anything else
+	 * changes, so that a mapping the system refuses (RLIMIT_AS) leaves the segment as it was;
+	 * and not under the header mutex, which lives in the mapping that may move.
+	 */
+	n = mv_exports_lock(&seg->exp);
+	own_locked = n == 0;
+	if (own_locked && data_size > seg->data_size) {
+		p = mremap(seg->map, seg->map_len, seg->data_offset + data_size, MREMAP_MAYMOVE);
+		if (p == MAP_FAILED) {
+			rc = mv_fail(errno, "%s: cannot map %zu bytes to grow into: %s", seg->name,
+				     seg->data_offset + data_size, strerror(errno));
+			goto out_exports;
+		}
+		seg->map = p;
+		seg->hdr = p;
+		seg->map_len = seg->data_offset + data_size;
+		grown = 1;
+	}
+	rc = seg_lock(seg);
+	if (rc < 0)
+		goto out_exports;
 	shrink = data_size < (size_t)seg->hdr->data_size;
 	if (shrink && seg->is_memfd) {
 		rc = mv_fail(EPERM, "%s: memfd segments are sealed against shrinking", seg->name);
 		goto out;
 	}
 	if (shrink) {
-		n = mv_exports_lock(&seg->exp);
-		if (n) {
+		if (!own_locked) {
 			rc = mv_fail(EBUSY, "%s: cannot shrink while %ld export%s of it %s alive "
 					    "in this process", seg->name, n, n == 1 ? "" : "s",
 				     n == 1 ? "is" : "are");
 			goto out;
 		}
-		own_locked = 1;
 		rc = mv_seg_lock_byte_write(seg->fd);
 		if (rc < 0) {
 			rc = rc == -EBUSY ?
@@ -716,10 +814,13 @@ out:
 	seg_unlock(seg);
 	if (byte_locked)
 		mv_seg_unlock_byte(seg->fd);
-	if (own_locked || (rc == 0 && mv_exports_lock(&seg->exp) == 0)) {
-		/* No views here: follow the new size at once. */
+out_exports:
+	if (own_locked) {
+		/* No views here: follow the new size at once (or the old one, after a failure). */
 		if (rc == 0)
 			rc = remap_locked(seg);
+		else if (grown)
+			remap_locked(seg);
 		mv_exports_unlock(&seg->exp);
 	}
 	return rc;
@@ -735,6 +836,12 @@ static int seg_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 	if ((flags & MV_BUF_WRITABLE) && readonly)
 		return mv_fail(EROFS, "%s: opened readonly: Object is not writable.", seg->name);
 	pthread_mutex_lock(&seg->mu);
+	/* A view of memory a peer truncated away would fault: refuse it and say why. */
+	rc = check_not_truncated(seg);
+	if (rc < 0) {
+		pthread_mutex_unlock(&seg->mu);
+		return rc;
+	}
 	if (seg->nexports == 0) {
 		/* First export: tell the kernel, so shrink and rm in other processes see us. */
 		rc = ofd_lock(seg->fd, F_RDLCK, F_OFD_SETLK);
@@ -826,6 +933,7 @@ int mv_segment_fd(const mv_segment *seg)
 int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out)
 {
 	struct seg_header snap;
+	off_t size;
 	int i, seals;
 
 	MV_CHECK_ARG(seg && out, "argument");
@@ -834,14 +942,17 @@ int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out)
 	out->data_size = seg->data_size;
 	out->mapped_size = seg->data_size;
 	out->generation = seg->generation;
-	if (seg->hdr && header_snapshot(seg->hdr, seg->name, &snap) == 0) {
+	size = object_size(seg);
+	if (seg->hdr && size >= (off_t)sizeof(struct seg_header) &&
+	    header_snapshot(seg->hdr, seg->name, &snap) == 0 &&
+	    header_check(seg->name, &snap, size) == 0) {
 		/* The live size and generation, if the header still checks out. */
-		struct stat st;
-
-		if (fstat(seg->fd, &st) == 0 && header_check(seg, &snap, st.st_size) == 0) {
-			out->data_size = (size_t)snap.data_size;
-			out->generation = snap.generation;
-		}
+		out->data_size = (size_t)snap.data_size;
+		out->generation = snap.generation;
+	} else if (size >= 0 && (uint64_t)size < seg->data_offset + out->data_size) {
+		/* Truncated behind the header's back: what is left of the data. */
+		out->data_size = (uint64_t)size > seg->data_offset ?
+					 (size_t)size - seg->data_offset : 0;
 	}
 	out->flags = seg->flags | (seg->is_memfd ? MV_SEGMENT_MEMFD : 0);
 	seals = seg->is_memfd ? fcntl(seg->fd, F_GET_SEALS) : 0;
@@ -861,4 +972,134 @@ int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out)
 	out->creator = seg->creator;
 	out->exports = mv_exporter_exports(&seg->exp);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ probing a descriptor */
+
+/* pread() all of @len bytes unless the object ends first: the count read, or -errno. */
+static ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * How a probe's messages name the object: what /proc says the descriptor is ("/dev/shm/NAME";
+ * a memfd's "/memfd:NAME (deleted)" as "memfd:NAME"), or "descriptor N" without /proc.
+ */
+static void probe_name(int fd, char *name, size_t len)
+{
+	static const char deleted[] = " (deleted)";
+	const size_t dlen = sizeof(deleted) - 1;
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, name, len - 1);
+	if (n <= 0) {
+		snprintf(name, len, "descriptor %d", fd);
+		return;
+	}
+	name[n] = '\0';
+	if (strncmp(name, "/memfd:", 7) != 0)
+		return;
+	if ((size_t)n > 7 + dlen && strcmp(name + n - dlen, deleted) == 0)
+		name[n - dlen] = '\0';
+	memmove(name, name + 1, strlen(name));
+}
+
+/*
+ * The static part of the header, read through @fd under the seqlock as header_snapshot() reads
+ * it from a mapping: seq, then the copy, then seq again, retried while a writer is at work.
+ */
+static int header_pread(int fd, const char *name, struct seg_header *snap)
+{
+	const off_t seq_at = offsetof(struct seg_header, seq);
+	const size_t len = offsetof(struct seg_header, lock);
+	uint32_t s1 = 0, s2 = 0;
+	ssize_t n1, n, n2;
+	int i;
+
+	for (i = 0; i < SEQ_RETRIES; i++) {
+		n1 = pread_all(fd, &s1, sizeof(s1), seq_at);
+		n = n1 < 0 ? n1 : pread_all(fd, snap, len, 0);
+		n2 = n < 0 ? n : pread_all(fd, &s2, sizeof(s2), seq_at);
+		if (n2 < 0)
+			return mv_fail((int)-n2, "%s: cannot read the header: %s", name,
+				       strerror((int)-n2));
+		if (n1 != sizeof(s1) || (size_t)n != len || n2 != sizeof(s2))
+			return mv_fail(EBADMSG, "%s: the object was cut short while its header was "
+						"read", name);
+		if (!(s1 & 1) && s1 == s2 && snap->seq == s1)
+			return 0;
+		if (i > 16)
+			sched_yield();
+	}
+	return mv_fail(EBADMSG, "%s: header update in progress or interrupted (seq %u); "
+				"open it read-write to repair", name, s1);
+}
+
+int mv_segment_probe(int fd, struct mv_segment_info *out)
+{
+	struct seg_header snap;
+	char name[320];
+	struct stat st;
+	mv_format f;
+	ssize_t n;
+	int i, rc, seals;
+
+	MV_CHECK_ARG(out, "out");
+	if (fstat(fd, &st) < 0)
+		return mv_fail(errno, "probe: descriptor %d: %s", fd, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return mv_fail(EINVAL, "probe: descriptor %d is not a regular file (a shm object "
+					"or a memfd)", fd);
+	probe_name(fd, name, sizeof(name));
+	n = pread_all(fd, snap.magic, sizeof(snap.magic), 0);
+	if (n < 0)
+		return mv_fail((int)-n, "%s: cannot read: %s", name, strerror((int)-n));
+	/* Another program's object (or one still being created: the magic goes in last). */
+	if ((size_t)n < sizeof(snap.magic) || memcmp(snap.magic, SEG_MAGIC, sizeof(snap.magic)))
+		return 0;
+	if ((size_t)st.st_size < sizeof(struct seg_header))
+		return mv_fail(EBADMSG, "%s: %lld bytes is too small for a memview header (%zu)",
+			       name, (long long)st.st_size, sizeof(struct seg_header));
+	rc = header_pread(fd, name, &snap);
+	if (rc == 0)
+		rc = header_check(name, &snap, st.st_size);
+	if (rc < 0)
+		return rc;
+	(void)mv_format_parse(&f, snap.format); /* header_check() parsed it */
+	memset(out, 0, sizeof(*out));
+	out->data_offset = (size_t)snap.data_offset;
+	out->data_size = (size_t)snap.data_size;
+	out->generation = snap.generation;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals > 0) {
+		out->seals |= (seals & F_SEAL_GROW) ? MV_SEAL_GROW : 0;
+		out->seals |= (seals & F_SEAL_FUTURE_WRITE) ? MV_SEAL_FUTURE_WRITE : 0;
+	}
+	snprintf(out->format, sizeof(out->format), "%s", snap.format);
+	if (snap.ndim == SEG_NDIM_AUTO) {
+		out->ndim = 1;
+		out->shape[0] = (ssize_t)(out->data_size / f.itemsize);
+	} else {
+		out->ndim = snap.ndim;
+		for (i = 0; i < snap.ndim; i++)
+			out->shape[i] = (ssize_t)snap.shape[i];
+	}
+	out->creator = snap.creator_pid;
+	return 1;
 }

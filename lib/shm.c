@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -324,6 +325,16 @@ int mv_segment_recv(mv_segment **out, int sock, const mv_segment_opts *opts)
 	if (n == 0)
 		return mv_fail(EPIPE, "receive segment: the peer closed the socket");
 	c = CMSG_FIRSTHDR(&msg);
+	if (!c && (msg.msg_flags & MSG_CTRUNC)) {
+		/* The kernel dropped the descriptor because it could not install it here. */
+		struct rlimit rl;
+
+		getrlimit(RLIMIT_NOFILE, &rl);
+		return mv_fail(EMFILE, "receive segment: the descriptor was sent but no descriptor "
+				       "was free to receive it (RLIMIT_NOFILE %llu): it is lost, close "
+				       "descriptors and have the peer send it again",
+			       (unsigned long long)rl.rlim_cur);
+	}
 	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
 	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC))
 		return mv_fail(EINVAL, "receive segment: the message carried no descriptor");

@@ -146,8 +146,12 @@ static int check_record(const mv_buffer *b, mv_format *fmt)
 			       b->obj->ops->name, b->itemsize, b->format);
 	}
 	if (b->shape) {
+		/*
+		 * From the last dimension, as C-order strides are computed from the shape: a zero
+		 * in front must not hide a stride that overflows (shape (0, 2**62) of 'd').
+		 */
 		n = b->itemsize;
-		for (i = 0; i < b->ndim; i++)
+		for (i = b->ndim - 1; i >= 0; i--)
 			if (b->shape[i] < 0 || !mv_mul_ok(n, b->shape[i], &n))
 				return mv_fail(EINVAL, "%s: exporter returned an invalid shape",
 					       b->obj->ops->name);

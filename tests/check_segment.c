@@ -1415,6 +1415,32 @@ START_TEST(a_foreign_object_opened_normally_fails_with_ebadmsg_naming_the_magic)
 }
 END_TEST
 
+/* Found by fuzz/fuzz_segment_header: a zero in front hid a C-order stride that overflows. */
+START_TEST(a_header_shape_whose_strides_overflow_behind_a_zero_is_refused)
+{
+	static const ssize_t shape[2] = { 2, 3 };
+	const char *a = new_name();
+	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
+	struct seg_header *h;
+	mv_segment *s = NULL;
+
+	o.format = "d";
+	o.shape = shape;
+	o.ndim = 2;
+	ck_assert_int_eq(mv_segment_create(&s, a, 48, &o), 0);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+	h = map_header(a);
+	ck_assert_ptr_nonnull(h);
+	h->shape[0] = 0;
+	h->shape[1] = (int64_t)1 << 62;
+	reseal(h);
+	munmap(h, SEG_ALIGN);
+	s = NULL;
+	ck_assert_mv_err(mv_segment_open(&s, a, NULL), EBADMSG, "shape overflows");
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ corrupted headers */
 
 enum {
@@ -1635,6 +1661,197 @@ START_TEST(an_interrupted_update_with_no_dead_owner_is_reported_not_trusted)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ probing */
+
+/* Whether this process maps the object open as @fd (its inode in /proc/self/maps). */
+static int maps_object(int fd)
+{
+	char line[512];
+	unsigned long ino;
+	struct stat st;
+	int found = 0;
+	FILE *fp;
+
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	fp = fopen("/proc/self/maps", "re");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "%*s %*s %*s %*s %lu", &ino) == 1 && ino == st.st_ino)
+			found = 1;
+	fclose(fp);
+	return found;
+}
+
+/* mv_segment_probe() on a fresh read-only descriptor of @name: its return value. */
+static int probe_name_ro(const char *name, struct mv_segment_info *info)
+{
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0), rc;
+
+	ck_assert_msg(fd >= 0, "shm_open %s: %s", name, strerror(errno));
+	rc = mv_segment_probe(fd, info);
+	close(fd);
+	return rc;
+}
+
+START_TEST(a_probe_reads_a_good_header_without_mapping_it_or_becoming_a_holder)
+{
+	const char *a = new_name();
+	ssize_t shape[2] = { 16, 32 };
+	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
+	struct mv_segment_info info;
+	mv_segment *s = create_seg(a, 8192, "i", 2, shape);
+	int fd;
+
+	ck_assert_int_eq(mv_segment_close(s), 0);
+	fd = shm_open(a, O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&info, 0xa5, sizeof(info));
+	ck_assert_int_eq(mv_segment_probe(fd, &info), 1);
+	ck_assert_uint_eq(info.data_offset, SEG_ALIGN);
+	ck_assert_uint_eq(info.data_size, 8192);
+	ck_assert_uint_eq(info.generation, 1);
+	ck_assert_str_eq(info.format, "i");
+	ck_assert_int_eq(info.ndim, 2);
+	ck_assert_int_eq(info.shape[0], 16);
+	ck_assert_int_eq(info.shape[1], 32);
+	ck_assert_int_eq(info.creator, getpid());
+	ck_assert_uint_eq(info.flags, 0);
+	ck_assert_uint_eq(info.seals, 0);
+	ck_assert_uint_eq(info.mapped_size, 0);
+	ck_assert_int_eq(info.exports, 0);
+	/* Nothing mapped, no holder slot taken: a tool probing is not a user of the segment. */
+	ck_assert_int_eq(maps_object(fd), 0);
+	ck_assert_int_eq(table_slots_used(a), 0);
+	close(fd);
+
+	/* After a resize elsewhere it reports the header as it is now. */
+	s = open_seg(a, 0);
+	ck_assert_int_eq(mv_segment_resize(s, 12288), 0);
+	ck_assert_int_eq(probe_name_ro(a, &info), 1);
+	ck_assert_uint_eq(info.data_size, 12288);
+	ck_assert_uint_eq(info.generation, 2);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+
+	/* A memfd segment, one dimension over all of it, and its seals. */
+	o.flags = MV_SEGMENT_MEMFD;
+	o.format = "d";
+	o.seals = MV_SEAL_GROW;
+	ck_assert_int_eq(mv_segment_create(&s, "mvtest-probe", 4096, &o), 0);
+	ck_assert_int_eq(mv_segment_probe(mv_segment_fd(s), &info), 1);
+	ck_assert_str_eq(info.format, "d");
+	ck_assert_int_eq(info.ndim, 1);
+	ck_assert_int_eq(info.shape[0], 512);
+	ck_assert_uint_eq(info.seals, MV_SEAL_GROW);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+}
+END_TEST
+
+START_TEST(a_probe_refuses_corrupted_headers_as_open_does_and_names_the_object)
+{
+	const char *a = new_name();
+	ssize_t shape[2] = { 16, 32 };
+	struct mv_segment_info info;
+	unsigned char *tmpl, *buf;
+	struct seg_header *h;
+	char path[128];
+	size_t tlen, len;
+	mv_segment *s;
+	int i, rc, kind, foreign = 0, bad = 0;
+
+	s = create_seg(a, 8192, "i", 2, shape);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+	tmpl = get_object(a, &tlen);
+	buf = malloc(4 * SEG_ALIGN);
+	ck_assert_ptr_nonnull(buf);
+	snprintf(path, sizeof(path), "/dev/shm%s", a);
+	rng_state = 20240601;
+	for (i = 0; i < 1000; i++) {
+		kind = i % K_KINDS;
+		len = corrupt(buf, tmpl, tlen, kind);
+		put_object(a, buf, len);
+		memset(&info, 0x5a, sizeof(info));
+		rc = probe_name_ro(a, &info);
+		if (len < 8 || memcmp(buf, SEG_MAGIC, 8) != 0) {
+			/* Without memview's magic it is another program's object, not a bad one. */
+			ck_assert_msg(rc == 0, "case %d (%s): probe returned %d for no magic", i,
+				      kind_names[kind], rc);
+			foreign++;
+			continue;
+		}
+		ck_assert_msg(rc == -EBADMSG, "case %d (%s, %zu bytes): probe returned %d (%s)", i,
+			      kind_names[kind], len, rc, rc ? mv_errmsg() : "accepted");
+		ck_assert_msg(strstr(mv_errmsg(), kind_needles[kind]) != NULL,
+			      "case %d (%s): message \"%s\" lacks \"%s\"", i, kind_names[kind],
+			      mv_errmsg(), kind_needles[kind]);
+		ck_assert_msg(strncmp(mv_errmsg(), path, strlen(path)) == 0,
+			      "case %d: message \"%s\" does not name %s", i, mv_errmsg(), path);
+		ck_assert_int_eq(info.ndim, 0x5a5a5a5a); /* out untouched on failure */
+		bad++;
+	}
+	ck_assert_int_ge(foreign, 100); /* every K_MAGIC case at least */
+	ck_assert_int_ge(bad, 700);
+
+	/* An update in progress, or one a writer died in: not trusted. */
+	put_object(a, tmpl, tlen);
+	ck_assert_int_eq(probe_name_ro(a, &info), 1);
+	h = map_header(a);
+	ck_assert_ptr_nonnull(h);
+	h->seq |= 1;
+	ck_assert_mv_err(probe_name_ro(a, &info), EBADMSG, "interrupted");
+	munmap(h, SEG_ALIGN);
+	free(buf);
+	free(tmpl);
+}
+END_TEST
+
+START_TEST(a_probe_calls_foreign_objects_not_memview_and_checks_its_arguments)
+{
+	const char *a = new_name();
+	struct mv_segment_info info, before;
+	double data[1024];
+	char path[128];
+	int i, fd;
+
+	rng_state = 7;
+	for (i = 0; i < 1024; i++)
+		data[i] = (double)rnd();
+	memset(&info, 0x33, sizeof(info));
+	before = info;
+	put_object(a, data, sizeof(data));
+	ck_assert_int_eq(probe_name_ro(a, &info), 0);
+	put_object(a, data, 5);
+	ck_assert_int_eq(probe_name_ro(a, &info), 0);
+	put_object(a, data, 0);
+	ck_assert_int_eq(probe_name_ro(a, &info), 0);
+	ck_assert_mem_eq(&info, &before, sizeof(info));
+	/* memview's magic on something too small for a segment: a bad one, not a foreign one. */
+	memcpy(data, SEG_MAGIC, 8);
+	put_object(a, data, 100);
+	ck_assert_mv_err(probe_name_ro(a, &info), EBADMSG, "too small");
+	/* Another program's memfd. */
+	fd = memfd_create("mvtest-foreign", MFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 8192), 0);
+	ck_assert_int_eq(mv_segment_probe(fd, &info), 0);
+	close(fd);
+
+	ck_assert_mv_err(mv_segment_probe(-1, &info), EBADF, "descriptor -1");
+	fd = shm_open(a, O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_mv_err(mv_segment_probe(fd, NULL), EINVAL, "out");
+	close(fd);
+	snprintf(path, sizeof(path), "/dev/shm%s", a);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_mv_err(mv_segment_probe(fd, &info), EBADF, "cannot read");
+	close(fd);
+	fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_mv_err(mv_segment_probe(fd, &info), EINVAL, "not a regular file");
+	close(fd);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ main */
 
 int main(int argc, char **argv)
@@ -1699,9 +1916,14 @@ int main(int argc, char **argv)
 	TC("foreign objects");
 	tcase_add_test(tc, a_raw_open_of_a_foreign_object_gives_a_typed_view_of_its_bytes);
 	tcase_add_test(tc, a_foreign_object_opened_normally_fails_with_ebadmsg_naming_the_magic);
+	tcase_add_test(tc, a_header_shape_whose_strides_overflow_behind_a_zero_is_refused);
 	TC("corrupted headers");
 	tcase_add_test(tc, a_thousand_corrupted_headers_are_refused_with_ebadmsg_and_never_crash);
 	tcase_add_test(tc, an_interrupted_update_with_no_dead_owner_is_reported_not_trusted);
+	TC("probing");
+	tcase_add_test(tc, a_probe_reads_a_good_header_without_mapping_it_or_becoming_a_holder);
+	tcase_add_test(tc, a_probe_refuses_corrupted_headers_as_open_does_and_names_the_object);
+	tcase_add_test(tc, a_probe_calls_foreign_objects_not_memview_and_checks_its_arguments);
 #undef TC
 	rc = mv_test_run(s);
 	sweep_names();

@@ -2,7 +2,8 @@
  * tests/check_segment_nospace.c - a full /dev/shm fails at create time with -ENOSPC (space is
  * reserved up front), not later with SIGBUS. Each test runs in its own mount namespace with a
  * 1 MiB tmpfs over /dev/shm; where namespaces or mounts are not permitted the whole program
- * skips (exit 77), which is why this is not part of check_segment.
+ * skips (exit 77), which is why this is not part of check_segment. Channels are two segments:
+ * the one that does not fit takes the other with it.
  */
 #define _GNU_SOURCE
 #include "testlib.h"
@@ -87,6 +88,31 @@ START_TEST(growing_past_the_space_left_fails_with_enospc_and_keeps_the_size)
 }
 END_TEST
 
+START_TEST(a_channel_too_large_for_dev_shm_fails_with_enospc_and_leaves_neither_segment)
+{
+	mv_chan_opts o = MV_CHAN_OPTS_INIT;
+	char name[96], path[128];
+	mv_chan *ch = NULL;
+	struct stat st;
+
+	enter_small_shm();
+	mv_test_name(name, sizeof(name), "nospace");
+	/* The control segment fits, the 2 MiB of slots do not: the control one goes again. */
+	o.nslots = 16;
+	o.slot_size = 128u << 10;
+	ck_assert_mv_err(mv_chan_create(&ch, name, &o), ENOSPC, "not enough space");
+	ck_assert_ptr_null(ch);
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	ck_assert_int_eq(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "/dev/shm%s.data", name);
+	ck_assert_int_eq(stat(path, &st), -1);
+	/* What fits is created under the same name. */
+	o.slot_size = 16u << 10;
+	ck_assert_int_eq(mv_chan_create(&ch, name, &o), 0);
+	ck_assert_int_eq(mv_chan_close(ch), 0);
+}
+END_TEST
+
 /* Can this process get a private small /dev/shm? Probed in a child, so nothing changes here. */
 static void probe_or_skip(void)
 {
@@ -128,6 +154,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, create_on_a_full_dev_shm_fails_with_enospc_and_leaves_no_object);
 	tcase_add_test(tc, growing_past_the_space_left_fails_with_enospc_and_keeps_the_size);
+	tcase_add_test(tc, a_channel_too_large_for_dev_shm_fails_with_enospc_and_leaves_neither_segment);
 	suite_add_tcase(s, tc);
 	return mv_test_run(s);
 }

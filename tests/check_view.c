@@ -611,6 +611,44 @@ START_TEST(byte_order_prefixes_are_an_extension_in_casts)
 }
 END_TEST
 
+/*
+ * An exporter whose record has a zero-length first dimension in front of one whose C-order
+ * stride overflows (shape (0, 2**62) of 'd', no strides): found by fuzz/fuzz_segment_header.
+ */
+static ssize_t huge_shape[2] = { 0, (ssize_t)1 << 62 };
+
+static int huge_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
+{
+	static double mem[1];
+
+	buf->buf = mem;
+	buf->len = 0;
+	buf->itemsize = sizeof(double);
+	buf->readonly = 1;
+	buf->ndim = 2;
+	buf->format = "d";
+	buf->shape = huge_shape;
+	buf->strides = NULL;
+	buf->suboffsets = NULL;
+	return 0;
+}
+
+static const struct mv_exporter_ops huge_ops = { "huge", huge_get, NULL, 0 };
+
+START_TEST(record_whose_c_strides_overflow_behind_a_zero_dimension_is_refused)
+{
+	mv_exporter e = MV_EXPORTER_INIT(&huge_ops);
+	mv_view v;
+
+	ck_assert_mv_err(mv_view_from(&v, &e, 0), EINVAL, "invalid shape");
+	ck_assert_int_eq(mv_exporter_exports(&e), 0);
+	huge_shape[1] = 5; /* the same record with strides that fit is a view */
+	ck_assert_int_eq(mv_view_from(&v, &e, 0), 0);
+	ck_assert_int_eq(mv_view_strides(&v)[0], 5 * (ssize_t)sizeof(double));
+	ck_assert_int_eq(mv_view_release(&v), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("view");
@@ -623,6 +661,7 @@ int main(void)
 	tcase_add_test(tc, buffer_from_view_follows_memory_getbuf_rules);
 	tcase_add_test(tc, scoped_view_is_released_at_end_of_scope);
 	tcase_add_test(tc, family_counts_stay_exact_when_threads_derive_at_once);
+	tcase_add_test(tc, record_whose_c_strides_overflow_behind_a_zero_dimension_is_refused);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("slicing and casting");

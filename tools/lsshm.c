@@ -1,10 +1,10 @@
 /*
- * tools/lsshm.c - list POSIX shared-memory objects: who maps them, who holds them open, which
- * memview holders they record, and which of them nothing uses any more.
+ * tools/lsshm.c - list POSIX shared-memory objects and memfds: who maps them, who holds them
+ * open, which memview holders they record, and which of them nothing uses any more.
  *
  * Three tables, one per mode, each with its columns described once (name, width hint, flags, JSON
  * type, help) and chosen with -o as util-linux's lsipc and lsblk do:
- *   segments (default)  one row per object in /dev/shm
+ *   segments (default)  one row per object in /dev/shm, then one per memfd in use
  *   --processes         one row per process that uses an object (or is recorded as its holder)
  *   --uring             one row per registered buffer of each io_uring instance
  * Rows are built as text and a sort key for every column, sorted, then handed to libsmartcols,
@@ -51,15 +51,18 @@ struct column {
 /* ------------------------------------------------------------------ segment columns */
 
 enum {
-	S_NAME, S_TYPE, S_SIZE, S_USED, S_OWNER, S_UID, S_GROUP, S_GID, S_MODE, S_MTIME, S_AGE,
-	S_MEMVIEW, S_FORMAT, S_SHAPE, S_DATA, S_GEN, S_SEALS, S_CREATOR, S_NPROCS, S_PIDS,
+	S_NAME, S_TYPE, S_PATH, S_SIZE, S_USED, S_OWNER, S_UID, S_GROUP, S_GID, S_MODE, S_MTIME,
+	S_AGE, S_MEMVIEW, S_FORMAT, S_SHAPE, S_DATA, S_GEN, S_SEALS, S_CREATOR, S_NPROCS, S_PIDS,
 	S_PROCS, S_HOLDERS, S_EXPORTS, S_BUSY, S_STALE, S_WHY, S_NOTE, S_NCOLS
 };
 
 static const struct column seg_columns[S_NCOLS] = {
 	[S_NAME] = { "NAME", "Name", 0.2, SCOLS_FL_NOEXTREMES, K_TEXT,
-		     "POSIX name (/NAME is /dev/shm/NAME)" },
-	[S_TYPE] = { "TYPE", "Type", 3, 0, K_TEXT, "shm, or sem for a POSIX semaphore" },
+		     "POSIX name (/NAME is /dev/shm/NAME), or memfd:NAME" },
+	[S_TYPE] = { "TYPE", "Type", 5, 0, K_TEXT,
+		     "shm, sem (POSIX semaphore), or memfd (no name in /dev/shm)" },
+	[S_PATH] = { "PATH", "Path", 0.2, SCOLS_FL_TRUNC, K_TEXT,
+		     "where to open it: /dev/shm/NAME, or /proc/PID/fd/N for a memfd" },
 	[S_SIZE] = { "SIZE", "Size", 5, SCOLS_FL_RIGHT, K_SIZE, "size of the object" },
 	[S_USED] = { "USED", "Used", 5, SCOLS_FL_RIGHT, K_SIZE, "memory it takes (allocated)" },
 	[S_OWNER] = { "OWNER", "Owner", 8, SCOLS_FL_TRUNC, K_TEXT, "owner" },
@@ -183,7 +186,11 @@ struct opts {
 	int json, raw, noheadings, bytes;
 	int stale_only;
 	int mode;         /* 's'egments, 'p'rocesses, 'u'ring */
-	const char *only; /* "/NAME" */
+	const char *only; /* "/NAME"; or "memfd:NAME" or a path, with one of these: */
+	int only_memfd;   /* show the memfds named @only */
+	int only_inode;   /* show the object that @only (a path: /proc/PID/fd/N) opens */
+	dev_t only_dev;
+	ino_t only_ino;
 };
 
 static struct opts opt;
@@ -362,16 +369,11 @@ static void time_string(time_t t, char *buf, size_t len)
 	strftime(buf, len, opt.json || opt.raw ? "%Y-%m-%dT%H:%M:%S%z" : "%Y-%m-%d %H:%M", &tm);
 }
 
-static void seg_row(struct rows *rs, const struct shm_seg *s, time_t now)
+/* The columns that come from stat(2): size, owner, group, mode, times. */
+static void stat_cells(struct row *r, const struct shm_seg *s, time_t now)
 {
-	struct row *r = new_row(rs);
-	struct list l = { NULL, 0 };
-	char buf[160], how[64];
-	size_t i;
-	int k;
+	char buf[64];
 
-	set_text(r, S_NAME, s->name);
-	set_text(r, S_TYPE, s->is_sem ? "sem" : "shm");
 	set_size(r, S_SIZE, (uint64_t)s->st.st_size);
 	set_size(r, S_USED, (uint64_t)s->st.st_blocks * 512);
 	set_text(r, S_OWNER, ps_user_name(s->st.st_uid));
@@ -389,6 +391,22 @@ static void seg_row(struct rows *rs, const struct shm_seg *s, time_t now)
 					       buf, sizeof(buf)));
 	r->cells[S_AGE].has_num = 1;
 	r->cells[S_AGE].num = now > s->st.st_mtime ? (uint64_t)(now - s->st.st_mtime) : 0;
+}
+
+static void seg_row(struct rows *rs, const struct shm_seg *s, time_t now)
+{
+	struct row *r = new_row(rs);
+	struct list l = { NULL, 0 };
+	char buf[160], how[64];
+	size_t i;
+	int k;
+
+	set_text(r, S_NAME, s->name);
+	set_text(r, S_TYPE, s->is_memfd ? "memfd" : s->is_sem ? "sem" : "shm");
+	set_text(r, S_PATH, s->path);
+	/* A memfd only mapped, whose map_files link we may not follow: no size, owner, times. */
+	if (!s->no_stat)
+		stat_cells(r, s, now);
 	set_text(r, S_MEMVIEW, shm_kind_name(s->kind));
 	set_text(r, S_NOTE, s->note);
 	if (s->kind == SHM_MEMVIEW) {
@@ -700,13 +718,14 @@ static void warn_blind(const struct shm_survey *sv)
 static void print_totals(const struct shm_survey *sv)
 {
 	uint64_t used = 0, stale_used = 0;
-	size_t i, stale = 0, unknown = 0;
+	size_t i, stale = 0, unknown = 0, memfds = 0;
 	char a[32], b[32];
 
 	for (i = 0; i < sv->nsegs; i++) {
 		uint64_t u = (uint64_t)sv->segs[i].st.st_blocks * 512;
 
 		used += u;
+		memfds += sv->segs[i].is_memfd;
 		if (sv->segs[i].verdict == SHM_STALE) {
 			stale++;
 			stale_used += u;
@@ -720,8 +739,10 @@ static void print_totals(const struct shm_survey *sv)
 		cli_format_size(used, a, sizeof(a));
 		cli_format_size(stale_used, b, sizeof(b));
 	}
-	printf("\n%zu object%s use %s; %zu stale hold%s %s", sv->nsegs, sv->nsegs == 1 ? "" : "s",
-	       a, stale, stale == 1 ? "s" : "", b);
+	printf("\n%zu object%s", sv->nsegs, sv->nsegs == 1 ? "" : "s");
+	if (memfds)
+		printf(" (%zu memfd%s)", memfds, memfds == 1 ? "" : "s");
+	printf(" use %s; %zu stale hold%s %s", a, stale, stale == 1 ? "s" : "", b);
 	if (unknown)
 		printf("; %zu could not be checked", unknown);
 	printf(".\n");
@@ -745,9 +766,9 @@ static CLI_NORETURN void usage(void)
 	FILE *out = stdout;
 
 	cli_usage_begin(out, synopses,
-			"List POSIX shared-memory objects (/dev/shm): size, owner, memview\n"
-			"header, the processes that map them or hold them open, memview\n"
-			"holders, and which are stale: used by nothing.");
+			"List POSIX shared-memory objects (/dev/shm) and the memfds processes\n"
+			"hold: size, owner, memview header, the processes that map them or\n"
+			"hold them open, memview holders, and which are stale: used by nothing.");
 	cli_usage_section(out, "Options");
 	cli_usage_option(out, "-s, --stale", "list only stale objects");
 	cli_usage_option(out, "-p, --processes", "list the processes that use each object");
@@ -763,7 +784,9 @@ static CLI_NORETURN void usage(void)
 	cli_usage_option(out, "-n, --noheadings", "don't print headings");
 	cli_usage_std_options(out);
 	cli_usage_section(out, "Arguments");
-	fputs(" <name> is /NAME, NAME or /dev/shm/NAME: show that object alone, in detail\n", out);
+	fputs(" <name> is /NAME, NAME or /dev/shm/NAME: show that object alone, in detail;\n"
+	      "   memfd:NAME the memfds of that name; a path such as /proc/PID/fd/N what\n"
+	      "   it opens\n", out);
 	usage_columns(out, "Available output columns", seg_columns, S_NCOLS);
 	usage_columns(out, "Available output columns for --processes", proc_columns, P_NCOLS);
 	usage_columns(out, "Available output columns for --uring", uring_columns, U_NCOLS);
@@ -771,12 +794,28 @@ static CLI_NORETURN void usage(void)
 	exit(CLI_EXIT_OK);
 }
 
-/* "/dev/shm/NAME", "NAME" and "/NAME" all mean "/NAME". */
+/*
+ * "/dev/shm/NAME", "NAME" and "/NAME" all mean "/NAME". "memfd:NAME" means the memfds of that
+ * name, and any other path (/proc/PID/fd/N, as the PATH column shows a memfd) what it opens.
+ */
 static const char *object_name(const char *arg)
 {
 	static char buf[512];
 	const char *prefix = SHM_DIR "/";
+	struct stat st;
 
+	if (strncmp(arg, "memfd:", 6) == 0 && arg[6]) {
+		opt.only_memfd = 1;
+		return arg;
+	}
+	if (arg[0] == '/' && strchr(arg + 1, '/') && strncmp(arg, prefix, strlen(prefix)) != 0) {
+		if (stat(arg, &st) < 0)
+			cli_fail("%s: %s", arg, strerror(errno));
+		opt.only_inode = 1;
+		opt.only_dev = st.st_dev;
+		opt.only_ino = st.st_ino;
+		return arg;
+	}
 	if (strncmp(arg, prefix, strlen(prefix)) == 0)
 		arg += strlen(prefix) - 1;
 	if (arg[0] == '/')
@@ -788,6 +827,16 @@ static const char *object_name(const char *arg)
 }
 
 /* ------------------------------------------------------------------ main */
+
+/* Whether @s is to be shown: all are, but those a memfd name or a path does not select. */
+static int selected(const struct shm_seg *s)
+{
+	if (opt.only_memfd)
+		return s->is_memfd && strcmp(s->name, opt.only) == 0;
+	if (opt.only_inode)
+		return s->st.st_dev == opt.only_dev && s->st.st_ino == opt.only_ino;
+	return 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -810,9 +859,10 @@ int main(int argc, char **argv)
 	const char *output = NULL, *sort = NULL, *names[MAX_COLS];
 	const struct column *cols;
 	struct shm_survey sv;
+	const struct shm_seg *one = NULL;
 	struct rows rs = { NULL, 0, -1 };
 	int sel[MAX_COLS], all = 0, c, rc, sortsel[1];
-	size_t ncols, nsel = 0, i, nsort = 0;
+	size_t ncols, nsel = 0, i, nsort = 0, nshown;
 	char bad[64], err[256];
 	time_t now;
 
@@ -866,6 +916,8 @@ int main(int argc, char **argv)
 		cli_usage_error("--json and --raw are mutually exclusive");
 	if (opt.stale_only && opt.mode == 'u')
 		cli_usage_error("--stale is for objects, not for --uring");
+	if ((opt.only_memfd || opt.only_inode) && opt.mode == 'u')
+		cli_usage_error("--uring takes a /dev/shm object's name, not '%s'", opt.only);
 
 	/* Columns: the mode's defaults, or --output-all, or -o (which may add with '+'). */
 	cols = mode_columns(&ncols);
@@ -899,11 +951,18 @@ int main(int argc, char **argv)
 	}
 
 	scols_init_debug(0);
-	rc = shm_survey(&sv, opt.mode == 'u' ? NULL : opt.only,
-			opt.mode == 'u' ? SHM_SURVEY_URING : 0, err, sizeof(err));
+	/* A memfd has no name to look up: the whole survey is made, and filtered. */
+	rc = shm_survey(&sv, opt.mode == 'u' || opt.only_memfd || opt.only_inode ? NULL : opt.only,
+			opt.mode == 'u' ? SHM_SURVEY_URING : SHM_SURVEY_MEMFD, err, sizeof(err));
 	if (rc < 0)
 		cli_fail("%s", err);
 	now = time(NULL);
+	for (i = 0, nshown = 0; i < sv.nsegs; i++)
+		if (selected(&sv.segs[i]) && nshown++ == 0)
+			one = &sv.segs[i];
+	if (opt.mode != 'u' && (opt.only_memfd || opt.only_inode) && !nshown)
+		cli_fail("%s: %s", opt.only, opt.only_memfd ? "no memfd of that name is in use" :
+				     "not a shared-memory object or memfd in use");
 
 	if (opt.mode == 'u') {
 		uring_rows(&rs, &sv.scan);
@@ -914,14 +973,17 @@ int main(int argc, char **argv)
 				 sv.scan.uninspected == 1 ? "" : "es");
 	} else if (opt.mode == 'p') {
 		for (i = 0; i < sv.nsegs; i++)
-			if (!opt.stale_only || sv.segs[i].verdict == SHM_STALE)
+			if (selected(&sv.segs[i]) &&
+			    (!opt.stale_only || sv.segs[i].verdict == SHM_STALE))
 				proc_rows(&rs, &sv.segs[i]);
 		print_rows("shm-processes", cols, sel, nsel, &rs);
 		warn_blind(&sv);
 	} else {
-		vertical = opt.only && !opt.json && !opt.raw;
+		/* Several memfds may share a name: those are a table. */
+		vertical = opt.only && !opt.json && !opt.raw && nshown == 1;
 		for (i = 0; i < sv.nsegs; i++)
-			if (!opt.stale_only || sv.segs[i].verdict == SHM_STALE)
+			if (selected(&sv.segs[i]) &&
+			    (!opt.stale_only || sv.segs[i].verdict == SHM_STALE))
 				seg_row(&rs, &sv.segs[i], now);
 		if (vertical) {
 			struct rows prs = { NULL, 0, -1 };
@@ -931,7 +993,7 @@ int main(int argc, char **argv)
 			if (rs.n) {
 				print_vertical(sel, nsel, &rs.v[0]);
 				vertical = 0;
-				proc_rows(&prs, &sv.segs[0]);
+				proc_rows(&prs, one);
 			}
 			if (prs.n) {
 				for (i = 0; i < sizeof(proc_default) / sizeof(int); i++)

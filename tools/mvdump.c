@@ -62,7 +62,8 @@ static CLI_NORETURN void usage(void)
 			 "<n> bytes per separator (default 1)");
 	cli_usage_option(out, "    --xxd", "print the bytes as xxd does");
 	cli_usage_option(out, "    --shm <name>",
-			 "show shared memory segment <name> (e.g. /frames),\n"
+			 "show shared memory segment <name> (e.g. /frames,\n"
+			 "or a memfd's /proc/PID/fd/N),\n"
 			 "typed as its memview header says unless -f or\n"
 			 "--shape are given");
 	cli_usage_option(out, "    --raw", "with --shm: the segment has no memview header");
@@ -424,7 +425,18 @@ int main(int argc, char **argv)
 
 		so.flags = MV_SEGMENT_READONLY | (raw ? MV_SEGMENT_RAW : 0);
 		so.format = raw ? format : NULL;
-		ret = mv_segment_open(&seg, shm, &so);
+		if (strchr(shm + 1, '/')) {
+			/* A memfd's descriptor, e.g. /proc/PID/fd/N as lsshm shows it: a fresh open
+			 * is a description of our own, imported as mvshm does. */
+			int fd = open(shm, O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0)
+				cli_fail("%s: cannot open: %s", shm, strerror(errno));
+			ret = mv_segment_import(&seg, fd, &so);
+			close(fd);
+		} else {
+			ret = mv_segment_open(&seg, shm, &so);
+		}
 		if (ret < 0)
 			cli_fail_mv(ret, NULL);
 		ret = mv_view_from(&whole, mv_segment_exporter(seg), 0);

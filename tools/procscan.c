@@ -148,6 +148,100 @@ static void add_fd(struct ctx *c, struct ps_use *u, int fd)
 	u->fds[u->nfds++] = fd;
 }
 
+/* ------------------------------------------------------------------ memfds */
+
+/* "/memfd:NAME (deleted)" -> NAME, into @name. Returns 0, or -1 if @link is not a memfd's. */
+static int memfd_link_name(const char *link, char *name, size_t len)
+{
+	static const char prefix[] = "/memfd:", deleted[] = " (deleted)";
+	const size_t plen = sizeof(prefix) - 1, dlen = sizeof(deleted) - 1;
+	size_t n;
+
+	if (strncmp(link, prefix, plen) != 0)
+		return -1;
+	link += plen;
+	n = strlen(link);
+	/* A memfd never had a directory entry: the kernel always says "(deleted)". */
+	if (n >= dlen && strcmp(link + n - dlen, deleted) == 0)
+		n -= dlen;
+	snprintf(name, len, "%.*s", (int)n, link);
+	return 0;
+}
+
+/* The memfd (@dev, @ino) if already seen; else NULL, and *@at is where it goes in the order. */
+static struct ps_memfd *memfd_find(const struct ctx *c, dev_t dev, ino_t ino, size_t *at)
+{
+	size_t lo = 0, hi = c->scan->nmemfds;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = cmp_key(dev, ino, &c->scan->memfds[mid]->file);
+
+		if (r == 0)
+			return c->scan->memfds[mid];
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (at)
+		*at = lo;
+	return NULL;
+}
+
+/*
+ * A file that is none of those looked for, seen by @p as @link: if it is a memfd (and memfds are
+ * wanted), its record - new on first sight -, with @reach as the path to it when none is known
+ * yet or @reach is a descriptor's (@is_fd) and the known one is not. NULL otherwise.
+ */
+static struct ps_file *memfd_seen(struct ctx *c, dev_t dev, ino_t ino, const char *link,
+				  const char *reach, int is_fd)
+{
+	struct ps_memfd *m, **v;
+	char name[PATH_MAX];
+	size_t at = 0;
+
+	if (!(c->flags & PS_SCAN_MEMFD) || memfd_link_name(link, name, sizeof(name)) < 0)
+		return NULL;
+	m = memfd_find(c, dev, ino, &at);
+	if (!m) {
+		v = xrealloc(c, c->scan->memfds, c->scan->nmemfds + 1, sizeof(*v));
+		if (!v)
+			return NULL;
+		c->scan->memfds = v;
+		m = calloc(1, sizeof(*m));
+		if (!m || !(m->name = strdup(name))) {
+			free(m);
+			c->oom = 1;
+			return NULL;
+		}
+		m->file.dev = dev;
+		m->file.ino = ino;
+		memmove(v + at + 1, v + at, (c->scan->nmemfds - at) * sizeof(*v));
+		v[at] = m;
+		c->scan->nmemfds++;
+	}
+	if (!m->reach || (is_fd && strstr(m->reach, "/map_files/"))) {
+		free(m->reach);
+		m->reach = strdup(reach);
+		if (!m->reach)
+			c->oom = 1;
+	}
+	return &m->file;
+}
+
+/* The file looked for, or the memfd, whose (@dev, @ino) it is. */
+static struct ps_file *find_any(const struct ctx *c, dev_t dev, ino_t ino)
+{
+	struct ps_file *f = find_file(c, dev, ino);
+	struct ps_memfd *m;
+
+	if (f)
+		return f;
+	m = memfd_find(c, dev, ino, NULL);
+	return m ? &m->file : NULL;
+}
+
 /* ------------------------------------------------------------------ locks */
 
 /* One line of /proc/locks, or what follows "lock:" in fdinfo. */
@@ -214,7 +308,7 @@ static void scan_locks(struct ctx *c)
 	while (getline(&line, &cap, fp) > 0) {
 		if (parse_lock(line, &l) < 0)
 			continue;
-		f = find_file(c, l.dev, (ino_t)l.ino);
+		f = find_any(c, l.dev, (ino_t)l.ino);
 		if (!f)
 			continue;
 		if (lock_is_fcntl(&l))
@@ -513,11 +607,13 @@ static int scan_fds(struct ctx *c, struct ps_proc *p, const char *base)
 			continue;
 		}
 		/* Sockets, pipes and anonymous inodes are not files of ours. */
-		if (link[0] != '/' || !c->nfiles)
+		if (link[0] != '/' || (!c->nfiles && !(c->flags & PS_SCAN_MEMFD)))
 			continue;
 		if (stat(path, &st) < 0)
 			continue;
 		f = find_file(c, st.st_dev, st.st_ino);
+		if (!f)
+			f = memfd_seen(c, st.st_dev, st.st_ino, link, path, 1);
 		if (!f || !(u = use_of(c, f, p)))
 			continue;
 		u->how |= PS_OPEN | fd_locks(base, fd, f);
@@ -527,12 +623,20 @@ static int scan_fds(struct ctx *c, struct ps_proc *p, const char *base)
 	return 1;
 }
 
-static void add_mapping(struct ctx *c, struct ps_proc *p, dev_t dev, ino_t ino, uint64_t start,
-			uint64_t end)
+/* A mapping of [@start, @end) of (@dev, @ino), whose path is @link, in the process at @base. */
+static void add_mapping(struct ctx *c, struct ps_proc *p, const char *base, dev_t dev, ino_t ino,
+			uint64_t start, uint64_t end, const char *link)
 {
 	struct ps_file *f = find_file(c, dev, ino);
+	char reach[PROC_PATH];
 	struct ps_use *u;
 
+	if (!f && (c->flags & PS_SCAN_MEMFD)) {
+		/* The same name /proc/PID/map_files gives the mapping. */
+		pathf(reach, sizeof(reach), "%s/map_files/%llx-%llx", base,
+		      (unsigned long long)start, (unsigned long long)end);
+		f = memfd_seen(c, dev, ino, link, reach, 0);
+	}
 	if (!f || !(u = use_of(c, f, p)))
 		return;
 	u->how |= PS_MAPPED;
@@ -569,8 +673,10 @@ static int scan_maps(struct ctx *c, struct ps_proc *p, const char *base, struct 
 		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %lu %n", &start, &end, &offset, &maj,
 			   &min, &ino, &pos) < 6)
 			continue;
+		s = pos ? line + pos : line + strlen(line);
+		s[strcspn(s, "\n")] = '\0';
 		if (ino)
-			add_mapping(c, p, makedev(maj, min), (ino_t)ino, start, end);
+			add_mapping(c, p, base, makedev(maj, min), (ino_t)ino, start, end, s);
 		if (!keep)
 			continue;
 		r = xrealloc(c, *ranges, *nranges + 1, sizeof(*r));
@@ -581,8 +687,6 @@ static int scan_maps(struct ctx *c, struct ps_proc *p, const char *base, struct 
 		r->start = start;
 		r->end = end;
 		r->offset = offset;
-		s = pos ? line + pos : line + strlen(line);
-		s[strcspn(s, "\n")] = '\0';
 		r->path = strdup(*s ? s : "[anon]");
 		if (!r->path)
 			c->oom = 1;
@@ -599,10 +703,11 @@ static int scan_maps(struct ctx *c, struct ps_proc *p, const char *base, struct 
  */
 static int scan_map_files(struct ctx *c, struct ps_proc *p, const char *base)
 {
-	char dir[PROC_PATH], path[200];
+	char dir[PROC_PATH], path[200], link[PATH_MAX];
 	unsigned long long start, end;
 	struct dirent *d;
 	struct stat st;
+	ssize_t n;
 	DIR *dp;
 
 	pathf(dir, sizeof(dir), "%s/map_files", base);
@@ -620,7 +725,9 @@ static int scan_map_files(struct ctx *c, struct ps_proc *p, const char *base)
 			}
 			continue;
 		}
-		add_mapping(c, p, st.st_dev, st.st_ino, start, end);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		add_mapping(c, p, base, st.st_dev, st.st_ino, start, end, link);
 	}
 	closedir(dp);
 	return 1;
@@ -663,17 +770,55 @@ static void free_proc(struct ps_proc *p)
 	free(p);
 }
 
+/* Drop the use of @f by @p, if it is the last recorded (the one of the process being scanned). */
+static void forget_use(struct ps_file *f, const struct ps_proc *p)
+{
+	if (f->nuses && f->uses[f->nuses - 1].proc == p)
+		free(f->uses[--f->nuses].fds);
+}
+
 /* Drop the uses of @p recorded so far (the process vanished mid-scan). */
 static void forget_proc(struct ctx *c, const struct ps_proc *p)
 {
-	size_t i;
+	char prefix[32];
+	size_t i, n;
 
-	for (i = 0; i < c->nfiles; i++) {
-		struct ps_file *f = &c->files[i];
+	for (i = 0; i < c->nfiles; i++)
+		forget_use(&c->files[i], p);
+	/* Its paths to memfds lead nowhere now: a later process's will do, or none. */
+	n = (size_t)snprintf(prefix, sizeof(prefix), "/proc/%d/", (int)p->pid);
+	for (i = 0; i < c->scan->nmemfds; i++) {
+		struct ps_memfd *m = c->scan->memfds[i];
 
-		if (f->nuses && f->uses[f->nuses - 1].proc == p)
-			free(f->uses[--f->nuses].fds);
+		forget_use(&m->file, p);
+		if (m->reach && strncmp(m->reach, prefix, n) == 0) {
+			free(m->reach);
+			m->reach = NULL;
+		}
 	}
+}
+
+/*
+ * After the scan: memfds that no process still uses (theirs vanished) are gone. One still used
+ * may have lost its path with the process it went through (reach NULL): it is kept, unreachable.
+ */
+static void drop_unused_memfds(struct ps_scan *scan)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < scan->nmemfds; i++) {
+		struct ps_memfd *m = scan->memfds[i];
+
+		if (m->file.nuses) {
+			scan->memfds[kept++] = m;
+			continue;
+		}
+		ps_scan_free(NULL, &m->file, 1);
+		free(m->name);
+		free(m->reach);
+		free(m);
+	}
+	scan->nmemfds = kept;
 }
 
 static void scan_process(struct ctx *c, pid_t pid)
@@ -821,10 +966,11 @@ int ps_scan(struct ps_scan *out, struct ps_file *files, size_t n, unsigned flags
 		scan_process(&c, (pid_t)pid);
 	}
 	closedir(dp);
-	if (n) {
+	if (n || (flags & PS_SCAN_MEMFD))
 		scan_locks(&c);
+	if (n)
 		scan_loops(&c);
-	}
+	drop_unused_memfds(out);
 	out->hidepid = proc_hides();
 	/* qsort() wants a real array, even of nothing. */
 	if (out->nprocs > 1)
@@ -832,6 +978,10 @@ int ps_scan(struct ps_scan *out, struct ps_file *files, size_t n, unsigned flags
 	for (i = 0; i < n; i++)
 		if (files[i].nuses > 1)
 			qsort(files[i].uses, files[i].nuses, sizeof(*files[i].uses), cmp_use);
+	for (i = 0; i < out->nmemfds; i++)
+		if (out->memfds[i]->file.nuses > 1)
+			qsort(out->memfds[i]->file.uses, out->memfds[i]->file.nuses,
+			      sizeof(*out->memfds[i]->file.uses), cmp_use);
 	free(c.index);
 	if (c.oom) {
 		ps_scan_free(out, files, n);
@@ -855,6 +1005,15 @@ void ps_scan_free(struct ps_scan *scan, struct ps_file *files, size_t n)
 	}
 	if (!scan)
 		return;
+	for (i = 0; i < scan->nmemfds; i++) {
+		ps_scan_free(NULL, &scan->memfds[i]->file, 1);
+		free(scan->memfds[i]->name);
+		free(scan->memfds[i]->reach);
+		free(scan->memfds[i]);
+	}
+	free(scan->memfds);
+	scan->memfds = NULL;
+	scan->nmemfds = 0;
 	for (i = 0; i < scan->nprocs; i++)
 		free_proc(scan->procs[i]);
 	free(scan->procs);

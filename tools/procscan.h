@@ -11,6 +11,12 @@
  *   /proc/locks          every lock on every file, whoever holds it (also what we cannot inspect)
  *   /sys/block/loop*     loop devices backed by a file: the kernel holds those, no process does
  *
+ * memfds (memfd_create(2)) have no name in any directory: with PS_SCAN_MEMFD the scan finds them
+ * where they are used - descriptors and mappings whose path reads "/memfd:NAME (deleted)" - one
+ * per (device, inode) however many processes share it, with a path that reaches it as long as
+ * that process keeps it: /proc/PID/fd/N, or /proc/PID/map_files/START-END for a memfd that is
+ * only mapped (opening that needs CAP_SYS_ADMIN). A memfd is alive exactly while it is so used.
+ *
  * A process is "inspected" when both its maps and its descriptors could be read. Without
  * privilege only one's own processes can be (ptrace access rules), and /proc mounted with
  * hidepid= hides the others altogether; ps_scan() counts what it could not see, so that callers
@@ -36,6 +42,7 @@
 
 /* Flags for ps_scan(). */
 #define PS_SCAN_URING 0x01u /* keep every io_uring instance and its buffers (ps_proc.rings) */
+#define PS_SCAN_MEMFD 0x02u /* also find every memfd in use (ps_scan.memfds) */
 
 /* A registered buffer of an io_uring instance, as fdinfo lists it. */
 struct ps_ubuf {
@@ -91,6 +98,15 @@ struct ps_file {
 	char *kernel;         /* kernel holders ("loop0"), comma-separated, or NULL */
 };
 
+/* A memfd the scan found (PS_SCAN_MEMFD). */
+struct ps_memfd {
+	struct ps_file file;  /* dev, ino and its uses, as for the files asked for; path NULL */
+	char *name;           /* NAME of "/memfd:NAME (deleted)": what memfd_create(2) was given */
+	char *reach;          /* "/proc/PID/fd/N" if a descriptor is open on it, else
+				 "/proc/PID/map_files/START-END" of a mapping of it; NULL when
+				 the process it went through exited during the scan */
+};
+
 /* The result of a scan. */
 struct ps_scan {
 	struct ps_proc **procs;   /* every process seen, by pid, the scanner excluded */
@@ -99,6 +115,8 @@ struct ps_scan {
 	pid_t uninspected_pid[4]; /* the first few of them, for messages */
 	int hidepid;              /* /proc hides other users' processes from us */
 	int locks_unreadable;     /* /proc/locks could not be read */
+	struct ps_memfd **memfds; /* PS_SCAN_MEMFD: every memfd in use, by inode and device */
+	size_t nmemfds;
 };
 
 /*
@@ -108,7 +126,7 @@ struct ps_scan {
  */
 int ps_scan(struct ps_scan *out, struct ps_file *files, size_t n, unsigned flags);
 
-/* ps_scan_free - free what ps_scan() allocated in @scan and in @files. */
+/* ps_scan_free - free what ps_scan() allocated in @scan (its memfds too) and in @files. */
 void ps_scan_free(struct ps_scan *scan, struct ps_file *files, size_t n);
 
 /* ps_how_string - "mapped,open,uring,export-lock,lock" for PS_* bits, into @buf. */

@@ -16,12 +16,6 @@
 
 #include "shmscan.h"
 
-/*
- * The first 8 bytes of a memview segment (mv_segment(3), LAYOUT). Only a hint of what to ask the
- * library: every check of the header is mv_segment_open()'s.
- */
-static const char memview_magic[8] = "MVSEGMT";
-
 /* How many processes a reason names before it says "and N more". */
 #define WHY_PROCS 3
 
@@ -58,8 +52,11 @@ const char *shm_kind_name(enum shm_kind kind)
 
 /* ------------------------------------------------------------------ headers */
 
-/* Read the holder table and typing of a memview segment through the library, readonly. */
-static void read_memview(struct shm_seg *s)
+/*
+ * Read the holder table and typing of a memview segment through the library, readonly: by name,
+ * or for a memfd through @fd (its header passed mv_segment_probe() on it).
+ */
+static void read_memview(struct shm_seg *s, int fd)
 {
 	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
 	mv_segment *seg = NULL;
@@ -68,7 +65,10 @@ static void read_memview(struct shm_seg *s)
 	int rc;
 
 	opts.flags = MV_SEGMENT_READONLY;
-	rc = mv_segment_open(&seg, s->name, &opts);
+	if (s->is_memfd)
+		rc = mv_segment_import(&seg, fd, &opts);
+	else
+		rc = mv_segment_open(&seg, s->name, &opts);
 	if (rc == 0)
 		rc = mv_segment_info(seg, &s->info);
 	if (rc < 0) {
@@ -89,37 +89,46 @@ static void read_memview(struct shm_seg *s)
 	mv_segment_close(seg);
 }
 
-/* Whether the object open as @fd starts with memview's magic: 1, 0, or -errno. */
-static int has_magic(int fd)
-{
-	char magic[sizeof(memview_magic)];
-	ssize_t n = pread(fd, magic, sizeof(magic), 0);
-
-	if (n < 0)
-		return -errno;
-	return n == (ssize_t)sizeof(magic) && memcmp(magic, memview_magic, sizeof(magic)) == 0;
-}
-
+/*
+ * What the object holds: the library's probe decides between another program's object, a bad
+ * header and a memview segment, whose holders are then read. A memfd is opened through its /proc
+ * path, a magic link that must be followed, and must still be the memfd the scan found.
+ */
 static void read_header(struct shm_seg *s)
 {
+	struct mv_segment_info info;
+	struct stat st;
 	int fd, rc;
 
-	fd = open(s->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (!s->path) {
+		s->kind = SHM_UNREADABLE;
+		s->note = strdup("the process it was reached through exited during the scan");
+		return;
+	}
+	fd = open(s->path, O_RDONLY | (s->is_memfd ? 0 : O_NOFOLLOW) | O_NOCTTY | O_NONBLOCK |
+				   O_CLOEXEC);
 	if (fd < 0) {
 		s->kind = SHM_UNREADABLE;
 		s->note = strdup(strerror(errno));
 		return;
 	}
-	rc = has_magic(fd);
-	close(fd);
-	if (rc < 0) {
+	if (s->is_memfd && (fstat(fd, &st) < 0 || st.st_dev != s->st.st_dev ||
+			    st.st_ino != s->st.st_ino)) {
 		s->kind = SHM_UNREADABLE;
-		s->note = strdup(strerror(-rc));
-	} else if (rc) {
-		read_memview(s);
-	} else {
-		s->kind = SHM_PLAIN;
+		s->note = strdup("its process let go of it since the scan");
+		close(fd);
+		return;
 	}
+	rc = mv_segment_probe(fd, &info);
+	if (rc > 0) {
+		read_memview(s, fd);
+	} else if (rc == 0) {
+		s->kind = SHM_PLAIN;
+	} else {
+		s->kind = rc == -EBADMSG ? SHM_BAD : SHM_UNREADABLE;
+		s->note = strdup(*mv_errmsg() ? mv_errmsg() : mv_strerror(rc));
+	}
+	close(fd);
 }
 
 /* ------------------------------------------------------------------ verdicts */
@@ -189,6 +198,12 @@ static void judge(struct shm_seg *s, const struct ps_scan *scan)
 		s->verdict = SHM_IN_USE;
 		return;
 	}
+	if (s->is_memfd) {
+		/* Its users left after the scan found it through them: it is gone, or going. */
+		s->verdict = SHM_IN_USE;
+		snprintf(s->why, sizeof(s->why), "a memfd: it lives only while a process holds it");
+		return;
+	}
 	describe_blind(scan, blind, sizeof(blind));
 	if (*blind) {
 		s->verdict = SHM_UNKNOWN;
@@ -210,7 +225,13 @@ static void judge(struct shm_seg *s, const struct ps_scan *scan)
 
 static int cmp_seg(const void *a, const void *b)
 {
-	return strcmp(((const struct shm_seg *)a)->name, ((const struct shm_seg *)b)->name);
+	const struct shm_seg *sa = a, *sb = b;
+	int r = strcmp(sa->name, sb->name);
+
+	/* "/NAME" before "memfd:NAME"; memfds of one name by inode. */
+	if (r || sa->st.st_ino == sb->st.st_ino)
+		return r;
+	return sa->st.st_ino < sb->st.st_ino ? -1 : 1;
 }
 
 static int add_seg(struct shm_survey *sv, const char *file, const struct stat *st)
@@ -234,6 +255,51 @@ static int add_seg(struct shm_survey *sv, const char *file, const struct stat *s
 		return -ENOMEM;
 	}
 	sv->nsegs++;
+	return 0;
+}
+
+/*
+ * The memfds the scan found become objects of the survey: their uses and paths are taken over
+ * from the scan, their headers read through those paths, and each is judged.
+ */
+static int add_memfds(struct shm_survey *sv)
+{
+	struct shm_seg *segs, *s;
+	struct ps_memfd *m;
+	size_t i;
+
+	if (!sv->scan.nmemfds)
+		return 0;
+	segs = realloc(sv->segs, (sv->nsegs + sv->scan.nmemfds) * sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	sv->segs = segs;
+	for (i = 0; i < sv->scan.nmemfds; i++) {
+		m = sv->scan.memfds[i];
+		s = &sv->segs[sv->nsegs];
+		memset(s, 0, sizeof(*s));
+		if (asprintf(&s->name, "memfd:%s", m->name) < 0)
+			return -ENOMEM;
+		s->is_memfd = 1;
+		s->path = m->reach;
+		m->reach = NULL;
+		s->file = m->file;
+		m->file.uses = NULL;
+		m->file.nuses = 0;
+		m->file.kernel = NULL;
+		sv->nsegs++;
+		/* Following the path needs what opening it needs (map_files: CAP_SYS_ADMIN). */
+		if (!s->path || stat(s->path, &s->st) < 0 || s->st.st_dev != s->file.dev ||
+		    s->st.st_ino != s->file.ino) {
+			memset(&s->st, 0, sizeof(s->st));
+			s->no_stat = 1;
+		}
+		s->st.st_dev = s->file.dev;
+		s->st.st_ino = s->file.ino;
+		read_header(s);
+		sv->unreadable += s->kind == SHM_UNREADABLE;
+		judge(s, &sv->scan);
+	}
 	return 0;
 }
 
@@ -311,7 +377,9 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 		files[i].ino = sv->segs[i].st.st_ino;
 		files[i].path = sv->segs[i].path;
 	}
-	rc = ps_scan(&sv->scan, files, sv->nsegs, flags & SHM_SURVEY_URING);
+	if (only)
+		flags &= ~SHM_SURVEY_MEMFD;
+	rc = ps_scan(&sv->scan, files, sv->nsegs, flags & (SHM_SURVEY_URING | SHM_SURVEY_MEMFD));
 	if (rc < 0) {
 		free(files);
 		snprintf(err, errlen, "cannot scan /proc: %s", strerror(-rc));
@@ -322,6 +390,11 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 		judge(&sv->segs[i], &sv->scan);
 	}
 	free(files);
+	rc = add_memfds(sv);
+	if (rc < 0)
+		goto fail;
+	if (sv->nsegs > 1)
+		qsort(sv->segs, sv->nsegs, sizeof(*sv->segs), cmp_seg);
 	return 0;
 fail:
 	if (!*err)
@@ -398,10 +471,15 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 	struct ps_file f;
 	struct stat st;
 	char blind[160], use[320];
+	struct mv_segment_info info;
 	short type = F_UNLCK;
 	int fd, rw = 1, rc, holders = 0;
 
 	why[0] = '\0';
+	if (seg->is_memfd) {
+		snprintf(why, len, "a memfd has no name to remove: it goes with its last user");
+		return 0;
+	}
 	fd = open(seg->path, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
 		rw = 0;
@@ -437,7 +515,7 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 		snprintf(why, len, "cannot check its locks: %s", strerror(-rc));
 		goto out;
 	}
-	rc = has_magic(fd);
+	rc = mv_segment_probe(fd, &info);
 	if (rc > 0) {
 		holders = live_holders(seg->name, &st);
 		if (holders == -ESTALE) {

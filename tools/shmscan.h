@@ -9,6 +9,11 @@
  * of that is so and every process could be inspected; when some could not (another user's, with
  * /proc's ptrace rules or hidepid=), "nothing seen" proves nothing and the verdict is *unknown*.
  *
+ * With SHM_SURVEY_MEMFD the survey also lists the memfds processes use (found by the /proc scan,
+ * reached through /proc/PID/fd/N or /proc/PID/map_files/START-END), judged as objects of /dev/shm
+ * are. A memfd is never stale: it exists only while something holds it, and has no name to
+ * remove, so `mvshm gc` (which never asks for them) and shm_recheck_unlink() leave them alone.
+ *
  * SPDX-License-Identifier: MIT
  */
 #ifndef MEMVIEW_TOOLS_SHMSCAN_H
@@ -33,8 +38,12 @@ enum shm_kind {
 enum shm_verdict { SHM_IN_USE, SHM_STALE, SHM_UNKNOWN };
 
 struct shm_seg {
-	char *name;                  /* "/NAME", as shm_open(3) and mvshm take it */
-	char *path;                  /* SHM_DIR "/NAME" */
+	char *name;                  /* "/NAME", as shm_open(3) and mvshm take it; "memfd:NAME" */
+	char *path;                  /* SHM_DIR "/NAME"; a memfd's /proc path (ps_memfd.reach, NULL
+					if none is left) */
+	int is_memfd;
+	int no_stat;                 /* a memfd whose path could not be followed: only st_dev and
+					st_ino are known */
 	struct stat st;
 	int is_sem;                  /* a POSIX semaphore: "sem.NAME" */
 	enum shm_kind kind;
@@ -59,12 +68,14 @@ struct shm_survey {
 
 /* Flags for shm_survey(). */
 #define SHM_SURVEY_URING PS_SCAN_URING /* also keep every process's io_uring instances */
+#define SHM_SURVEY_MEMFD PS_SCAN_MEMFD /* also list the memfds in use (not with @only) */
 
 /*
  * shm_survey - list SHM_DIR (or only the object @only, "/NAME", when not NULL), read each
- * object's header, scan /proc once for all of them and judge each. Returns 0, -ENOENT when @only
- * does not exist, or another -errno when SHM_DIR or /proc cannot be read; a message for the
- * failure is in @err.
+ * object's header, scan /proc once for all of them and judge each. Sorted by name: the memfds
+ * ("memfd:NAME", several may share one) after the objects of SHM_DIR, by inode among equals.
+ * Returns 0, -ENOENT when @only does not exist, or another -errno when SHM_DIR or /proc cannot
+ * be read; a message for the failure is in @err.
  */
 int shm_survey(struct shm_survey *out, const char *only, unsigned flags, char *err, size_t errlen);
 
@@ -75,7 +86,8 @@ void shm_survey_free(struct shm_survey *sv);
  * same object (device and inode), no lock on it - taking a write lock on all of it, which also
  * keeps memview processes from taking new exports until the name is gone -, no live memview
  * holder, and no process mapping it or holding it open in a fresh scan of /proc, the scanner
- * excluded. With @dry_run, everything but the removal (the lock is taken and dropped).
+ * excluded. With @dry_run, everything but the removal (the lock is taken and dropped). A memfd is
+ * always kept: it has no name to remove.
  * Returns 1 when it was (or would be) removed, 0 when it was kept, -errno when the check or the
  * removal failed; @why says why in each case.
  */

@@ -62,14 +62,14 @@ typedef struct mv_chan_opts {
 
 /*
  * mv_chan_create - create a channel named @name ("/name") and become its producer.
- * Returns 0, -EEXIST, -EINVAL (bad name, sizes, format), -ENOSPC, -ENOMEM, -EACCES.
+ * Returns 0, -EEXIST, -EINVAL (bad name, sizes, format), -ENOSPC, -ENOMEM, -EACCES, -EMFILE.
  */
 MV_EXPORT int mv_chan_create(mv_chan **out, const char *name, const mv_chan_opts *opts);
 
 /*
  * mv_chan_join - open channel @name as a consumer. Waits up to @timeout_ns for the producer to
  * admit it; receives every message sent after that. Returns 0, -ENOENT, -EBADMSG, -EBUSY (all
- * consumer places taken), -ETIMEDOUT, -EPIPE (producer gone).
+ * consumer places taken), -ETIMEDOUT, -EPIPE (producer gone), -ENOMEM, -EMFILE.
  */
 MV_EXPORT int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns);
 

@@ -125,8 +125,9 @@ MV_EXPORT int mv_segment_import(mv_segment **out, int fd, const mv_segment_opts 
 
 /*
  * mv_segment_send / mv_segment_recv - pass a segment's descriptor over a connected unix socket
- * (SCM_RIGHTS) and import it on the other side. Returns 0, -EINVAL, -EPIPE, -EAGAIN, or what
- * mv_segment_import() returns.
+ * (SCM_RIGHTS) and import it on the other side. Returns 0, -EINVAL, -EPIPE, -EAGAIN, -EMFILE
+ * (no descriptor was free to receive it: the kernel dropped it), or what mv_segment_import()
+ * returns.
  */
 MV_EXPORT int mv_segment_send(const mv_segment *seg, int sock);
 MV_EXPORT int mv_segment_recv(mv_segment **out, int sock, const mv_segment_opts *opts);
@@ -140,14 +141,17 @@ MV_EXPORT int mv_segment_close(mv_segment *seg);
 /*
  * mv_segment_resize - change the data size. Growing is always allowed; other processes see the
  * new size when they next map (mv_segment_remap()). Shrinking fails with -EBUSY while this
- * handle or any other live process holds exports. Returns 0, -EBUSY, -EROFS (readonly handle),
- * -EPERM (sealed memfd, raw segment), -ENOSPC, -EINVAL.
+ * handle or any other live process holds exports. A handle without views maps the new size
+ * first: -ENOMEM (RLIMIT_AS) leaves everything as it was. Returns 0, -EBUSY, -EROFS (readonly
+ * handle), -EPERM (sealed memfd, raw segment), -ENOSPC, -ENOMEM, -EINVAL, -EBADMSG (another
+ * process truncated the object behind the header's back: see mv_segment(3), NOTES).
  */
 MV_EXPORT int mv_segment_resize(mv_segment *seg, size_t data_size);
 
 /*
  * mv_segment_remap - map the segment's current size (after another process resized it).
- * Returns 0, -EBUSY while this handle has exports, -EBADMSG, -ENOMEM.
+ * Returns 0, -EBUSY while this handle has exports, -EBADMSG (a bad header, or the object was
+ * truncated by another process), -ENOMEM. On failure the old mapping stays.
  */
 MV_EXPORT int mv_segment_remap(mv_segment *seg);
 
@@ -171,12 +175,16 @@ MV_EXPORT mv_exporter *mv_segment_exporter(mv_segment *seg);
 MV_EXPORT void *mv_segment_data(const mv_segment *seg);
 MV_EXPORT int mv_segment_fd(const mv_segment *seg);
 
-/* mv_segment_info - describe the segment. Returns 0, -EINVAL. */
+/*
+ * mv_segment_info - describe the segment. After another process truncated the object behind the
+ * header's back, data_size is what is left (less than mapped_size). Returns 0, -EINVAL.
+ */
 MV_EXPORT int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out);
 
 /*
  * mv_segment_holders - the holder table, dead holders reclaimed first (when the handle can
- * write the header). Writes up to @max entries; returns the number of holders, -EINVAL.
+ * write the header). Writes up to @max entries; returns the number of holders, -EINVAL, -EBADMSG
+ * (another process truncated the header away).
  */
 MV_EXPORT ssize_t mv_segment_holders(mv_segment *seg, mv_segment_holder *out, size_t max);
 
@@ -187,6 +195,24 @@ MV_EXPORT ssize_t mv_segment_holders(mv_segment *seg, mv_segment_holder *out, si
  * shm_open), not on a handle's mv_segment_fd(). What `rm` without --force asks.
  */
 MV_EXPORT int mv_segment_busy(int fd);
+
+/*
+ * mv_segment_probe - whether the object open as @fd (a /dev/shm object, a memfd, any regular
+ * file) holds a memview segment: its header is read with pread() and checked exactly as
+ * mv_segment_open() checks it, without mapping anything, joining the holder table or taking a
+ * lock, so that tools can judge other processes' objects without becoming their users. @fd
+ * must be open for reading.
+ *
+ * @out:  written only when it returns 1: the header's data offset and size, generation, format
+ *        and shape, creator and the memfd seals in force; flags, mapped_size and exports are 0.
+ *
+ * Returns 1 (a memview segment whose header passes every check), 0 (not memview's: the object
+ * does not start with its magic - another program's, or one still being created), -EBADMSG
+ * (memview's magic, but a check failed: the message names it, and the object as /proc names the
+ * descriptor), -EBADF (not open, or not for reading), -EINVAL (@out NULL, @fd not a regular
+ * file), or another -errno from reading.
+ */
+MV_EXPORT int mv_segment_probe(int fd, struct mv_segment_info *out);
 
 MV_END_DECLS
 

@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/tools/lsshm.sh - lsshm(1) and `mvshm gc` against real segments used by real processes:
 # mapped only, open only, held through memview views, registered with io_uring (as a buffer, and
-# as a fixed file with no descriptor left), held by a process killed with -9, and used by nothing.
+# as a fixed file with no descriptor left), held by a process killed with -9, and used by nothing;
+# and memfds, which have no name in /dev/shm: a memview one made by `mvshm create --memfd`, another
+# program's held open, and a memview one only mapped (its descriptor closed).
 # Each is checked in the table and in JSON (parsed with Python when there is one); --stale and the
 # totals; an ordinary user's view; gc --dry-run removes nothing; gc without --yes and no terminal
 # refuses; --older-than; gc removes exactly the stale ones; and gc under the race it exists for: a
@@ -254,7 +256,9 @@ if [ $uring = 1 ]; then
 	has "$tmp/table" "^$(re "$s_uring") .* yes +shmuser\\[$p_uring\\] +no$" "io_uring buffer"
 	has "$tmp/table" "^$(re "$s_ufile") .* no +shmuser\\[$p_ufile\\] +no$" "io_uring file"
 fi
-has "$tmp/table" '^[0-9]+ objects? use [0-9.]+[BKMGTPE]; [0-9]+ stale holds? [0-9.]+[BKMGTPE]\.$' \
+size_re='[0-9.]+[BKMGTPE]'
+has "$tmp/table" \
+	"^[0-9]+ objects?( \\([0-9]+ memfds?\\))? use $size_re; [0-9]+ stale holds? $size_re\\.\$" \
 	"totals"
 # Root sees every process (in a namespace of our own, objects of users it does not map stay
 # unreadable: only that may be said).
@@ -418,6 +422,148 @@ else
 	has "$tmp/all.json" "\"$p_dead:1\\(dead\\)\"" "JSON: the dead holder"
 	has "$tmp/all.json" '"stale": true' "JSON: stale"
 fi
+
+# ---------------------------------------------------------------- memfds
+# No name in /dev/shm: found through the processes that hold them, reached through /proc.
+m_mv=${prefix#/}-memfd            # memview memfd: mvshm create --memfd -- a command
+m_plain=${prefix#/}-memfd-plain   # another program's memfd, held open, unmapped
+m_mapped=${prefix#/}-memfd-mapped # a memview memfd (a copy of $s_map) only mapped: fd closed
+# The command prints its own pid (sleep's, after exec): killed at exit like the others.
+start p_mfd "$MVSHM" create --memfd --size 4K --format d "$m_mv" -- \
+	sh -c 'echo "ready $$"; exec sleep 600'
+n=0
+while ! grep -q '^ready ' "$tmp/start.p_mfd" 2>/dev/null && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+p_mfdcmd=$(sed -n 's/^ready //p' "$tmp/start.p_mfd")
+[ -n "$p_mfdcmd" ] || fail "mvshm create --memfd: its command did not start"
+bg="$bg $p_mfdcmd"
+start p_mplain "$SHMUSER" memfd-open "$m_plain"
+ready "$p_mplain" "memfd-open"
+start p_monly "$SHMUSER" memfd-map "$m_mapped" "$s_map"
+ready "$p_monly" "memfd-map"
+# Following a map_files link needs CAP_SYS_ADMIN of the first user namespace: not ours in one.
+if [ "${LSSHM_TEST_IN_NS:-}" = user ]; then
+	mapped_row='\? +'
+else
+	mapped_row='8K +yes +d +512'
+fi
+
+expect 0 "lsshm with memfds" -- "$LSSHM" -o NAME,TYPE,SIZE,MEMVIEW,FORMAT,SHAPE,PROCS,HOLDERS,STALE
+cp "$tmp/out" "$tmp/memfds"
+has "$tmp/memfds" "^memfd:$(re "$m_mv") +memfd +8K +yes +d +512 \
++(lt-)?mvshm\\[$p_mfd\\],sleep\\[$p_mfdcmd\\] +$p_mfd:0 +no$" "memfd: memview, made by mvshm"
+has "$tmp/memfds" "^memfd:$(re "$m_plain") +memfd +8K +no +shmuser\\[$p_mplain\\] +no$" \
+	"memfd: another program's"
+has "$tmp/memfds" "^memfd:$(re "$m_mapped") +memfd +$mapped_row +shmuser\\[$p_monly\\] +no$" \
+	"memfd: only mapped"
+expect 0 "lsshm --stale with memfds" -- "$LSSHM" --stale -rn -o NAME
+hasnt "$tmp/out" '^memfd:' "--stale: a memfd is never stale"
+
+# PATH reaches each: a descriptor where one is open, a mapping where none is.
+expect 0 "lsshm -o PATH" -- "$LSSHM" -rn -o NAME,PATH
+has "$tmp/out" "^memfd:$(re "$m_plain") /proc/$p_mplain/fd/[0-9]+$" "PATH: open memfd"
+has "$tmp/out" "^memfd:$(re "$m_mapped") /proc/$p_monly/map_files/[0-9a-f]+-[0-9a-f]+$" \
+	"PATH: mapped memfd"
+has "$tmp/out" "^$(re "$s_map") /dev/shm/$(re "${s_map#/}")$" "PATH: /dev/shm object"
+mv_path=$(sed -n "s|^memfd:$(re "$m_mv") ||p" "$tmp/out")
+case $mv_path in
+/proc/"$p_mfd"/fd/* | /proc/"$p_mfdcmd"/fd/*) ;;
+*) fail "PATH of the mvshm memfd: '$mv_path'" ;;
+esac
+# ... and mvshm, mvdump and lsshm itself take it.
+expect 0 "mvshm info PATH" -- "$MVSHM" info "$mv_path"
+has "$tmp/out" '^Format: +d$' "mvshm info of a memfd's PATH"
+expect 0 "mvdump --shm PATH" -- "$top_builddir/tools/mvdump" --shm "$mv_path"
+has "$tmp/out" '^\[0\.0, 0\.0, .*0\.0\]$' "mvdump --shm of a memfd's PATH"
+expect 0 "lsshm PATH" -- "$LSSHM" "$mv_path"
+has "$tmp/out" "^Name: +memfd:$(re "$m_mv")$" "lsshm PATH: the memfd in detail"
+has "$tmp/out" '^Type: +memfd$' "lsshm PATH: its type"
+has "$tmp/out" "^Holders: +$p_mfd:0$" "lsshm PATH: its holder"
+expect 0 "lsshm memfd:NAME" -- "$LSSHM" "memfd:$m_plain"
+has "$tmp/out" "^Path: +/proc/$p_mplain/fd/[0-9]+$" "lsshm memfd:NAME: its path"
+has "$tmp/out" '^Memview: +no$' "lsshm memfd:NAME: not memview"
+has "$tmp/out" "^ *$p_mplain +shmuser +[^ ]+ +open " "lsshm memfd:NAME: its process"
+expect 1 "lsshm of a missing memfd" -- "$LSSHM" "memfd:$m_plain-missing"
+has "$tmp/err" "^lsshm: memfd:$(re "$m_plain")-missing: no memfd of that name is in use$" \
+	"missing memfd"
+
+expect 0 "lsshm -p with memfds" -- "$LSSHM" --processes -o NAME,PID,COMMAND,USE,EXPORTS,ALIVE
+cp "$tmp/out" "$tmp/mprocs"
+has "$tmp/mprocs" "^memfd:$(re "$m_mv") +$p_mfd +(lt-)?mvshm +mapped,open,holder +0 +yes$" \
+	"-p: memfd holder"
+has "$tmp/mprocs" "^memfd:$(re "$m_mv") +$p_mfdcmd +sleep +open +yes$" "-p: memfd command"
+has "$tmp/mprocs" "^memfd:$(re "$m_plain") +$p_mplain +shmuser +open +yes$" "-p: open memfd"
+has "$tmp/mprocs" "^memfd:$(re "$m_mapped") +$p_monly +shmuser +mapped +yes$" "-p: mapped memfd"
+
+expect 0 "lsshm --json with memfds" -- "$LSSHM" --json --bytes --output-all
+cp "$tmp/out" "$tmp/memfds.json"
+expect 0 "lsshm --json --processes with memfds" -- "$LSSHM" --json --processes --output-all
+cp "$tmp/out" "$tmp/mprocs.json"
+if [ -n "$JSONPY" ]; then
+	checks=$((checks + 1))
+	"$JSONPY" - "$tmp/memfds.json" "$tmp/mprocs.json" "$m_mv" "$m_plain" "$m_mapped" \
+		"$p_mfd" "$p_mfdcmd" "$p_mplain" "$p_monly" "${LSSHM_TEST_IN_NS:-}" <<'EOF' ||
+import json, sys
+segs, procs = (json.load(open(f)) for f in sys.argv[1:3])
+m_mv, m_plain, m_mapped = ("memfd:" + n for n in sys.argv[3:6])
+p_mfd, p_mfdcmd, p_mplain, p_monly = map(int, sys.argv[6:10])
+userns = sys.argv[10] == "user"
+
+def items(v):
+    return [x for x in v if x is not None]
+
+seg = {s["name"]: s for s in segs["shm"] if s["name"] in (m_mv, m_plain, m_mapped)}
+assert sorted(seg) == sorted([m_mv, m_plain, m_mapped]), sorted(seg)
+for s in seg.values():
+    assert s["type"] == "memfd" and s["stale"] is False and s["path"].startswith("/proc/"), s
+s = seg[m_mv]
+assert s["size"] == 8192 and s["memview"] == "yes" and s["format"] == "d", s
+assert s["shape"] == [512] and s["data"] == 4096 and s["creator"] == p_mfd, s
+assert items(s["pids"]) == sorted([p_mfd, p_mfdcmd]) and s["nprocs"] == 2, s
+assert items(s["holders"]) == ["%d:0" % p_mfd], s
+s = seg[m_plain]
+assert s["size"] == 8192 and s["memview"] == "no" and s["format"] is None, s
+assert items(s["pids"]) == [p_mplain], s
+assert items(s["procs"]) == ["shmuser[%d] (open)" % p_mplain], s
+assert s["path"].startswith("/proc/%d/fd/" % p_mplain), s
+s = seg[m_mapped]
+assert items(s["procs"]) == ["shmuser[%d] (mapped)" % p_monly], s
+assert s["path"].startswith("/proc/%d/map_files/" % p_monly), s
+if userns:
+    assert s["memview"] == "?" and s["size"] is None, s
+else:
+    assert s["size"] == 8192 and s["memview"] == "yes" and s["format"] == "d", s
+
+rows = {(r["name"], r["pid"]): r for r in procs["shm-processes"]
+        if r["name"] in (m_mv, m_plain, m_mapped)}
+assert set(rows) == {(m_mv, p_mfd), (m_mv, p_mfdcmd), (m_plain, p_mplain),
+                     (m_mapped, p_monly)}, sorted(rows)
+r = rows[(m_mv, p_mfd)]
+assert items(r["use"]) == ["mapped", "open", "holder"] and r["holder"] is True, r
+assert r["exports"] == 0 and r["alive"] is True, r
+assert items(rows[(m_mapped, p_monly)]["fds"]) == [], rows[(m_mapped, p_monly)]
+EOF
+		fail "the JSON output is not what the memfds are (see the assertion above)"
+else
+	has "$tmp/memfds.json" "\"name\": \"memfd:$(re "$m_plain")\"" "JSON: memfd"
+	has "$tmp/memfds.json" '"type": "memfd"' "JSON: memfd type"
+fi
+
+# gc never lists a memfd: it has no name to remove, and lives only while it is held.
+expect 0 "gc --dry-run with memfds" -- "$MVSHM" gc --dry-run
+hasnt "$tmp/out" 'memfd:' "gc --dry-run: no memfd"
+expect 0 "gc --dry-run 'memfd:*'" -- "$MVSHM" gc --dry-run 'memfd:*'
+check_eq "gc --dry-run 'memfd:*'" "$(cat "$tmp/out")" "0 would be removed (0B), 0 skipped"
+
+for p in $p_mfd $p_mfdcmd $p_mplain $p_monly; do
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+done
+# Once its holders are gone, a memfd is gone: nothing left to list.
+expect 0 "lsshm after the memfds' holders left" -- "$LSSHM" -rn -o NAME
+hasnt "$tmp/out" "^memfd:$(re "${prefix#/}")" "memfds gone with their holders"
 
 # ---------------------------------------------------------------- as an ordinary user
 if [ "${LSSHM_TEST_IN_NS:-}" = user ]; then

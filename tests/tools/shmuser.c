@@ -7,6 +7,11 @@
  *   shmuser uring NAME       map it and register the mapping as an io_uring buffer
  *   shmuser uring-file NAME  register it as an io_uring fixed file, then close the descriptor
  *                            and map nothing: only the ring holds it
+ *   shmuser memfd-open NAME  make a memfd called NAME (8 KiB of zeros) and hold it open, unmapped
+ *   shmuser memfd-map NAME [FROM]
+ *                            make a memfd called NAME - a copy of the object FROM, sealed against
+ *                            shrinking as memview wants, or 8 KiB of zeros -, map it, then close
+ *                            the descriptor: only the mapping keeps the memfd alive
  *
  * Once set up it prints "ready PID" on standard output and waits for a signal. It uses no
  * memview call (it stands for other programs) and io_uring through raw system calls, so that it
@@ -19,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +52,35 @@ static void *map(int fd, const char *name, size_t *len)
 	if (p == MAP_FAILED)
 		die("mmap", name);
 	return p;
+}
+
+/* A memfd called @name holding a copy of the object at @from, or 8 KiB of zeros. */
+static int memfd_of(const char *name, const char *from)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd, src;
+
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		die("memfd_create", name);
+	if (!from) {
+		if (ftruncate(fd, sizeof(buf)) < 0)
+			die("ftruncate", name);
+		return fd;
+	}
+	src = open(from, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		die("open", from);
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			die("write", name);
+	if (n < 0)
+		die("read", from);
+	close(src);
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+		die("F_ADD_SEALS", name);
+	return fd;
 }
 
 static int ring_new(void)
@@ -76,17 +111,26 @@ int main(int argc, char **argv)
 	size_t len;
 	int fd, ring;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: shmuser map|open|uring|uring-file NAME\n");
+	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[1], "memfd-map") != 0)) {
+		fprintf(stderr, "usage: shmuser map|open|uring|uring-file|memfd-open NAME\n"
+				"       shmuser memfd-map NAME [FROM]\n");
 		return 2;
 	}
 	mode = argv[1];
 	name = argv[2];
 	/* shm_open(3) without -lrt on older glibc: the object is /dev/shm/NAME. */
 	snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open", path);
+	if (strncmp(mode, "memfd-", 6) == 0) {
+		if (argc == 4)
+			snprintf(path, sizeof(path), "/dev/shm/%s",
+				 argv[3][0] == '/' ? argv[3] + 1 : argv[3]);
+		fd = memfd_of(name, argc == 4 ? path : NULL);
+		mode += 6;
+	} else {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			die("open", path);
+	}
 
 	if (strcmp(mode, "map") == 0) {
 		map(fd, path, &len);
