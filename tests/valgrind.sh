@@ -4,15 +4,22 @@
 #
 #     valgrind.sh TEST [ARG...]
 #
-# A test program is a libtool wrapper script, so it runs as "libtool --mode=execute valgrind
-# PROGRAM": memcheck sees the real binary and the uninstalled library, not bash. A shell test
-# (TEST ends in .sh) runs as "valgrind /bin/sh TEST", so that the tools and helper programs the
-# script starts are traced too. Children are traced (Check forks one process per test; tests fork
-# producers, consumers and victims) except system programs - shells the script execs by path,
-# grep, sed, setpriv, python, compilers - whose errors are not ours and which would only make the
-# run slower. A system program's own children are not traced either (valgrind cannot resume
-# tracing below an untraced process), so a tool started through setpriv, script(1), env or
-# "sh -c" runs natively; the direct calls of the same tools in the same scripts are traced.
+# A test program (check_*) is a libtool wrapper script, so it runs as "libtool --mode=execute
+# valgrind PROGRAM": memcheck sees the real binary and the uninstalled library, not bash.
+# Children are traced: Check forks one process per test, and tests fork producers, consumers and
+# victims (fork needs no tracing decision; exec does).
+#
+# A shell test (TEST ends in .sh) runs natively, against a shadow of the build directory in which
+# every program of tools/ and tests/tools/ is a small script that runs the real program under
+# valgrind the same way (valgrind.sh --run). So every memview program a script starts is traced -
+# also one started through setpriv, script(1) or "sh -c" - and the shells, grep and sed are not
+# (they are not ours, and a traced shell traces its hundreds of subshells: ten times slower).
+# Programs that a traced program execs are traced unless they are system programs (/usr/...).
+# The exceptions are in lsshm.sh: the processes it starts to hold segments (shmuser, "mvshm
+# hold", "mvshm create --memfd") run natively there, since lsshm is checked to name them and
+# under valgrind every process is called "memcheck-amd64-". The log directory is writable by
+# all: lsshm.sh also runs the tools as nobody.
+# headers.sh and symbols.sh run no memview code (only the compiler and nm): run as they are.
 #
 # Every traced process logs to its own file, $MV_VALGRIND_LOGDIR/NAME/PID.log (default
 # tests/valgrind-logs under the build directory). The test fails when any process reported an
@@ -21,19 +28,12 @@
 #
 # Environment: top_srcdir, top_builddir (from AM_TESTS_ENVIRONMENT), VALGRIND (default
 # valgrind), MV_VALGRIND_LOGDIR, MV_VALGRIND_FLAGS (extra options, e.g. --gen-suppressions=all).
-# Exported to the test: MV_UNDER_VALGRIND=1 (shell tests scale their rounds by it; C tests use
-# RUNNING_ON_VALGRIND), CK_TIMEOUT_MULTIPLIER (Check's per-test timeouts, 20x unless set).
+# Exported to the test: MV_UNDER_VALGRIND=1 (C tests also see RUNNING_ON_VALGRIND; both scale
+# round counts down), CK_TIMEOUT_MULTIPLIER (Check's per-test timeouts, 20x unless set).
 #
 # SPDX-License-Identifier: MIT
 
 set -u
-
-if [ $# -lt 1 ]; then
-	echo "usage: valgrind.sh TEST [ARG...]" >&2
-	exit 99
-fi
-test=$1
-shift
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=.}"
@@ -42,48 +42,124 @@ shift
 : "${MV_VALGRIND_FLAGS:=}"
 : "${CK_TIMEOUT_MULTIPLIER:=20}"
 MV_UNDER_VALGRIND=1
-export CK_TIMEOUT_MULTIPLIER MV_UNDER_VALGRIND
+export top_srcdir VALGRIND MV_VALGRIND_FLAGS CK_TIMEOUT_MULTIPLIER MV_UNDER_VALGRIND
+
+# Exit status of a process in which memcheck found an error: none of 0, 1, 2 (the tools'
+# statuses), 77 (skip) or 99 (automake's hard error), so a test that checks statuses notices it.
+errcode=86
+
+# System programs are not traced. Patterns match the path a program is exec'd by; '*' also
+# matches '/'. PYTHON313 may live under pyenv (configure looks there).
+skip='/bin/*,/sbin/*,/usr/*,/lib/*,/lib64/*,/etc/*,/opt/*,/snap/*,/root/.pyenv/*,*/python3*'
+
+# run_valgrind LOGDIR LIBTOOL PROGRAM [ARG...]: exec PROGRAM under memcheck, through LIBTOOL's
+# execute mode when PROGRAM is a libtool wrapper.
+run_valgrind()
+{
+	vg_logdir=$1
+	vg_libtool=$2
+	vg_prog=$3
+	shift 2
+	# --errors-for-leak-kinds: a definitely or indirectly lost block is an error (exit status
+	# and summary); "possibly lost" and "still reachable" blocks are not listed.
+	# --child-silent-after-fork=no: Check's forked test processes report too, each in its
+	# own log (%p is the child's pid).
+	set -- --tool=memcheck --trace-children=yes --trace-children-skip="$skip" \
+		--child-silent-after-fork=no --error-exitcode=$errcode \
+		--leak-check=full --show-leak-kinds=definite,indirect \
+		--errors-for-leak-kinds=definite,indirect --num-callers=30 \
+		--suppressions="$top_srcdir/tests/valgrind.supp" \
+		--log-file="$vg_logdir/%p.log" $MV_VALGRIND_FLAGS "$@"
+	if [ -f "$vg_libtool" ] && grep -q 'temporary wrapper script' "$vg_prog" 2>/dev/null; then
+		exec "$vg_libtool" --mode=execute "$VALGRIND" "$@"
+	fi
+	exec "$VALGRIND" "$@"
+}
+
+# A shadow program: valgrind.sh --run LOGDIR LIBTOOL TEST PROGRAM [ARG...]
+if [ "${1:-}" = --run ]; then
+	run_logdir=$2
+	run_libtool=$3
+	run_test=$4
+	shift 4
+	if [ "$run_test" = lsshm ]; then
+		case $1:${2:-}:${3:-} in
+		*/shmuser:*:* | */mvshm:hold:* | */mvshm:create:--memfd) exec "$@" ;;
+		esac
+	fi
+	run_valgrind "$run_logdir" "$run_libtool" "$@"
+fi
+
+if [ $# -lt 1 ]; then
+	echo "usage: valgrind.sh TEST [ARG...]" >&2
+	exit 99
+fi
+test=$1
+shift
 
 if ! command -v "$VALGRIND" >/dev/null 2>&1; then
 	echo "valgrind.sh: $VALGRIND not found (install valgrind, or set VALGRIND)" >&2
 	exit 99
 fi
 
+case $test in
+*/headers.sh | */symbols.sh)
+	echo "valgrind.sh: $test runs no memview code: not traced"
+	exec /bin/sh "$test" "$@"
+	;;
+esac
+
 name=$(basename "$test" .sh)
+builddir=$(cd "$top_builddir" && pwd) || exit 99
 logdir=$MV_VALGRIND_LOGDIR/$name
 rm -rf "$logdir"
 mkdir -p "$logdir" || exit 99
+logdir=$(cd "$logdir" && pwd)
+chmod 1777 "$logdir"
 
-# Exit status of a process in which memcheck found an error: none of 0, 1, 2 (the tools'
-# statuses), 77 (skip) or 99 (automake's hard error), so a test that checks statuses notices it.
-errcode=86
-
-# System programs are not traced. Patterns match the path the program is exec'd by; a pattern's
-# '*' also matches '/'. PYTHON313 may live under pyenv (configure looks there).
-skip='/bin/*,/sbin/*,/usr/*,/lib/*,/lib64/*,/etc/*,/opt/*,/snap/*,/root/.pyenv/*,*/python3*'
+# shadow_dir REAL SHADOW: SHADOW mirrors directory REAL - entries are symbolic links, except
+# tools/, tests/ and tests/tools/, which are mirrored in turn, and the programs in those, which
+# become scripts running the real program under valgrind.
+shadow_dir()
+{
+	mkdir -p "$2" || exit 99
+	for entry in "$1"/* "$1"/.libs; do
+		[ -e "$entry" ] || continue
+		base=${entry##*/}
+		rel=${entry#"$builddir"/}
+		case $rel in
+		tools | tests | tests/tools)
+			shadow_dir "$entry" "$2/$base"
+			continue
+			;;
+		esac
+		if [ -f "$entry" ] && [ -x "$entry" ] && [ "$1" != "$builddir" ] &&
+			case $base in *.sh) false ;; *) true ;; esac; then
+			printf '#!/bin/sh\nexec /bin/sh %s --run %s %s %s %s "$@"\n' \
+				"'$top_srcdir/tests/valgrind.sh'" "'$logdir'" "'$builddir/libtool'" \
+				"'$name'" "'$entry'" >"$2/$base"
+			chmod +x "$2/$base"
+		else
+			ln -s "$entry" "$2/$base"
+		fi
+	done
+}
 
 case $test in
-*.sh) set -- /bin/sh "$test" "$@" ;;
-*) set -- "$test" "$@" ;;
+*.sh)
+	shadow_dir "$builddir" "$logdir/builddir"
+	top_builddir=$logdir/builddir
+	export top_builddir
+	/bin/sh "$test" "$@"
+	status=$?
+	;;
+*)
+	(run_valgrind "$logdir" "$builddir/libtool" "$test" "$@")
+	status=$?
+	;;
 esac
-# --errors-for-leak-kinds: a definitely or indirectly lost block is an error (exit status and
-# summary); "possibly lost" and "still reachable" blocks are not listed.
-# --child-silent-after-fork=no: Check's forked test processes report too, each in its own log
-# (%p is the child's pid).
-set -- --tool=memcheck --trace-children=yes --trace-children-skip="$skip" \
-	--child-silent-after-fork=no --error-exitcode=$errcode \
-	--leak-check=full --show-leak-kinds=definite,indirect \
-	--errors-for-leak-kinds=definite,indirect --num-callers=30 \
-	--suppressions="$top_srcdir/tests/valgrind.supp" \
-	--log-file="$logdir/%p.log" $MV_VALGRIND_FLAGS "$@"
 
-case $test in
-*.sh) "$VALGRIND" "$@" ;;
-*) "$top_builddir/libtool" --mode=execute "$VALGRIND" "$@" ;;
-esac
-status=$?
-
-# What each log reports, as "ERRORS LEAKS KILLED": error reports other than leaks, leak reports,
+# What a log reports, as "ERRORS LEAKS KILLED": error reports other than leaks, leak reports,
 # and whether the process died of a signal. A report is the line above a stack ("at 0x..."); the
 # stack printed for the fatal signal itself is not one. Leaks of a process that died of a signal
 # (a test that must die of SIGSEGV or SIGBUS, say) are not errors: a dying process frees nothing
@@ -128,6 +204,5 @@ if [ -n "$bad" ]; then
 	done
 	echo "FAIL: memcheck found errors in $(echo $bad | wc -w) of $nlogs processes"
 	[ "$status" -eq 0 ] || [ "$status" -eq 77 ] && exit 1
-	exit "$status"
 fi
 exit "$status"
