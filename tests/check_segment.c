@@ -85,103 +85,30 @@ static void sweep_names(void)
 
 /* ------------------------------------------------------------------ child processes */
 
-#define CHILD_CHECK(cond)                                                                      \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(stderr, "%s:%d: in child %ld: %s failed (last error: %s)\n",  \
-				__FILE__, __LINE__, (long)getpid(), #cond, mv_errmsg());      \
-			_exit(3);                                                              \
-		}                                                                              \
-	} while (0)
-
-struct child {
-	pid_t pid;
-	int to;   /* parent writes commands */
-	int from; /* parent reads replies */
-};
-
-typedef void (*child_fn)(int in, int out, const char *name);
-
 /* Used by some children to vary what they do (set before spawning: the child gets a copy). */
 static int child_mode;
 
-static int read_byte(int fd, int timeout_ms)
+/* A child running @fn(in, out, name), talking over two pipes (tests/testlib.h). */
+static struct mv_test_child spawn(mv_test_child_fn fn, const char *name)
 {
-	struct pollfd p = { fd, POLLIN, 0 };
-	char c;
-	int rc;
+	struct mv_test_child c = mv_test_spawn(fn, name);
 
-	do
-		rc = poll(&p, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc <= 0)
-		return -1;
-	return read(fd, &c, 1) == 1 ? (unsigned char)c : -1;
-}
-
-static void write_byte(int fd, char c)
-{
-	ssize_t n;
-
-	do
-		n = write(fd, &c, 1);
-	while (n < 0 && errno == EINTR);
-}
-
-static struct child spawn(child_fn fn, const char *name)
-{
-	struct child c;
-	int p2c[2], c2p[2];
-	pid_t parent = getpid();
-
-	ck_assert_int_eq(pipe2(p2c, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(c2p, O_CLOEXEC), 0);
-	c.pid = fork();
-	ck_assert_int_ge(c.pid, 0);
-	if (c.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(4);
-		alarm(60);
-		close(p2c[1]);
-		close(c2p[0]);
-		fn(p2c[0], c2p[1], name);
-		_exit(0);
-	}
-	close(p2c[0]);
-	close(c2p[1]);
-	c.to = p2c[1];
-	c.from = c2p[0];
+	ck_assert_msg(c.pid > 0, "cannot start a child: %s", strerror(errno));
 	return c;
 }
 
 /* Wait for the child's reply byte, which must be @expected. */
-static void expect_reply(const struct child *c, char expected)
+static void expect_reply(const struct mv_test_child *c, char expected)
 {
-	int b = read_byte(c->from, 20000);
+	int b = mv_test_read_byte(c->from, 20000);
 
 	ck_assert_msg(b == (unsigned char)expected, "child %ld replied %d, expected '%c'",
 		      (long)c->pid, b, expected);
 }
 
-/* Reap the child; returns its wait status. */
-static int reap(struct child *c)
+static void reap_ok(struct mv_test_child *c)
 {
-	int st = 0;
-	pid_t r;
-
-	close(c->to);
-	close(c->from);
-	do
-		r = waitpid(c->pid, &st, 0);
-	while (r < 0 && errno == EINTR);
-	ck_assert_int_eq(r, c->pid);
-	return st;
-}
-
-static void reap_ok(struct child *c)
-{
-	int st = reap(c);
+	int st = mv_test_reap(c);
 
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		      "child %ld ended with status 0x%x (see its stderr)", (long)c->pid, st);
@@ -444,32 +371,32 @@ static void child_reads_typed(int in, int out, const char *name)
 	mv_view v;
 	ssize_t idx[2];
 
-	CHILD_CHECK(mv_segment_open(&s, name, NULL) == 0);
-	CHILD_CHECK(mv_segment_info(s, &info) == 0);
-	CHILD_CHECK(strcmp(info.format, "d") == 0);
-	CHILD_CHECK(info.ndim == 2 && info.shape[0] == 2 && info.shape[1] == 3);
-	CHILD_CHECK(info.creator == getppid());
-	CHILD_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
-	CHILD_CHECK(strcmp(mv_view_format(&v), "d") == 0);
-	CHILD_CHECK(mv_view_ndim(&v) == 2);
-	CHILD_CHECK(mv_view_shape(&v)[0] == 2 && mv_view_shape(&v)[1] == 3);
-	CHILD_CHECK(mv_view_readonly(&v) == 0);
-	write_byte(out, 'R');
+	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
+	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(strcmp(info.format, "d") == 0);
+	MV_TEST_CHECK(info.ndim == 2 && info.shape[0] == 2 && info.shape[1] == 3);
+	MV_TEST_CHECK(info.creator == getppid());
+	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
+	MV_TEST_CHECK(strcmp(mv_view_format(&v), "d") == 0);
+	MV_TEST_CHECK(mv_view_ndim(&v) == 2);
+	MV_TEST_CHECK(mv_view_shape(&v)[0] == 2 && mv_view_shape(&v)[1] == 3);
+	MV_TEST_CHECK(mv_view_readonly(&v) == 0);
+	mv_test_write_byte(out, 'R');
 	/* The parent writes after we mapped: we see it through our own mapping. */
-	CHILD_CHECK(read_byte(in, 20000) == 'w');
+	MV_TEST_CHECK(mv_test_read_byte(in, 20000) == 'w');
 	for (idx[0] = 0; idx[0] < 2; idx[0]++)
 		for (idx[1] = 0; idx[1] < 3; idx[1]++) {
-			CHILD_CHECK(mv_view_get_multi(&x, &v, idx, 2) == 0);
-			CHILD_CHECK(x.kind == MV_VALUE_FLOAT);
-			CHILD_CHECK(x.f == (double)(idx[0] * 10 + idx[1]) + 0.5);
+			MV_TEST_CHECK(mv_view_get_multi(&x, &v, idx, 2) == 0);
+			MV_TEST_CHECK(x.kind == MV_VALUE_FLOAT);
+			MV_TEST_CHECK(x.f == (double)(idx[0] * 10 + idx[1]) + 0.5);
 		}
 	idx[0] = 1;
 	idx[1] = 2;
 	x = mv_value_float(-99.25);
-	CHILD_CHECK(mv_view_set_multi(&v, idx, 2, &x) == 0);
-	CHILD_CHECK(mv_view_release(&v) == 0);
-	CHILD_CHECK(mv_segment_close(s) == 0);
-	write_byte(out, 'D');
+	MV_TEST_CHECK(mv_view_set_multi(&v, idx, 2, &x) == 0);
+	MV_TEST_CHECK(mv_view_release(&v) == 0);
+	MV_TEST_CHECK(mv_segment_close(s) == 0);
+	mv_test_write_byte(out, 'D');
 }
 
 START_TEST(a_second_process_sees_the_data_typed_by_the_header)
@@ -478,14 +405,14 @@ START_TEST(a_second_process_sees_the_data_typed_by_the_header)
 	ssize_t shape[2] = { 2, 3 };
 	mv_segment *s = create_seg(a, 4096, "d", 2, shape);
 	double *d = mv_segment_data(s);
-	struct child c = spawn(child_reads_typed, a);
+	struct mv_test_child c = spawn(child_reads_typed, a);
 	int i, j;
 
 	expect_reply(&c, 'R');
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 3; j++)
 			d[i * 3 + j] = (double)(i * 10 + j) + 0.5;
-	write_byte(c.to, 'w');
+	mv_test_write_byte(c.to, 'w');
 	expect_reply(&c, 'D');
 	reap_ok(&c);
 	ck_assert(d[5] == -99.25);
@@ -502,23 +429,23 @@ static int exec_reader(const char *name)
 	mv_view v;
 	ssize_t idx[2];
 
-	CHILD_CHECK(mv_segment_open(&s, name, NULL) == 0);
-	CHILD_CHECK(mv_segment_info(s, &info) == 0);
-	CHILD_CHECK(strcmp(info.format, "<i") == 0 && info.ndim == 2);
-	CHILD_CHECK(info.shape[0] == 3 && info.shape[1] == 4);
-	CHILD_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
-	CHILD_CHECK(mv_view_itemsize(&v) == 4 && mv_view_nbytes(&v) == 48);
+	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
+	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(strcmp(info.format, "<i") == 0 && info.ndim == 2);
+	MV_TEST_CHECK(info.shape[0] == 3 && info.shape[1] == 4);
+	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
+	MV_TEST_CHECK(mv_view_itemsize(&v) == 4 && mv_view_nbytes(&v) == 48);
 	for (idx[0] = 0; idx[0] < 3; idx[0]++)
 		for (idx[1] = 0; idx[1] < 4; idx[1]++) {
-			CHILD_CHECK(mv_view_get_multi(&x, &v, idx, 2) == 0);
-			CHILD_CHECK(x.kind == MV_VALUE_INT && x.i == -(idx[0] * 100 + idx[1]));
+			MV_TEST_CHECK(mv_view_get_multi(&x, &v, idx, 2) == 0);
+			MV_TEST_CHECK(x.kind == MV_VALUE_INT && x.i == -(idx[0] * 100 + idx[1]));
 		}
 	x = mv_value_int(123456);
 	idx[0] = 2;
 	idx[1] = 3;
-	CHILD_CHECK(mv_view_set_multi(&v, idx, 2, &x) == 0);
-	CHILD_CHECK(mv_view_release(&v) == 0);
-	CHILD_CHECK(mv_segment_close(s) == 0);
+	MV_TEST_CHECK(mv_view_set_multi(&v, idx, 2, &x) == 0);
+	MV_TEST_CHECK(mv_view_release(&v) == 0);
+	MV_TEST_CHECK(mv_segment_close(s) == 0);
 	return 0;
 }
 
@@ -562,22 +489,22 @@ static void child_holds_a_view(int in, int out, const char *name)
 	int cmd;
 
 	o.flags = (unsigned)child_mode;
-	CHILD_CHECK(mv_segment_open(&s, name, &o) == 0);
-	CHILD_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
-	write_byte(out, 'R');
+	MV_TEST_CHECK(mv_segment_open(&s, name, &o) == 0);
+	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
+	mv_test_write_byte(out, 'R');
 	for (;;) {
-		cmd = read_byte(in, -1);
+		cmd = mv_test_read_byte(in, -1);
 		if (cmd == 'c') {
 			/* Report the first byte of the data as seen through the view. */
-			write_byte(out, (char)((unsigned char *)mv_view_ptr(&v))[0]);
+			mv_test_write_byte(out, (char)((unsigned char *)mv_view_ptr(&v))[0]);
 			continue;
 		}
 		break;
 	}
 	if (cmd == 'q') {
-		CHILD_CHECK(mv_view_release(&v) == 0);
-		CHILD_CHECK(mv_segment_close(s) == 0);
-		write_byte(out, 'D');
+		MV_TEST_CHECK(mv_view_release(&v) == 0);
+		MV_TEST_CHECK(mv_segment_close(s) == 0);
+		mv_test_write_byte(out, 'D');
 	}
 	_exit(0); /* 'x' and EOF: exit with the view held */
 }
@@ -586,7 +513,7 @@ START_TEST(shrink_is_refused_while_another_process_has_views_and_allowed_after_i
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 16384, NULL, -1, NULL);
-	struct child c;
+	struct mv_test_child c;
 	mv_view v;
 
 	child_mode = 0;
@@ -599,7 +526,7 @@ START_TEST(shrink_is_refused_while_another_process_has_views_and_allowed_after_i
 	ck_assert_int_eq(mv_segment_resize(s, 20480), 0);
 	ck_assert_uint_eq(live_size(s), 20480);
 	/* The child exits without releasing: the kernel drops its lock. */
-	write_byte(c.to, 'x');
+	mv_test_write_byte(c.to, 'x');
 	reap_ok(&c);
 	ck_assert_int_eq(mv_segment_busy(mv_segment_fd(s)), 0);
 	ck_assert_int_eq(mv_segment_resize(s, 4096), 0);
@@ -621,15 +548,15 @@ static void child_views_after_growth(int in, int out, const char *name)
 	mv_segment *s;
 	mv_view v;
 
-	CHILD_CHECK(mv_segment_open(&s, name, NULL) == 0);
-	write_byte(out, 'R');
-	CHILD_CHECK(read_byte(in, 20000) == 'g');
-	CHILD_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
-	CHILD_CHECK(mv_view_len(&v) == 16384);
-	CHILD_CHECK(((unsigned char *)mv_view_ptr(&v))[10000] == 0xab);
-	CHILD_CHECK(mv_view_release(&v) == 0);
-	CHILD_CHECK(mv_segment_close(s) == 0);
-	write_byte(out, 'D');
+	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
+	mv_test_write_byte(out, 'R');
+	MV_TEST_CHECK(mv_test_read_byte(in, 20000) == 'g');
+	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
+	MV_TEST_CHECK(mv_view_len(&v) == 16384);
+	MV_TEST_CHECK(((unsigned char *)mv_view_ptr(&v))[10000] == 0xab);
+	MV_TEST_CHECK(mv_view_release(&v) == 0);
+	MV_TEST_CHECK(mv_segment_close(s) == 0);
+	mv_test_write_byte(out, 'D');
 }
 
 /* Holds a view over a grow; must remap (after releasing) to see the new size. */
@@ -639,30 +566,30 @@ static void child_remaps_after_growth(int in, int out, const char *name)
 	mv_segment *s;
 	mv_view v;
 
-	CHILD_CHECK(mv_segment_open(&s, name, NULL) == 0);
-	CHILD_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
-	write_byte(out, 'R');
-	CHILD_CHECK(read_byte(in, 20000) == 'g');
-	CHILD_CHECK(mv_view_len(&v) == 4096);
-	CHILD_CHECK(((unsigned char *)mv_view_ptr(&v))[4095] == 0xcd);
-	CHILD_CHECK(mv_segment_info(s, &info) == 0);
-	CHILD_CHECK(info.data_size == 16384 && info.mapped_size == 4096);
-	CHILD_CHECK(info.generation == 2);
-	CHILD_CHECK(mv_segment_remap(s) == -EBUSY);
-	CHILD_CHECK(mv_view_release(&v) == 0);
-	CHILD_CHECK(mv_segment_remap(s) == 0);
-	CHILD_CHECK(mv_segment_info(s, &info) == 0);
-	CHILD_CHECK(info.mapped_size == 16384);
-	CHILD_CHECK(((unsigned char *)mv_segment_data(s))[10000] == 0xab);
-	CHILD_CHECK(mv_segment_close(s) == 0);
-	write_byte(out, 'D');
+	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
+	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
+	mv_test_write_byte(out, 'R');
+	MV_TEST_CHECK(mv_test_read_byte(in, 20000) == 'g');
+	MV_TEST_CHECK(mv_view_len(&v) == 4096);
+	MV_TEST_CHECK(((unsigned char *)mv_view_ptr(&v))[4095] == 0xcd);
+	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(info.data_size == 16384 && info.mapped_size == 4096);
+	MV_TEST_CHECK(info.generation == 2);
+	MV_TEST_CHECK(mv_segment_remap(s) == -EBUSY);
+	MV_TEST_CHECK(mv_view_release(&v) == 0);
+	MV_TEST_CHECK(mv_segment_remap(s) == 0);
+	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(info.mapped_size == 16384);
+	MV_TEST_CHECK(((unsigned char *)mv_segment_data(s))[10000] == 0xab);
+	MV_TEST_CHECK(mv_segment_close(s) == 0);
+	mv_test_write_byte(out, 'D');
 }
 
 START_TEST(growing_is_allowed_while_views_exist_and_other_holders_follow)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL);
-	struct child lazy, holder;
+	struct mv_test_child lazy, holder;
 	mv_view v;
 
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
@@ -681,8 +608,8 @@ START_TEST(growing_is_allowed_while_views_exist_and_other_holders_follow)
 	ck_assert_int_eq(mv_segment_remap(s), 0);
 	ck_assert_uint_eq(mapped_size(s), 16384);
 	((unsigned char *)mv_segment_data(s))[10000] = 0xab;
-	write_byte(lazy.to, 'g');
-	write_byte(holder.to, 'g');
+	mv_test_write_byte(lazy.to, 'g');
+	mv_test_write_byte(holder.to, 'g');
 	expect_reply(&lazy, 'D');
 	expect_reply(&holder, 'D');
 	reap_ok(&lazy);
@@ -748,8 +675,8 @@ static mv_view inherited_view;
 static void child_releases_inherited_view(int in, int out, const char *name)
 {
 	(void)name;
-	CHILD_CHECK(mv_view_release(&inherited_view) == 0);
-	write_byte(out, 'D');
+	MV_TEST_CHECK(mv_view_release(&inherited_view) == 0);
+	mv_test_write_byte(out, 'D');
 }
 
 /* Tries to shrink from a handle of its own; replies 'B' when refused with EBUSY. */
@@ -758,17 +685,17 @@ static void child_tries_to_shrink(int in, int out, const char *name)
 	mv_segment *s;
 	int rc;
 
-	CHILD_CHECK(mv_segment_open(&s, name, NULL) == 0);
+	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
 	rc = mv_segment_resize(s, 0);
-	write_byte(out, rc == -EBUSY ? 'B' : rc == 0 ? 'S' : 'E');
-	CHILD_CHECK(mv_segment_close(s) == 0);
+	mv_test_write_byte(out, rc == -EBUSY ? 'B' : rc == 0 ? 'S' : 'E');
+	MV_TEST_CHECK(mv_segment_close(s) == 0);
 }
 
 START_TEST(a_forked_child_releasing_inherited_views_keeps_the_parents_lock)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 8192, NULL, -1, NULL);
-	struct child c;
+	struct mv_test_child c;
 
 	ck_assert_int_eq(mv_view_from(&inherited_view, mv_segment_exporter(s), 0), 0);
 	c = spawn(child_releases_inherited_view, a);
@@ -840,14 +767,14 @@ START_TEST(unlink_without_force_is_refused_while_any_process_holds_views)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL);
-	struct child c;
+	struct mv_test_child c;
 	mv_view v;
 
 	child_mode = MV_SEGMENT_READONLY; /* a readonly holder counts as much as a writer */
 	c = spawn(child_holds_a_view, a);
 	expect_reply(&c, 'R');
 	ck_assert_mv_err(mv_segment_unlink(a, 0), EBUSY, "use force");
-	write_byte(c.to, 'q');
+	mv_test_write_byte(c.to, 'q');
 	expect_reply(&c, 'D');
 	reap_ok(&c);
 	/* Our own views count too. */
@@ -863,7 +790,7 @@ START_TEST(unlink_with_force_removes_the_name_and_existing_mappings_stay_valid)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL), *t = NULL;
-	struct child c;
+	struct mv_test_child c;
 	mv_view v;
 
 	child_mode = 0;
@@ -876,9 +803,9 @@ START_TEST(unlink_with_force_removes_the_name_and_existing_mappings_stay_valid)
 	ck_assert_mv_err(mv_segment_unlink(a, 0x100), EINVAL, "unknown unlink flags");
 	/* Both mappings still share the memory. */
 	((unsigned char *)mv_view_ptr(&v))[0] = 0x5a;
-	write_byte(c.to, 'c');
+	mv_test_write_byte(c.to, 'c');
 	expect_reply(&c, 0x5a);
-	write_byte(c.to, 'q');
+	mv_test_write_byte(c.to, 'q');
 	expect_reply(&c, 'D');
 	reap_ok(&c);
 	ck_assert_int_eq(mv_view_release(&v), 0);
@@ -900,16 +827,16 @@ static void child_churns(int in, int out, const char *name)
 	int first = 1;
 
 	for (;;) {
-		CHILD_CHECK(mv_segment_open(&s, name, NULL) == 0);
-		CHILD_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
+		MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
+		MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
 		if (first)
-			write_byte(out, 'R');
+			mv_test_write_byte(out, 'R');
 		first = 0;
 		if (!child_mode)
 			for (;;)
 				pause();
-		CHILD_CHECK(mv_view_release(&v) == 0);
-		CHILD_CHECK(mv_segment_close(s) == 0);
+		MV_TEST_CHECK(mv_view_release(&v) == 0);
+		MV_TEST_CHECK(mv_segment_close(s) == 0);
 	}
 }
 
@@ -919,7 +846,7 @@ START_TEST(holders_killed_with_sigkill_are_reclaimed_round_after_round)
 	mv_segment *s = create_seg(a, 65536, NULL, -1, NULL);
 	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS];
 	struct timespec ts;
-	struct child c;
+	struct mv_test_child c;
 	ssize_t n;
 	int round, st;
 
@@ -936,7 +863,7 @@ START_TEST(holders_killed_with_sigkill_are_reclaimed_round_after_round)
 			nanosleep(&ts, NULL);
 		}
 		ck_assert_int_eq(kill(c.pid, SIGKILL), 0);
-		st = reap(&c);
+		st = mv_test_reap(&c);
 		ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 			      "round %d: child ended with 0x%x before it was killed", round, st);
 		ck_assert_msg(mv_segment_busy(mv_segment_fd(s)) == 0,
@@ -961,7 +888,7 @@ START_TEST(holders_report_live_processes_and_their_export_counts)
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL);
 	mv_segment_holder h[4];
-	struct child c;
+	struct mv_test_child c;
 	mv_view v, w;
 	ssize_t n, i;
 	int seen_child = 0;
@@ -986,7 +913,7 @@ START_TEST(holders_report_live_processes_and_their_export_counts)
 	ck_assert(seen_child);
 	ck_assert_int_eq(mv_segment_holders(s, NULL, 0), 2);
 	ck_assert_int_eq(mv_segment_holders(s, h, 1), 2);
-	write_byte(c.to, 'q');
+	mv_test_write_byte(c.to, 'q');
 	expect_reply(&c, 'D');
 	reap_ok(&c);
 	ck_assert_int_eq(mv_segment_holders(s, h, 4), 1);
@@ -1007,10 +934,10 @@ static void child_dies_holding_the_mutex(int in, int out, const char *name)
 	struct seg_header *h;
 	mv_segment *s;
 
-	CHILD_CHECK(mv_segment_open(&s, name, NULL) == 0);
+	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
 	h = map_header(name);
-	CHILD_CHECK(h != NULL);
-	CHILD_CHECK(pthread_mutex_lock(&h->lock.mutex) == 0);
+	MV_TEST_CHECK(h != NULL);
+	MV_TEST_CHECK(pthread_mutex_lock(&h->lock.mutex) == 0);
 	if (child_mode) {
 		__atomic_fetch_add(&h->seq, 1, __ATOMIC_ACQ_REL);
 		h->data_size += 12345;
@@ -1023,12 +950,12 @@ static void child_dies_holding_the_mutex(int in, int out, const char *name)
 static void kill_inside_critical_section(const char *name, int mid_update, int slots)
 {
 	struct seg_header *h;
-	struct child c;
+	struct mv_test_child c;
 	int st;
 
 	child_mode = mid_update;
 	c = spawn(child_dies_holding_the_mutex, name);
-	st = reap(&c);
+	st = mv_test_reap(&c);
 	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child ended with 0x%x", st);
 	h = map_header(name);
 	ck_assert_ptr_nonnull(h);
@@ -1130,22 +1057,22 @@ static void child_receives_memfd(int in, int out, const char *name)
 	int sock = in, i;
 
 	(void)name;
-	CHILD_CHECK(mv_segment_recv(&s, sock, NULL) == 0);
-	CHILD_CHECK(mv_segment_info(s, &info) == 0);
-	CHILD_CHECK(info.flags & MV_SEGMENT_MEMFD);
-	CHILD_CHECK(!(info.flags & MV_SEGMENT_READONLY));
-	CHILD_CHECK(strcmp(info.format, "q") == 0 && info.ndim == 1 && info.shape[0] == 16);
-	CHILD_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
-	CHILD_CHECK(mv_view_len(&v) == 16);
+	MV_TEST_CHECK(mv_segment_recv(&s, sock, NULL) == 0);
+	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(info.flags & MV_SEGMENT_MEMFD);
+	MV_TEST_CHECK(!(info.flags & MV_SEGMENT_READONLY));
+	MV_TEST_CHECK(strcmp(info.format, "q") == 0 && info.ndim == 1 && info.shape[0] == 16);
+	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
+	MV_TEST_CHECK(mv_view_len(&v) == 16);
 	for (i = 0; i < 16; i++) {
-		CHILD_CHECK(mv_view_get_item(&x, &v, i) == 0);
-		CHILD_CHECK(x.kind == MV_VALUE_INT && x.i == (long long)i * i);
+		MV_TEST_CHECK(mv_view_get_item(&x, &v, i) == 0);
+		MV_TEST_CHECK(x.kind == MV_VALUE_INT && x.i == (long long)i * i);
 	}
 	x = mv_value_int(-42);
-	CHILD_CHECK(mv_view_set_item(&v, 0, &x) == 0);
-	CHILD_CHECK(mv_view_release(&v) == 0);
-	CHILD_CHECK(mv_segment_close(s) == 0);
-	write_byte(out, 'D');
+	MV_TEST_CHECK(mv_view_set_item(&v, 0, &x) == 0);
+	MV_TEST_CHECK(mv_view_release(&v) == 0);
+	MV_TEST_CHECK(mv_segment_close(s) == 0);
+	mv_test_write_byte(out, 'D');
 }
 
 START_TEST(a_memfd_passed_over_a_socket_shows_the_data_in_the_child)
@@ -1177,7 +1104,7 @@ START_TEST(a_memfd_passed_over_a_socket_shows_the_data_in_the_child)
 	}
 	close(sv[1]);
 	ck_assert_int_eq(mv_segment_send(s, sv[0]), 0);
-	ck_assert_int_eq(read_byte(sv[0], 20000), 'D');
+	ck_assert_int_eq(mv_test_read_byte(sv[0], 20000), 'D');
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child ended with 0x%x", st);
 	ck_assert_int_eq(d[0], -42);
