@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "memview.h"
 
 /* The rest of the input; reads past the end give zeros, so every input is a whole program. */
 struct fuzz_in {
@@ -69,6 +70,25 @@ static inline int64_t fuzz_ssize(struct fuzz_in *in)
 	default:
 		return (int64_t)(sel & 63);
 	}
+}
+
+/*
+ * How many lists and items tolist() of @v produces: 1 + shape[0] + shape[0]*shape[1] + ...,
+ * saturated at INT64_MAX. A zero dimension makes nbytes 0 but not the walk short: shape
+ * (2**40, 0) is 2**40 empty lists, as in CPython. The targets skip tolist above a bound, or a
+ * valid view would be reported as a hang.
+ */
+static inline int64_t fuzz_tolist_nodes(const mv_view *v)
+{
+	int64_t nodes = 1, row = 1;
+	int i;
+
+	for (i = 0; i < mv_view_ndim(v); i++) {
+		if (__builtin_mul_overflow(row, (int64_t)mv_view_shape(v)[i], &row) ||
+		    __builtin_add_overflow(nodes, row, &nodes))
+			return INT64_MAX;
+	}
+	return nodes;
 }
 
 /* An invariant broke: say which, and crash so libFuzzer keeps the input. */

@@ -127,7 +127,7 @@ static void check_open(mv_segment *seg, const uint8_t *file, size_t file_size, u
 	FUZZ_ASSERT(memcmp(bytes, file + info.data_offset, (size_t)n) == 0,
 		    "the view's bytes are not the object's data");
 	free(bytes);
-	if (n <= 4096) {
+	if (n <= 4096 && fuzz_tolist_nodes(&v) <= 65536) {
 		char *text = NULL;
 
 		n = mv_view_tolist_text(&v, &text);
