@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -88,6 +89,7 @@ static void check_open(mv_segment *seg, const uint8_t *file, size_t file_size, u
 	mv_view v;
 	uint8_t *bytes;
 	ssize_t n, prod;
+	bool empty;
 	int i, rc;
 
 	rc = mv_segment_info(seg, &info);
@@ -103,11 +105,23 @@ static void check_open(mv_segment *seg, const uint8_t *file, size_t file_size, u
 			    mv_format_itemsize(info.format) > 0,
 		    "info format is not a format");
 	FUZZ_ASSERT(info.ndim >= 0 && info.ndim <= MV_MAXDIM, "info ndim %d", info.ndim);
+	/*
+	 * The documented shape rule (numpy's): no dimension is negative and itemsize times the
+	 * product of the non-zero dimensions fits in ssize_t, so that every stride, in C or
+	 * Fortran order, is representable. A zero dimension makes the data empty.
+	 */
 	prod = mv_format_itemsize(info.format);
+	empty = false;
 	for (i = 0; i < info.ndim; i++) {
 		FUZZ_ASSERT(info.shape[i] >= 0, "shape[%d] = %zd", i, info.shape[i]);
-		FUZZ_ASSERT(!__builtin_mul_overflow(prod, info.shape[i], &prod), "shape overflows");
+		if (info.shape[i] == 0)
+			empty = true;
+		else
+			FUZZ_ASSERT(!__builtin_mul_overflow(prod, info.shape[i], &prod),
+				    "accepted a shape whose non-zero dimensions overflow at %d", i);
 	}
+	if (empty)
+		prod = 0;
 	FUZZ_ASSERT((size_t)prod <= info.mapped_size, "shape covers %zd of %zu mapped bytes", prod,
 		    info.mapped_size);
 	FUZZ_ASSERT(info.exports == 0, "%ld exports before any view", info.exports);

@@ -49,6 +49,33 @@ static inline bool mv_add_ok(ssize_t a, ssize_t b, ssize_t *r)
 	return !__builtin_add_overflow(a, b, r);
 }
 
+/*
+ * Bytes an array of @ndim dimensions of @itemsize-byte items covers (0 when a dimension is 0),
+ * or -1 when the shape is invalid: a negative dimension, or a product of the itemsize and the
+ * non-zero dimensions that does not fit in ssize_t. This is numpy's rule ("array is too big"):
+ * a zero dimension makes the array empty but does not excuse the others, because strides are
+ * products of the other dimensions in C or Fortran order and must be representable whichever
+ * order code multiplies them in. Every shape memview accepts (exporter records, segment headers,
+ * segment and channel options) passes through here, so every partial product of a shape the
+ * library holds fits in ssize_t.
+ */
+static inline ssize_t mv_shape_nbytes(ssize_t itemsize, int ndim, const ssize_t *shape)
+{
+	ssize_t product = itemsize;
+	bool empty = false;
+	int i;
+
+	for (i = 0; i < ndim; i++) {
+		if (shape[i] < 0)
+			return -1;
+		if (shape[i] == 0)
+			empty = true;
+		else if (!mv_mul_ok(product, shape[i], &product))
+			return -1;
+	}
+	return empty ? 0 : product;
+}
+
 /* Export counting shared by every exporter (lib/buffer.c). */
 
 /* Take one export unless an invalidating operation holds the exporter. */

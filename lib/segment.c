@@ -119,6 +119,7 @@ static int header_snapshot(const struct seg_header *hdr, const char *name,
 /* Check a header snapshot against the object's real size; say what failed, naming @name. */
 static int header_check(const char *name, const struct seg_header *h, off_t file_size)
 {
+	ssize_t shape[MV_MAXDIM];
 	mv_format f;
 	ssize_t n;
 	int i;
@@ -164,11 +165,15 @@ static int header_check(const char *name, const struct seg_header *h, off_t file
 				       (unsigned long long)h->data_size, f.itemsize);
 		return 0;
 	}
-	/* From the last dimension, as a view computes C-order strides: see check_record(). */
-	n = f.itemsize;
-	for (i = h->ndim - 1; i >= 0; i--)
-		if (h->shape[i] < 0 || !mv_mul_ok(n, (ssize_t)h->shape[i], &n))
-			return mv_fail(EBADMSG, "%s: header shape overflows", name);
+	for (i = 0; i < h->ndim; i++) {
+		if (h->shape[i] < 0 || h->shape[i] > SSIZE_MAX)
+			return mv_fail(EBADMSG, "%s: header shape entry %d is out of range", name, i);
+		shape[i] = (ssize_t)h->shape[i];
+	}
+	n = mv_shape_nbytes(f.itemsize, h->ndim, shape);
+	if (n < 0)
+		return mv_fail(EBADMSG, "%s: header shape overflows (product(shape) * itemsize "
+					"does not fit in ssize_t)", name);
 	if ((uint64_t)n > h->data_size)
 		return mv_fail(EBADMSG, "%s: header shape needs %zd bytes but the data has %llu",
 			       name, n, (unsigned long long)h->data_size);

@@ -101,13 +101,12 @@ static int check_create(const mv_segment_opts *o, size_t data_size)
 					       "of format '%s'", data_size, f.itemsize, f.text);
 		return 0;
 	}
-	need = f.itemsize;
-	for (i = 0; i < o->ndim; i++) {
+	for (i = 0; i < o->ndim; i++)
 		if (o->shape[i] < 0)
 			return mv_fail(EINVAL, "shape entry %d is negative", i);
-		if (!mv_mul_ok(need, o->shape[i], &need))
-			return mv_fail(EOVERFLOW, "product(shape) * itemsize overflows");
-	}
+	need = mv_shape_nbytes(f.itemsize, o->ndim, o->shape);
+	if (need < 0)
+		return mv_fail(EOVERFLOW, "product(shape) * itemsize overflows");
 	if ((size_t)need > data_size)
 		return mv_fail(EINVAL, "shape needs %zd bytes but the segment has %zu", need,
 			       data_size);

@@ -125,7 +125,6 @@ static void init_flags(mv_view *v)
 static int check_record(const mv_buffer *b, mv_format *fmt)
 {
 	ssize_t n;
-	int i;
 
 	if (b->suboffsets)
 		return mv_fail(ENOTSUP, "memview: exporters with suboffsets are not supported");
@@ -146,15 +145,11 @@ static int check_record(const mv_buffer *b, mv_format *fmt)
 			       b->obj->ops->name, b->itemsize, b->format);
 	}
 	if (b->shape) {
-		/*
-		 * From the last dimension, as C-order strides are computed from the shape: a zero
-		 * in front must not hide a stride that overflows (shape (0, 2**62) of 'd').
-		 */
-		n = b->itemsize;
-		for (i = b->ndim - 1; i >= 0; i--)
-			if (b->shape[i] < 0 || !mv_mul_ok(n, b->shape[i], &n))
-				return mv_fail(EINVAL, "%s: exporter returned an invalid shape",
-					       b->obj->ops->name);
+		n = mv_shape_nbytes(b->itemsize, b->ndim, b->shape);
+		if (n < 0)
+			return mv_fail(EINVAL, "%s: exporter returned an invalid shape (a negative "
+					       "dimension, or product(shape) * itemsize overflows)",
+				       b->obj->ops->name);
 		if (n != b->len && b->ndim > 0)
 			return mv_fail(EINVAL, "%s: shape does not match length %zd",
 				       b->obj->ops->name, b->len);

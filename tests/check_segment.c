@@ -1342,13 +1342,30 @@ START_TEST(a_foreign_object_opened_normally_fails_with_ebadmsg_naming_the_magic)
 }
 END_TEST
 
+/* Rewrite the header of segment @name to @ndim dimensions @shape, as a peer would; open refuses it. */
+static void open_refuses_header_shape(const char *name, int ndim, const int64_t *shape)
+{
+	struct seg_header *h = map_header(name);
+	mv_segment *s = NULL;
+	int i;
+
+	ck_assert_ptr_nonnull(h);
+	h->ndim = ndim;
+	for (i = 0; i < ndim; i++)
+		h->shape[i] = shape[i];
+	reseal(h);
+	munmap(h, SEG_ALIGN);
+	ck_assert_mv_err(mv_segment_open(&s, name, NULL), EBADMSG, "shape overflows");
+	ck_assert_ptr_null(s);
+}
+
 /* Found by fuzz/fuzz_segment_header: a zero in front hid a C-order stride that overflows. */
 START_TEST(a_header_shape_whose_strides_overflow_behind_a_zero_is_refused)
 {
 	static const ssize_t shape[2] = { 2, 3 };
+	static const int64_t huge[2] = { 0, (int64_t)1 << 62 };
 	const char *a = new_name();
 	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
-	struct seg_header *h;
 	mv_segment *s = NULL;
 
 	o.format = "d";
@@ -1356,15 +1373,46 @@ START_TEST(a_header_shape_whose_strides_overflow_behind_a_zero_is_refused)
 	o.ndim = 2;
 	ck_assert_int_eq(mv_segment_create(&s, a, 48, &o), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
-	h = map_header(a);
-	ck_assert_ptr_nonnull(h);
-	h->shape[0] = 0;
-	h->shape[1] = (int64_t)1 << 62;
-	reseal(h);
-	munmap(h, SEG_ALIGN);
-	s = NULL;
-	ck_assert_mv_err(mv_segment_open(&s, a, NULL), EBADMSG, "shape overflows");
+	open_refuses_header_shape(a, 2, huge);
+}
+END_TEST
+
+/*
+ * Found by fuzz/fuzz_segment_header: a header with shape (738197504, 281474976645120, 0,
+ * 1073741824, 0, 0, 0) opened (the zeros made the C-order product 0) although its non-zero
+ * dimensions overflow, and create accepted (0, 2**40, 2**40) that open then refused. Both now
+ * follow numpy's rule, in one place: the non-zero dimensions times the itemsize must fit.
+ */
+START_TEST(shapes_follow_numpys_rule_in_create_and_open_alike)
+{
+	static const int64_t lie[7] = { 738197504, 281474976645120, 0, 1073741824, 0, 0, 0 };
+	const ssize_t front_zero[3] = { 0, (ssize_t)1 << 40, (ssize_t)1 << 40 };
+	const ssize_t empty_rows[2] = { (ssize_t)1 << 61, 0 };
+	const char *a = new_name();
+	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
+	struct mv_segment_info info;
+	mv_segment *s = NULL;
+	mv_view v;
+
+	o.shape = front_zero;
+	o.ndim = 3;
+	ck_assert_mv_err(mv_segment_create(&s, a, 4096, &o), EOVERFLOW, "overflows");
 	ck_assert_ptr_null(s);
+
+	/* numpy makes np.empty((2**61, 0), 'B'): so does memview, and it opens again. */
+	o.shape = empty_rows;
+	o.ndim = 2;
+	ck_assert_int_eq(mv_segment_create(&s, a, 4096, &o), 0);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+	s = open_seg(a, 0);
+	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert(info.ndim == 2 && info.shape[0] == empty_rows[0] && info.shape[1] == 0);
+	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
+	ck_assert_int_eq(mv_view_nbytes(&v), 0);
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+
+	open_refuses_header_shape(a, 7, lie);
 }
 END_TEST
 
@@ -1844,6 +1892,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, a_raw_open_of_a_foreign_object_gives_a_typed_view_of_its_bytes);
 	tcase_add_test(tc, a_foreign_object_opened_normally_fails_with_ebadmsg_naming_the_magic);
 	tcase_add_test(tc, a_header_shape_whose_strides_overflow_behind_a_zero_is_refused);
+	tcase_add_test(tc, shapes_follow_numpys_rule_in_create_and_open_alike);
 	TC("corrupted headers");
 	tcase_add_test(tc, a_thousand_corrupted_headers_are_refused_with_ebadmsg_and_never_crash);
 	tcase_add_test(tc, an_interrupted_update_with_no_dead_owner_is_reported_not_trusted);

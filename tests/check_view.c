@@ -615,7 +615,8 @@ END_TEST
  * An exporter whose record has a zero-length first dimension in front of one whose C-order
  * stride overflows (shape (0, 2**62) of 'd', no strides): found by fuzz/fuzz_segment_header.
  */
-static ssize_t huge_shape[2] = { 0, (ssize_t)1 << 62 };
+static ssize_t huge_shape[3] = { 0, (ssize_t)1 << 62 };
+static int huge_ndim = 2;
 
 static int huge_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 {
@@ -625,7 +626,7 @@ static int huge_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 	buf->len = 0;
 	buf->itemsize = sizeof(double);
 	buf->readonly = 1;
-	buf->ndim = 2;
+	buf->ndim = huge_ndim;
 	buf->format = "d";
 	buf->shape = huge_shape;
 	buf->strides = NULL;
@@ -649,6 +650,32 @@ START_TEST(record_whose_c_strides_overflow_behind_a_zero_dimension_is_refused)
 }
 END_TEST
 
+/*
+ * numpy's rule: a zero dimension empties the array but does not excuse the others. Shape
+ * (2**31, 2**32, 0) of 'd' has C-order strides (0, 0, 8) that fit, but its Fortran-order strides
+ * (8, 2**34, 2**66) do not, and numpy refuses it ("array is too big"); (2**20, 2**20, 0) is an
+ * ordinary empty array.
+ */
+START_TEST(record_whose_nonzero_dimensions_overflow_in_front_of_a_zero_is_refused)
+{
+	mv_exporter e = MV_EXPORTER_INIT(&huge_ops);
+	mv_view v;
+
+	huge_ndim = 3;
+	huge_shape[0] = (ssize_t)1 << 31;
+	huge_shape[1] = (ssize_t)1 << 32;
+	huge_shape[2] = 0;
+	ck_assert_mv_err(mv_view_from(&v, &e, 0), EINVAL, "invalid shape");
+	ck_assert_int_eq(mv_exporter_exports(&e), 0);
+	huge_shape[0] = huge_shape[1] = (ssize_t)1 << 20;
+	ck_assert_int_eq(mv_view_from(&v, &e, 0), 0);
+	ck_assert_int_eq(mv_view_nbytes(&v), 0);
+	ck_assert_int_eq(mv_view_c_contiguous(&v), 1);
+	ck_assert_int_eq(mv_view_f_contiguous(&v), 1);
+	ck_assert_int_eq(mv_view_release(&v), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("view");
@@ -662,6 +689,7 @@ int main(void)
 	tcase_add_test(tc, scoped_view_is_released_at_end_of_scope);
 	tcase_add_test(tc, family_counts_stay_exact_when_threads_derive_at_once);
 	tcase_add_test(tc, record_whose_c_strides_overflow_behind_a_zero_dimension_is_refused);
+	tcase_add_test(tc, record_whose_nonzero_dimensions_overflow_in_front_of_a_zero_is_refused);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("slicing and casting");
