@@ -257,7 +257,7 @@ static void op_tobytes_contig(long iters)
 	long i;
 
 	for (i = 0; i < iters; i++)
-		sink += mv_view_tobytes(&D.a, D.dst, DATA_BYTES, 'C');
+		sink += mv_view_tobytes(D.dst, DATA_BYTES, &D.a, 'C');
 }
 
 static void op_tobytes_stride2(long iters)
@@ -265,7 +265,7 @@ static void op_tobytes_stride2(long iters)
 	long i;
 
 	for (i = 0; i < iters; i++)
-		sink += mv_view_tobytes(&D.a2, D.dst, DATA_BYTES, 'C');
+		sink += mv_view_tobytes(D.dst, DATA_BYTES, &D.a2, 'C');
 }
 
 static size_t memcpy_len;
@@ -324,7 +324,7 @@ static void op_hex(long iters)
 	long i;
 
 	for (i = 0; i < iters; i++)
-		sink += mv_view_hex(&D.hex, D.hexbuf, D.hexcap, NULL, 0);
+		sink += mv_view_hex(D.hexbuf, D.hexcap, &D.hex, NULL, 0);
 }
 
 static void op_tolist_text(long iters)
@@ -333,7 +333,7 @@ static void op_tolist_text(long iters)
 	long i;
 
 	for (i = 0; i < iters; i++) {
-		ssize_t n = mv_view_tolist_text(&D.ad, &s);
+		ssize_t n = mv_view_tolist_text(&s, &D.ad);
 
 		if (n < 0)
 			die("tolist_text: %s", mv_errmsg());
@@ -799,13 +799,13 @@ static void setup(const char *datafile)
 	memset(D.hexbuf, 1, D.hexcap);
 
 	/* memview gives what a plain loop gives. */
-	if (mv_view_tobytes(&D.a2, D.dst, DATA_BYTES, 'C') != DATA_BYTES / 2)
+	if (mv_view_tobytes(D.dst, DATA_BYTES, &D.a2, 'C') != DATA_BYTES / 2)
 		die("tobytes stride 2: %s", mv_errmsg());
 	for (i = 0; i < DATA_BYTES / 2; i++)
 		if (D.dst[i] != D.src[2 * i])
 			die("tobytes stride 2 differs at %ld", i);
 	copy = D.dst;
-	if (mv_view_tobytes(&D.a, copy, DATA_BYTES, 'C') != DATA_BYTES ||
+	if (mv_view_tobytes(copy, DATA_BYTES, &D.a, 'C') != DATA_BYTES ||
 	    memcmp(copy, D.src, DATA_BYTES))
 		die("tobytes contiguous differs");
 	if (mv_view_equal(&D.a, &D.b) != 1 || mv_view_equal(&D.ad, &D.bd) != 1)
@@ -839,7 +839,7 @@ static int cross_check(int verbose)
 		if (!p->have)
 			continue;
 		if (!strcmp(p->name, "hex_1m")) {
-			len = mv_view_hex(&D.hex, D.hexbuf, D.hexcap, NULL, 0);
+			len = mv_view_hex(D.hexbuf, D.hexcap, &D.hex, NULL, 0);
 			crc = crc32_update(0, D.hexbuf, (size_t)len);
 		} else if (!strcmp(p->name, "tolist_text")) {
 			k.bytes = 0;
@@ -848,7 +848,7 @@ static int cross_check(int verbose)
 			len = (long)k.bytes;
 			crc = k.crc;
 		} else {
-			len = mv_view_tobytes(&D.a2, D.dst, DATA_BYTES, 'C');
+			len = mv_view_tobytes(D.dst, DATA_BYTES, &D.a2, 'C');
 			crc = crc32_update(0, D.dst, (size_t)len);
 		}
 		if (len != p->len || crc != p->crc) {

@@ -444,7 +444,7 @@ static void chan_put(struct peer *p, size_t nbytes, int do_fill)
 	mv_view v;
 	int rc;
 
-	rc = mv_chan_loan(p->out, &v, MV_CHAN_FOREVER);
+	rc = mv_chan_loan(&v, p->out, MV_CHAN_FOREVER);
 	if (rc < 0)
 		peer_fail_mv(p, "mv_chan_loan", rc);
 	if (do_fill)
@@ -459,7 +459,7 @@ static void chan_get(struct peer *p, int do_touch)
 	mv_view v;
 	int rc;
 
-	rc = mv_chan_recv(p->in, &v, MV_CHAN_FOREVER);
+	rc = mv_chan_recv(&v, p->in, MV_CHAN_FOREVER);
 	if (rc < 0)
 		peer_fail_mv(p, "mv_chan_recv", rc);
 	if (do_touch)

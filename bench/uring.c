@@ -309,7 +309,7 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 			unsigned id = (unsigned)cqe->user_data;
 
 			if (t) {
-				mv_uring_result r;
+				mv_uring_result r = MV_URING_RESULT_INIT;
 
 				if (mv_uring_complete(&r, t, cqe) != MV_URING_CQE_IO) {
 					seen++;
@@ -643,7 +643,7 @@ int bench_uring_main(int argc, char **argv)
 	static struct ur_report r;
 	struct ur_config c;
 	struct io_uring ring;
-	struct mv_uring_info info;
+	mv_uring_info info = MV_URING_INFO_INIT;
 	struct utsname u;
 	mv_uring *t = NULL;
 	mv_view *views[UR_MAX_BLOCKS];
@@ -682,7 +682,7 @@ int bench_uring_main(int argc, char **argv)
 	rc = mv_uring_new(&t, &ring, (unsigned)c.nblocks + (c.pipeline ? c.pipe_slots : 0));
 	if (rc < 0)
 		cli_fail("%s", mv_errmsg());
-	mv_uring_info(&info, t);
+	mv_uring_get_info(&info, t);
 	r.features = info.features;
 	for (b = 0; b < c.nblocks; b++) {
 		size_t bs = c.blocks[b];

@@ -219,7 +219,7 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 		}
 		nmsg = 0;
 		io_uring_for_each_cqe(ps->ring, head, cqe) {
-			mv_uring_result r;
+			mv_uring_result r = MV_URING_RESULT_INIT;
 			int kind = mv_uring_complete(&r, ps->t, cqe);
 
 			seen++;
@@ -397,10 +397,10 @@ out:
 			cli_warn("%s", mv_errmsg());
 	for (;;) {
 		struct __kernel_timespec ts = { 2, 0 };
-		struct mv_uring_info info;
+		mv_uring_info info = MV_URING_INFO_INIT;
 		struct io_uring_cqe *cqe;
 
-		if (mv_uring_info(&info, t) < 0 || info.pending_tags == 0 ||
+		if (mv_uring_get_info(&info, t) < 0 || info.pending_tags == 0 ||
 		    io_uring_wait_cqe_timeout(ring, &cqe, &ts) < 0)
 			break;
 		mv_uring_complete(NULL, t, cqe);

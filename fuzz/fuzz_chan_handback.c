@@ -114,7 +114,7 @@ static void check_producer(struct run *r)
 	const struct mv_chan *p = r->prod;
 	uint8_t in_stack[MAX_SLOTS / 8 + 1];
 	unsigned nfree = 0, i;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 
 	FUZZ_ASSERT(p->nfree <= p->nslots, "nfree %u of %u slots", p->nfree, p->nslots);
 	memset(in_stack, 0, (p->nslots + 7) / 8);
@@ -160,7 +160,7 @@ static void check_producer(struct run *r)
 				    (unsigned long long)r->held[k].seq);
 		}
 	}
-	FUZZ_ASSERT(mv_chan_stats(r->prod, &st) == 0, "stats");
+	FUZZ_ASSERT(mv_chan_get_stats(&st, r->prod) == 0, "stats");
 	FUZZ_ASSERT(st.bad_returns >= r->bad_returns, "bad_returns went down");
 	FUZZ_ASSERT(st.free_slots == r->prod->nfree, "stats free %u, nfree %u", st.free_slots,
 		    r->prod->nfree);
@@ -172,7 +172,7 @@ static void op_loan(struct run *r)
 	int had = !mv_view_released(&r->loan), rc;
 	uint32_t s;
 
-	rc = mv_chan_loan(r->prod, &r->loan, 0);
+	rc = mv_chan_loan(&r->loan, r->prod, 0);
 	if (rc < 0) {
 		FUZZ_ASSERT_ERR(rc);
 		FUZZ_ASSERT(had ? rc == -EBUSY : rc == -EAGAIN && r->prod->nfree == 0,
@@ -214,7 +214,7 @@ static void op_recv(struct run *r)
 	if (!h)
 		return;
 	want = r->cons->tail;
-	rc = mv_chan_recv(r->cons, &h->v, 0);
+	rc = mv_chan_recv(&h->v, r->cons, 0);
 	if (rc < 0) {
 		FUZZ_ASSERT(rc == -EAGAIN, "recv: %s", mv_errmsg());
 		return;
@@ -345,7 +345,7 @@ static int setup(struct run *r, struct fuzz_in *in)
 
 static void teardown(struct run *r)
 {
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	unsigned i;
 
 	for (i = 0; i < 16; i++)
@@ -357,7 +357,7 @@ static void teardown(struct run *r)
 	if (r->liar >= 0)
 		__atomic_store_n(&place(r->prod, r->liar)->state, CONS_LEFT, __ATOMIC_RELEASE);
 	check_producer(r);
-	FUZZ_ASSERT(mv_chan_stats(r->prod, &st) == 0 && st.free_slots == r->prod->nslots,
+	FUZZ_ASSERT(mv_chan_get_stats(&st, r->prod) == 0 && st.free_slots == r->prod->nslots,
 		    "%u of %u slots free after every consumer left", st.free_slots,
 		    r->prod->nslots);
 	for (i = 0; i < r->prod->nslots; i++)

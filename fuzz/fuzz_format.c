@@ -67,7 +67,7 @@ static void check_item_round_trip(const mv_format *f, const uint8_t *item)
 	rc = mv_format_unpack(&v, f, item);
 	FUZZ_ASSERT(rc == 0, "unpack of a parsed format failed: %s", mv_errmsg());
 	memset(out, 0xa5, sizeof(out));
-	rc = mv_format_pack(f, out, &v);
+	rc = mv_format_pack(out, f, &v);
 	FUZZ_ASSERT(rc == 0, "pack of an unpacked '%s' item failed: %s", f->text, mv_errmsg());
 	FUZZ_ASSERT(out[f->itemsize] == 0xa5, "pack of '%s' wrote past the item", f->text);
 	if (f->code == '?') {
@@ -119,7 +119,7 @@ static void check_value_round_trip(const mv_format *f, struct fuzz_in *in)
 		break;
 	}
 	memset(out, 0x5a, sizeof(out));
-	rc = mv_format_pack(f, out, &v);
+	rc = mv_format_pack(out, f, &v);
 	if (rc < 0) {
 		FUZZ_ASSERT(rc == -EINVAL || rc == -ERANGE, "pack gave %d", rc);
 		FUZZ_ASSERT_ERR(rc);
@@ -160,7 +160,7 @@ static void check_value_round_trip(const mv_format *f, struct fuzz_in *in)
 	}
 	/* Packing what was unpacked is idempotent for every format (NaNs stay NaN). */
 	if (!item_is_nan(f, out)) {
-		rc = mv_format_pack(f, again, &w);
+		rc = mv_format_pack(again, f, &w);
 		FUZZ_ASSERT(rc == 0 && memcmp(again, out, f->itemsize) == 0,
 			    "'%s': pack(unpack(pack(x))) differs", f->text);
 	}
@@ -224,7 +224,7 @@ static void check_forged(struct fuzz_in *in, const uint8_t *item)
 	n = mv_format_repr(text, sizeof(text), &f, item);
 	FUZZ_ASSERT(n > 0 || n == -EINVAL, "forged repr gave %zd", n);
 	memset(out, 0, sizeof(out));
-	rc = mv_format_pack(&f, out, &v);
+	rc = mv_format_pack(out, &f, &v);
 	FUZZ_ASSERT(rc == 0 || rc == -EINVAL || rc == -ERANGE, "forged pack gave %d", rc);
 }
 

@@ -84,15 +84,15 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 /* Everything an opened segment promises, checked against the bytes we wrote. */
 static void check_open(mv_segment *seg, const uint8_t *file, size_t file_size, unsigned mode)
 {
-	struct mv_segment_info info;
-	mv_segment_holder holders[4];
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
+	mv_segment_holder holders[4] = { MV_SEGMENT_HOLDER_INIT };
 	mv_view v;
 	uint8_t *bytes;
 	ssize_t n, prod;
 	bool empty;
 	int i, rc;
 
-	rc = mv_segment_info(seg, &info);
+	rc = mv_segment_get_info(&info, seg);
 	FUZZ_ASSERT(rc == 0, "info: %s", mv_errmsg());
 	FUZZ_ASSERT(info.data_offset <= file_size &&
 			    info.mapped_size <= file_size - info.data_offset &&
@@ -137,14 +137,14 @@ static void check_open(mv_segment *seg, const uint8_t *file, size_t file_size, u
 	bytes = malloc((size_t)n + 1);
 	if (!bytes)
 		abort();
-	FUZZ_ASSERT(mv_view_tobytes(&v, bytes, (size_t)n, 'C') == n, "tobytes");
+	FUZZ_ASSERT(mv_view_tobytes(bytes, (size_t)n, &v, 'C') == n, "tobytes");
 	FUZZ_ASSERT(memcmp(bytes, file + info.data_offset, (size_t)n) == 0,
 		    "the view's bytes are not the object's data");
 	free(bytes);
 	if (n <= 4096 && fuzz_tolist_nodes(&v) <= 65536) {
 		char *text = NULL;
 
-		n = mv_view_tolist_text(&v, &text);
+		n = mv_view_tolist_text(&text, &v);
 		FUZZ_ASSERT(n >= 0 && text, "tolist of segment data: %s", mv_errmsg());
 		free(text);
 	}
@@ -152,7 +152,7 @@ static void check_open(mv_segment *seg, const uint8_t *file, size_t file_size, u
 	FUZZ_ASSERT(mv_segment_close(seg) == -EBUSY, "close while a view is alive");
 	FUZZ_ASSERT(mv_view_release(&v) == 0, "release");
 	FUZZ_ASSERT(mv_exporter_exports(mv_segment_exporter(seg)) == 0, "exports after release");
-	n = mv_segment_holders(seg, holders, 4);
+	n = mv_segment_holders(holders, 4, seg);
 	FUZZ_ASSERT(n >= 0, "holders: %s", mv_errmsg());
 
 	if ((mode & MODE_RESIZE) && !(mode & (MODE_READONLY | MODE_RAW))) {

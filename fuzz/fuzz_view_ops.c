@@ -144,10 +144,10 @@ static void check_view(struct state *st, const mv_view *v)
 	g.itemsize = (size_t)itemsize;
 	walk_items(v, 0, gather_item, &g);
 	FUZZ_ASSERT(g.n == (size_t)nbytes, "walked %zu bytes, nbytes %zd", g.n, nbytes);
-	n = mv_view_tobytes(v, st->scratch, sizeof(st->scratch), 'C');
+	n = mv_view_tobytes(st->scratch, sizeof(st->scratch), v, 'C');
 	FUZZ_ASSERT(n == nbytes, "tobytes gave %zd for nbytes %zd", n, nbytes);
 	FUZZ_ASSERT(memcmp(st->scratch, st->gathered, (size_t)n) == 0, "tobytes('C') differs");
-	FUZZ_ASSERT(mv_view_tobytes(v, NULL, 0, 'C') == nbytes, "tobytes size query");
+	FUZZ_ASSERT(mv_view_tobytes(NULL, 0, v, 'C') == nbytes, "tobytes size query");
 	if (mv_view_c_contiguous(v) == 1) {
 		FUZZ_ASSERT(memcmp(mv_view_ptr(v), st->scratch, (size_t)n) == 0,
 			    "a C-contiguous view's memory is not its tobytes()");
@@ -166,11 +166,11 @@ static void check_view(struct state *st, const mv_view *v)
 	/* tobytes('F') is the items in Fortran order. */
 	g.n = 0;
 	walk_items(v, 1, gather_item, &g);
-	n = mv_view_tobytes(v, st->scratch, sizeof(st->scratch), 'F');
+	n = mv_view_tobytes(st->scratch, sizeof(st->scratch), v, 'F');
 	FUZZ_ASSERT(n == nbytes && memcmp(st->scratch, st->gathered, (size_t)n) == 0,
 		    "tobytes('F') differs");
 	if (nbytes > 0) {
-		n = mv_view_tobytes(v, st->scratch, (size_t)nbytes - 1, 'C');
+		n = mv_view_tobytes(st->scratch, (size_t)nbytes - 1, v, 'C');
 		FUZZ_ASSERT(n == -ENOBUFS, "tobytes into a short buffer gave %zd", n);
 	}
 }
@@ -363,7 +363,7 @@ static void op_output(struct state *st, struct fuzz_in *in, int s)
 	case 0: {
 		char order = orders[fuzz_u8(in) % 5];
 
-		n = mv_view_tobytes(v, st->scratch, sizeof(st->scratch), order);
+		n = mv_view_tobytes(st->scratch, sizeof(st->scratch), v, order);
 		if (n < 0)
 			FUZZ_ASSERT_ERR(n);
 		else
@@ -374,7 +374,7 @@ static void op_output(struct state *st, struct fuzz_in *in, int s)
 		const char *sep = seps[fuzz_u8(in) % 6];
 		int per = (int)fuzz_ssize(in);
 
-		n = mv_view_hex(v, hex, sizeof(hex), sep, per);
+		n = mv_view_hex(hex, sizeof(hex), v, sep, per);
 		if (n < 0) {
 			FUZZ_ASSERT_ERR(n);
 			break;
@@ -383,13 +383,13 @@ static void op_output(struct state *st, struct fuzz_in *in, int s)
 			    "hex length %zd for %zd bytes", n, mv_view_nbytes(v));
 		if (!sep || per == 0)
 			FUZZ_ASSERT(n == 2 * mv_view_nbytes(v), "hex without separators");
-		FUZZ_ASSERT(mv_view_hex(v, NULL, 0, sep, per) == n, "hex size query");
+		FUZZ_ASSERT(mv_view_hex(NULL, 0, v, sep, per) == n, "hex size query");
 		break;
 	}
 	case 2:
 		if (fuzz_tolist_nodes(v) > 65536)
 			break; /* valid, but a walk over billions of empty lists */
-		n = mv_view_tolist_text(v, &text);
+		n = mv_view_tolist_text(&text, v);
 		if (n < 0) {
 			FUZZ_ASSERT_ERR(n);
 			break;
@@ -401,14 +401,14 @@ static void op_output(struct state *st, struct fuzz_in *in, int s)
 		free(text);
 		break;
 	case 3:
-		items = mv_view_tolist_values(v, NULL, 0);
+		items = mv_view_tolist_values(NULL, 0, v);
 		if (items < 0) {
 			FUZZ_ASSERT_ERR(items);
 			break;
 		}
 		FUZZ_ASSERT(items * mv_view_itemsize(v) == mv_view_nbytes(v), "tolist count %zd",
 			    items);
-		n = mv_view_tolist_values(v, vals, MAX_BYTES);
+		n = mv_view_tolist_values(vals, MAX_BYTES, v);
 		FUZZ_ASSERT(n == items, "tolist_values gave %zd of %zd", n, items);
 		rc = mv_view_visit(v, count_visit, &visited);
 		FUZZ_ASSERT(rc == 0 && visited == items, "visited %zd of %zd", visited, items);
@@ -416,7 +416,7 @@ static void op_output(struct state *st, struct fuzz_in *in, int s)
 	case 4: {
 		char ctype = "qQdx"[fuzz_u8(in) % 4];
 
-		n = mv_view_tolist_as(v, ctype, arr, MAX_BYTES);
+		n = mv_view_tolist_as(arr, MAX_BYTES, v, ctype);
 		if (n < 0)
 			FUZZ_ASSERT_ERR(n);
 		else
@@ -433,7 +433,7 @@ static void op_output(struct state *st, struct fuzz_in *in, int s)
 		}
 		if (!live(v))
 			break; /* CPython's cache: a view hashed before release keeps its hash */
-		n = mv_view_tobytes(v, st->scratch, sizeof(st->scratch), 'C');
+		n = mv_view_tobytes(st->scratch, sizeof(st->scratch), v, 'C');
 		FUZZ_ASSERT(n >= 0 && h == mv_view_hash_bytes(st->scratch, (size_t)n),
 			    "hash is not the hash of tobytes()");
 		break;
@@ -451,7 +451,7 @@ static void op_compare(struct state *st, struct fuzz_in *in, int a, int b)
 	if (!live(&st->v[a]) || strcmp(mv_view_format(&st->v[a]), "B") != 0 ||
 	    mv_view_ndim(&st->v[a]) != 1)
 		return;
-	n = mv_view_tobytes(&st->v[a], st->scratch, sizeof(st->scratch), 'C');
+	n = mv_view_tobytes(st->scratch, sizeof(st->scratch), &st->v[a], 'C');
 	FUZZ_ASSERT(n >= 0 && mv_view_equal_bytes(&st->v[a], st->scratch, (size_t)n) == 1,
 		    "a 'B' view is unequal to its bytes");
 }

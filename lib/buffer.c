@@ -56,6 +56,7 @@ int mv_buffer_get(mv_buffer *out, mv_exporter *exp, unsigned flags)
 
 	MV_CHECK_ARG(out, "out");
 	MV_CHECK_ARG(exp && exp->ops && exp->ops->get, "exp");
+	MV_CHECK_SIZED(exp->ops, mv_exporter_ops, a .size of sizeof(mv_exporter_ops));
 	if (flags & ~MV_BUF_ALL_FLAGS)
 		return mv_fail(EINVAL, "mv_buffer_get: unknown request flags 0x%x",
 			       flags & ~MV_BUF_ALL_FLAGS);
@@ -84,7 +85,8 @@ int mv_buffer_release(mv_buffer *buf)
 {
 	mv_exporter *exp;
 
-	MV_CHECK_ARG(buf, "buf");
+	if (!buf)
+		return 0;
 	exp = buf->obj;
 	if (!exp)
 		return 0;

@@ -41,7 +41,7 @@
 #define CREATE_GRACE_NS 2000000000LL /* how long a join waits for a create in progress */
 #define SLICE_NS 20000000LL /* sleep at most this long before re-checking liveness */
 
-static const struct mv_exporter_ops slot_ops;
+static const mv_exporter_ops slot_ops;
 static void slot_free(struct mv_chan *ch, uint32_t slot);
 
 /* ------------------------------------------------------------------ helpers */
@@ -228,8 +228,13 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	}
 }
 
-static const struct mv_exporter_ops slot_ops = { "channel slot", slot_get, slot_release,
-						  MV_EXPORTER_UNHASHABLE };
+static const mv_exporter_ops slot_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "channel slot",
+	.get = slot_get,
+	.release = slot_release,
+	.flags = MV_EXPORTER_UNHASHABLE,
+};
 
 /* ------------------------------------------------------------------ create, join */
 
@@ -246,9 +251,7 @@ int mv_chan_create(mv_chan **out, const char *name, const mv_chan_opts *opts)
 
 	MV_CHECK_ARG(out, "out");
 	if (opts) {
-		if (opts->size < sizeof(o))
-			return mv_fail(EINVAL, "mv_chan_opts.size is too small: start from "
-					       "MV_CHAN_OPTS_INIT");
+		MV_CHECK_SIZED(opts, mv_chan_opts, MV_CHAN_OPTS_INIT);
 		o = *opts;
 	}
 	if (o.flags & ~MV_CHAN_SPIN)
@@ -385,13 +388,13 @@ static int check_fixed(struct mv_chan *ch, size_t ctl_size)
 static int open_segments(struct mv_chan *ch, const char *name, const char *dname)
 {
 	mv_segment_opts ro = MV_SEGMENT_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	int rc;
 
 	rc = mv_segment_open(&ch->ctl_seg, name, NULL);
 	if (rc < 0)
 		return rc;
-	mv_segment_info(ch->ctl_seg, &info);
+	mv_segment_get_info(&info, ch->ctl_seg);
 	ch->ctl = mv_segment_data(ch->ctl_seg);
 	rc = check_fixed(ch, info.data_size);
 	if (rc < 0)
@@ -606,7 +609,7 @@ int mv_chan_wait_consumers(mv_chan *ch, unsigned n, long long timeout_ns)
 
 /* ------------------------------------------------------------------ loan, send */
 
-int mv_chan_loan(mv_chan *ch, mv_view *out, long long timeout_ns)
+int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 {
 	long long deadline = 0;
 	struct slot_exp *se;
@@ -725,7 +728,7 @@ static int producer_gone(struct mv_chan *ch)
 	return __atomic_load_n(&ch->fx->closed, __ATOMIC_ACQUIRE) || !holder_alive(ch, 1);
 }
 
-int mv_chan_recv(mv_chan *ch, mv_view *out, long long timeout_ns)
+int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 {
 	uint64_t *entry, e, want;
 	long long deadline = 0;
@@ -836,13 +839,18 @@ int mv_chan_close(mv_chan *ch)
 	return 0;
 }
 
-int mv_chan_stats(mv_chan *ch, struct mv_chan_stats *out)
+int mv_chan_get_stats(mv_chan_stats *out, mv_chan *ch)
 {
-	MV_CHECK_ARG(ch && out, "argument");
+	size_t size;
+
+	MV_CHECK_SIZED(out, mv_chan_stats, MV_CHAN_STATS_INIT);
+	MV_CHECK_ARG(ch, "ch");
 	if (ch->producer) {
 		producer_poll(ch, 1);
 		ch->stats.free_slots = ch->nfree;
 	}
+	size = out->size;
 	*out = ch->stats;
+	out->size = size;
 	return 0;
 }

@@ -102,7 +102,7 @@ struct mv_chan {
 	int sending;                  /* mv_chan_send() is releasing the loan */
 	/* consumer only */
 	uint64_t tail;                /* next sequence number to receive */
-	struct mv_chan_stats stats;
+	mv_chan_stats stats;
 };
 
 #endif

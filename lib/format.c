@@ -516,7 +516,7 @@ static int pack_real(const mv_format *fmt, const struct code_info *ci, void *dst
 	return 0;
 }
 
-int mv_format_pack(const mv_format *fmt, void *dst, const mv_value *val)
+int mv_format_pack(void *dst, const mv_format *fmt, const mv_value *val)
 {
 	const struct code_info *ci;
 	unsigned char byte;

@@ -17,7 +17,7 @@ struct mv_heap {
 	int readonly;
 	void *data;                 /* never NULL for owned kinds, so zero-length views have a base */
 	size_t size;                /* bytes; changed only by mv_heap_resize() under the lock */
-	mv_heap_release_fn release; /* HEAP_WRAP only */
+	mv_release_fn release; /* HEAP_WRAP only */
 	void *ctx;
 };
 
@@ -29,11 +29,23 @@ static int heap_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 	return mv_buffer_fill(buf, self, h->data, (ssize_t)h->size, h->readonly, flags);
 }
 
-static const struct mv_exporter_ops bytes_ops = { "bytes", heap_get, NULL, 0 };
-static const struct mv_exporter_ops bytearray_ops = { "bytearray", heap_get, NULL,
-						       MV_EXPORTER_UNHASHABLE };
-static const struct mv_exporter_ops wrap_ops = { "memory", heap_get, NULL,
-						  MV_EXPORTER_UNHASHABLE };
+static const mv_exporter_ops bytes_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "bytes",
+	.get = heap_get,
+};
+static const mv_exporter_ops bytearray_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "bytearray",
+	.get = heap_get,
+	.flags = MV_EXPORTER_UNHASHABLE,
+};
+static const mv_exporter_ops wrap_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "memory",
+	.get = heap_get,
+	.flags = MV_EXPORTER_UNHASHABLE,
+};
 
 static int heap_new(mv_heap **out, enum heap_kind kind, const void *data, size_t len)
 {
@@ -74,7 +86,7 @@ int mv_heap_bytearray_new(mv_heap **out, const void *data, size_t len)
 	return heap_new(out, HEAP_BYTEARRAY, data, len);
 }
 
-int mv_heap_wrap(mv_heap **out, void *mem, size_t len, int readonly, mv_heap_release_fn release,
+int mv_heap_wrap(mv_heap **out, void *mem, size_t len, int readonly, mv_release_fn release,
 		 void *ctx)
 {
 	mv_heap *h;

@@ -39,6 +39,23 @@ MV_HIDDEN int mv_fail(int err, const char *fmt, ...) MV_PRINTF(2, 3);
 			return mv_fail(EINVAL, "%s: invalid argument: %s", __func__, name); \
 	} while (0)
 
+/*
+ * Versioned structs: every public struct the library fills or reads from the caller (options,
+ * info, stats, results, exporter operations) starts with "size_t size", which the caller sets to
+ * the sizeof it was compiled with (the *_INIT macros do). A later library that grows a struct
+ * reads and writes only what the caller's size covers; this one needs at least the 1.0 layout.
+ * When a field is added, compare with the type's 1.0 size here instead of its sizeof.
+ */
+#define MV_CHECK_SIZED(p, type, init)                                                        \
+	do {                                                                                 \
+		if (unlikely(!(p)))                                                          \
+			return mv_fail(EINVAL, "%s: invalid argument: %s", __func__, #p);   \
+		if (unlikely((p)->size < sizeof(type)))                                      \
+			return mv_fail(EINVAL, "%s: " #type ".size is %zu, less than its "   \
+					       "1.0 size %zu: start from " #init,           \
+				       __func__, (p)->size, sizeof(type));                   \
+	} while (0)
+
 /* a * b and a + b for sizes; false on overflow. */
 static inline bool mv_mul_ok(ssize_t a, ssize_t b, ssize_t *r)
 {

@@ -33,7 +33,12 @@
 static int seg_get(mv_exporter *self, mv_buffer *buf, unsigned flags);
 static void seg_release(mv_exporter *self, mv_buffer *buf);
 
-static const struct mv_exporter_ops segment_ops = { "segment", seg_get, seg_release, 0 };
+static const mv_exporter_ops segment_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "segment",
+	.get = seg_get,
+	.release = seg_release,
+};
 
 /* ------------------------------------------------------------------ processes */
 
@@ -156,8 +161,8 @@ static int header_check(const char *name, const struct seg_header *h, off_t file
 	    mv_format_parse(&f, h->format) < 0)
 		return mv_fail(EBADMSG, "%s: header format is not a valid item format", name);
 	if (h->ndim != SEG_NDIM_AUTO && (h->ndim < 0 || h->ndim > MV_MAXDIM))
-		return mv_fail(EBADMSG, "%s: header ndim %d is out of range (0..64)", name,
-			       h->ndim);
+		return mv_fail(EBADMSG, "%s: header ndim %d is out of range (0..%d)", name,
+			       h->ndim, MV_MAXDIM);
 	if (h->ndim == SEG_NDIM_AUTO) {
 		if (h->data_size % f.itemsize)
 			return mv_fail(EBADMSG, "%s: data size %llu is not a multiple of the item "
@@ -361,14 +366,16 @@ static void holder_set_exports(struct mv_segment *seg)
 				 __ATOMIC_RELEASE);
 }
 
-ssize_t mv_segment_holders(mv_segment *seg, mv_segment_holder *out, size_t max)
+ssize_t mv_segment_holders(mv_segment_holder *out, size_t max, mv_segment *seg)
 {
 	struct seg_holder *t;
-	size_t n = 0;
+	size_t n = 0, stride;
 	int i, writable;
 
 	MV_CHECK_ARG(seg, "seg");
-	MV_CHECK_ARG(out || max == 0, "out");
+	if (max > 0)
+		MV_CHECK_SIZED(out, mv_segment_holder, MV_SEGMENT_HOLDER_INIT);
+	stride = max > 0 ? out->size : 0;
 	if (!seg->hdr)
 		return 0;
 	if (!header_backed(seg))
@@ -386,9 +393,12 @@ ssize_t mv_segment_holders(mv_segment *seg, mv_segment_holder *out, size_t max)
 		if (pid <= 0)
 			continue;
 		if (n < max) {
-			out[n].pid = pid;
-			out[n].alive = holder_alive(pid, t[i].start_time);
-			out[n].exports = exports < 0 ? 0 : (long)exports;
+			mv_segment_holder *h = (mv_segment_holder *)((char *)out + n * stride);
+
+			h->size = stride;
+			h->pid = pid;
+			h->alive = holder_alive(pid, t[i].start_time);
+			h->exports = exports < 0 ? 0 : (long)exports;
 		}
 		n++;
 	}
@@ -935,14 +945,15 @@ int mv_segment_fd(const mv_segment *seg)
 	return seg ? seg->fd : mv_fail(EINVAL, "mv_segment_fd: NULL segment");
 }
 
-int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out)
+int mv_segment_get_info(mv_segment_info *out, const mv_segment *seg)
 {
 	struct seg_header snap;
 	off_t size;
 	int i, seals;
 
-	MV_CHECK_ARG(seg && out, "argument");
-	memset(out, 0, sizeof(*out));
+	MV_CHECK_SIZED(out, mv_segment_info, MV_SEGMENT_INFO_INIT);
+	MV_CHECK_ARG(seg, "seg");
+	*out = (mv_segment_info){ .size = out->size };
 	out->data_offset = seg->data_offset;
 	out->data_size = seg->data_size;
 	out->mapped_size = seg->data_size;
@@ -1056,7 +1067,7 @@ static int header_pread(int fd, const char *name, struct seg_header *snap)
 				"open it read-write to repair", name, s1);
 }
 
-int mv_segment_probe(int fd, struct mv_segment_info *out)
+int mv_segment_probe(mv_segment_info *out, int fd)
 {
 	struct seg_header snap;
 	char name[320];
@@ -1065,7 +1076,7 @@ int mv_segment_probe(int fd, struct mv_segment_info *out)
 	ssize_t n;
 	int i, rc, seals;
 
-	MV_CHECK_ARG(out, "out");
+	MV_CHECK_SIZED(out, mv_segment_info, MV_SEGMENT_INFO_INIT);
 	if (fstat(fd, &st) < 0)
 		return mv_fail(errno, "probe: descriptor %d: %s", fd, strerror(errno));
 	if (!S_ISREG(st.st_mode))
@@ -1087,7 +1098,7 @@ int mv_segment_probe(int fd, struct mv_segment_info *out)
 	if (rc < 0)
 		return rc;
 	(void)mv_format_parse(&f, snap.format); /* header_check() parsed it */
-	memset(out, 0, sizeof(*out));
+	*out = (mv_segment_info){ .size = out->size };
 	out->data_offset = (size_t)snap.data_offset;
 	out->data_size = (size_t)snap.data_size;
 	out->generation = snap.generation;

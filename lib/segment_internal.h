@@ -30,7 +30,7 @@ struct mv_segment {
 	char format[MV_SEGMENT_FORMAT_MAX];
 	mv_format fmt;
 	int ndim;                 /* SEG_NDIM_AUTO or 0..64 */
-	ssize_t shape[64];
+	ssize_t shape[MV_MAXDIM];
 	ssize_t auto_shape;       /* items when ndim is SEG_NDIM_AUTO (buffer records point here) */
 	int slot;                 /* our holder slot, or -1 */
 	pid_t pid;                /* our pid when the slot was taken (fork changes it) */

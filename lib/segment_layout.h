@@ -19,6 +19,10 @@
 #define SEG_ALIGN 4096u
 /* Largest data offset a header may claim: anything larger is a lie. */
 #define SEG_MAX_DATA_OFFSET (1u << 20)
+/* Dimensions and holder slots a header has room for: fixed by the format, whatever the API's
+ * limits (MV_MAXDIM, MV_SEGMENT_MAX_HOLDERS) become. */
+#define SEG_MAXDIM 64
+#define SEG_MAX_HOLDERS 64
 /* "ndim" value meaning: one dimension that always covers the whole data. */
 #define SEG_NDIM_AUTO (-1)
 
@@ -40,7 +44,7 @@ struct seg_header {
 	uint32_t flags;         /* reserved, 0 */
 	int32_t ndim;           /* 0..64, or SEG_NDIM_AUTO */
 	char format[16];        /* NUL-terminated item format */
-	int64_t shape[64];      /* ndim entries */
+	int64_t shape[SEG_MAXDIM]; /* ndim entries */
 	int32_t creator_pid;
 	uint32_t reserved0;
 	uint64_t creator_start; /* creator's start time, as in seg_holder */
@@ -55,7 +59,7 @@ struct seg_header {
 	} lock;
 	uint32_t max_holders;   /* MV_SEGMENT_MAX_HOLDERS */
 	uint32_t reserved1;
-	struct seg_holder holders[64];
+	struct seg_holder holders[SEG_MAX_HOLDERS];
 };
 
 #define SEG_CHECKSUMMED_BYTES offsetof(struct seg_header, checksum)

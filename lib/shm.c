@@ -51,9 +51,7 @@ int mv_seg_opts(mv_segment_opts *out, const mv_segment_opts *in)
 		*out = def;
 		return 0;
 	}
-	if (in->size < sizeof(*in) && in->size != 0)
-		return mv_fail(EINVAL, "mv_segment_opts.size %zu is smaller than this library's "
-				       "%zu: start from MV_SEGMENT_OPTS_INIT", in->size, sizeof(*in));
+	MV_CHECK_SIZED(in, mv_segment_opts, MV_SEGMENT_OPTS_INIT);
 	*out = *in;
 	if (in->flags & ~(MV_SEGMENT_READONLY | MV_SEGMENT_RAW | MV_SEGMENT_MEMFD |
 			  MV_SEGMENT_FORCE))

@@ -50,7 +50,7 @@ struct slot_mem {
 	char *base;
 	size_t len;                  /* bytes registered */
 	size_t map_len;              /* ALLOC: bytes mmap'ed */
-	mv_uring_release_fn release; /* WRAP */
+	mv_release_fn release; /* WRAP */
 	void *ctx;                   /* WRAP */
 	mv_buffer held;              /* ATTACH: the export of the attached exporter */
 };
@@ -218,12 +218,12 @@ static int explain_register(int err, unsigned index, const struct slot_mem *m,
 	case EFAULT:
 	case EOPNOTSUPP:
 		if (m->shared || (mc && mc->shared))
-			return mv_fail(EOPNOTSUPP, "uring slot %u: this kernel (%s) refuses to register "
+			return mv_fail(ENOTSUP, "uring slot %u: this kernel (%s) refuses to register "
 						   "shared memory as a fixed buffer: use an "
 						   "mv_uring_alloc() slot and copy", index,
 				       uring_kernel_release(rel, sizeof(rel)));
 		if (mc && mc->shared_file)
-			return mv_fail(EOPNOTSUPP, "uring slot %u: the kernel refuses a MAP_SHARED "
+			return mv_fail(ENOTSUP, "uring slot %u: the kernel refuses a MAP_SHARED "
 						   "mapping of a regular file as a fixed buffer",
 				       index);
 		return mv_fail(err, "uring slot %u: the kernel cannot pin %zu bytes at %p: %s",
@@ -250,8 +250,12 @@ static int slot_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 }
 
 /* The memory of a slot may change through I/O: views of it are not hashable. */
-static const struct mv_exporter_ops slot_ops = { "uring buffer", slot_get, NULL,
-						  MV_EXPORTER_UNHASHABLE };
+static const mv_exporter_ops slot_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "uring buffer",
+	.get = slot_get,
+	.flags = MV_EXPORTER_UNHASHABLE,
+};
 
 static void mem_release(struct slot_mem *m)
 {
@@ -404,7 +408,7 @@ int mv_uring_alloc(mv_uring *t, unsigned index, size_t len)
 }
 
 int mv_uring_wrap(mv_uring *t, unsigned index, void *mem, size_t len, int readonly,
-		  mv_uring_release_fn release, void *ctx)
+		  mv_release_fn release, void *ctx)
 {
 	struct map_check mc;
 	struct slot_mem nm;
@@ -525,7 +529,7 @@ static void probe_shm(struct mv_uring *t)
 			if (rc == 0) {
 				known = 1;
 				update(t, 0, NULL, 0, 0);
-			} else if (rc == -EFAULT || rc == -EOPNOTSUPP) {
+			} else if (rc == -EFAULT || rc == -ENOTSUP) {
 				known = 0;
 			}
 			munmap(p, (size_t)page);
@@ -564,7 +568,7 @@ static int register_sparse(struct mv_uring *t)
 			return 0;
 		}
 		if (rc == -EINVAL)
-			return mv_fail(EOPNOTSUPP, "this kernel (%s) has no updatable tables of "
+			return mv_fail(ENOTSUP, "this kernel (%s) has no updatable tables of "
 						   "registered buffers (Linux 5.13 and later have)",
 				       uring_kernel_release(rel, sizeof(rel)));
 	}
@@ -860,6 +864,8 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 	long n;
 
 	MV_CHECK_ARG(cqe, "cqe");
+	if (out)
+		MV_CHECK_SIZED(out, mv_uring_result, MV_URING_RESULT_INIT);
 	ud = cqe->user_data;
 	if (likely((ud >> 56) != MV_URING_USER_DATA_MAGIC))
 		return MV_URING_CQE_FOREIGN;
@@ -907,12 +913,12 @@ twice:
 
 /* ------------------------------------------------------------------ describing */
 
-static void slot_describe(const struct uring_slot *s, struct mv_uring_slot_info *out)
+static void slot_describe(const struct uring_slot *s, mv_uring_slot_info *out)
 {
 	long n = mv_exporter_exports(&s->exp);
 	long io = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
 
-	memset(out, 0, sizeof(*out));
+	*out = (mv_uring_slot_info){ .size = out->size };
 	out->kind = s->mem.kind;
 	out->readonly = s->mem.readonly;
 	out->shared = s->mem.shared;
@@ -922,11 +928,11 @@ static void slot_describe(const struct uring_slot *s, struct mv_uring_slot_info 
 	out->views = n > io ? n - io : 0;
 }
 
-int mv_uring_slot_info(struct mv_uring_slot_info *out, const mv_uring *t, unsigned index)
+int mv_uring_get_slot_info(mv_uring_slot_info *out, const mv_uring *t, unsigned index)
 {
 	int rc;
 
-	MV_CHECK_ARG(out, "out");
+	MV_CHECK_SIZED(out, mv_uring_slot_info, MV_URING_SLOT_INFO_INIT);
 	rc = check_table(t, index);
 	if (rc < 0)
 		return rc;
@@ -934,14 +940,14 @@ int mv_uring_slot_info(struct mv_uring_slot_info *out, const mv_uring *t, unsign
 	return 0;
 }
 
-int mv_uring_info(struct mv_uring_info *out, const mv_uring *t)
+int mv_uring_get_info(mv_uring_info *out, const mv_uring *t)
 {
-	struct mv_uring_slot_info si;
+	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
 	unsigned i;
 
-	MV_CHECK_ARG(out, "out");
+	MV_CHECK_SIZED(out, mv_uring_info, MV_URING_INFO_INIT);
 	MV_CHECK_ARG(t, "t");
-	memset(out, 0, sizeof(*out));
+	*out = (mv_uring_info){ .size = out->size };
 	out->nslots = t->nslots;
 	out->features = t->features;
 	out->registered = __atomic_load_n(&t->registered, __ATOMIC_RELAXED);

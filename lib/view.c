@@ -13,7 +13,11 @@
 
 static int view_get(mv_exporter *self, mv_buffer *buf, unsigned flags);
 
-static const struct mv_exporter_ops view_ops = { "memoryview", view_get, NULL, 0 };
+static const mv_exporter_ops view_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "memoryview",
+	.get = view_get,
+};
 
 #define VIEW_OF(exp) ((mv_view *)((char *)(exp) - offsetof(mv_view, exporter)))
 
@@ -235,8 +239,7 @@ int mv_view_release(mv_view *v)
 {
 	long n;
 
-	MV_CHECK_ARG(v, "v");
-	if (!v->mbuf)
+	if (!v || !v->mbuf)
 		return 0;
 	n = __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE);
 	if (n > 0)
@@ -649,7 +652,7 @@ static int set_common(mv_view *v, const ssize_t *idx, int n, int multi, const mv
 	rc = item_ptr(&p, v, idx, n, multi);
 	if (rc < 0)
 		return rc;
-	return mv_format_pack(&v->fmt, p, val);
+	return mv_format_pack(p, &v->fmt, val);
 }
 
 int mv_view_set_item(mv_view *v, ssize_t i, const mv_value *val)

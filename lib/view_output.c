@@ -171,7 +171,7 @@ void mv_view_gather(const mv_view *v, char *dst, int fortran)
 	walk_rows(&w, gather_row, &g);
 }
 
-ssize_t mv_view_tobytes(const mv_view *v, void *dst, size_t cap, char order)
+ssize_t mv_view_tobytes(void *dst, size_t cap, const mv_view *v, char order)
 {
 	int fortran;
 
@@ -231,7 +231,7 @@ static void hex_plain(char *dst, const unsigned char *src, size_t n)
 	}
 }
 
-ssize_t mv_view_hex(const mv_view *v, char *dst, size_t cap, const char *sep, int bytes_per_sep)
+ssize_t mv_view_hex(char *dst, size_t cap, const mv_view *v, const char *sep, int bytes_per_sep)
 {
 	const unsigned char *src;
 	unsigned char *tmp = NULL;
@@ -371,7 +371,7 @@ static ssize_t tolist_visit(const mv_view *v, int have_dst, size_t count, mv_vis
 	return rc < 0 ? rc : n;
 }
 
-ssize_t mv_view_tolist_values(const mv_view *v, mv_value *dst, size_t count)
+ssize_t mv_view_tolist_values(mv_value *dst, size_t count, const mv_view *v)
 {
 	struct values_ctx c = { dst, 0 };
 
@@ -438,7 +438,7 @@ static int as_visit(void *ctx, const ssize_t *index, int ndim, const mv_value *v
 	return 0;
 }
 
-ssize_t mv_view_tolist_as(const mv_view *v, char ctype, void *dst, size_t count)
+ssize_t mv_view_tolist_as(void *dst, size_t count, const mv_view *v, char ctype)
 {
 	struct as_ctx c = { ctype, dst, 0, 0 };
 
@@ -560,7 +560,7 @@ static int grow_write(void *ctx, const char *s, size_t n)
 	return 0;
 }
 
-ssize_t mv_view_tolist_text(const mv_view *v, char **out)
+ssize_t mv_view_tolist_text(char **out, const mv_view *v)
 {
 	struct grow g = { NULL, 0, 0 };
 	int rc;

@@ -297,7 +297,7 @@ static int produce(struct producer *p, uint32_t kind, size_t len, long long time
 	char *ptr;
 	int rc;
 
-	rc = mv_chan_loan(p->ch, &v, timeout_ns);
+	rc = mv_chan_loan(&v, p->ch, timeout_ns);
 	if (rc < 0)
 		return rc;
 	ptr = mv_view_ptr(&v);
@@ -404,7 +404,7 @@ static int release_all(struct consumer *c, int pinned_too)
 static int consumer_main(void *arg)
 {
 	struct consumer *c = arg;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	uint64_t next = 0, count = 0;
 	unsigned nheld = 0, npinned = 0, i;
 	int known = c->from_zero, rc;
@@ -428,7 +428,7 @@ static int consumer_main(void *arg)
 		}
 		for (slot = held; slot->used; slot++)
 			;
-		rc = mv_chan_recv(ch, &slot->v, c->poll || nheld ? 0 : 10 * SEC);
+		rc = mv_chan_recv(&slot->v, ch, c->poll || nheld ? 0 : 10 * SEC);
 		if (rc == -EAGAIN) {
 			if (nheld) {
 				if (release_random(c, nheld))
@@ -491,7 +491,7 @@ static int consumer_main(void *arg)
 	for (i = 0; i < MAX_HOLD; i++)
 		if (held[i].used)
 			return child_fail("a view is still held at the end");
-	if (mv_chan_stats(ch, &st) < 0 || st.received != count)
+	if (mv_chan_get_stats(&st, ch) < 0 || st.received != count)
 		return child_fail("stats: received %llu, counted %llu",
 				  (unsigned long long)st.received, (unsigned long long)count);
 	sh->received[c->role] = count;
@@ -536,7 +536,7 @@ static int script_producer(void *arg)
 		mv_view v;
 
 		if (!len) { /* the whole loaned view */
-			rc = mv_chan_loan(p.ch, &v, 5 * SEC);
+			rc = mv_chan_loan(&v, p.ch, 5 * SEC);
 			if (rc < 0)
 				return mv_chan_close(p.ch), child_fail("loan: %s", mv_errmsg());
 			len = (size_t)mv_view_nbytes(&v);
@@ -580,7 +580,7 @@ static void recv_msg(mv_chan *ch, mv_view *v, uint64_t seq)
 {
 	long bad;
 
-	ck_assert_msg(mv_chan_recv(ch, v, 5 * SEC) == 0, "recv %llu: %s", (unsigned long long)seq,
+	ck_assert_msg(mv_chan_recv(v, ch, 5 * SEC) == 0, "recv %llu: %s", (unsigned long long)seq,
 		      mv_errmsg());
 	ck_assert_int_eq(mv_view_readonly(v), 1);
 	bad = check_msg(mv_view_ptr(v), (size_t)mv_view_nbytes(v), seq, MSG_DATA);
@@ -594,7 +594,7 @@ static void run_handoff(unsigned nc, unsigned n, unsigned flags, unsigned max_ho
 {
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
 	struct consumer c[ROLES];
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	char name[64];
 	pid_t pid[ROLES];
@@ -615,7 +615,7 @@ static void run_handoff(unsigned nc, unsigned n, unsigned flags, unsigned max_ho
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, nc, 5 * SEC), (int)nc);
 	for (i = 0; i < n; i++)
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.sent, n);
 	ck_assert_uint_eq(st.consumers, nc);
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
@@ -649,7 +649,7 @@ START_TEST(a_consumer_that_leaves_is_owed_nothing_more)
 {
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
 	struct consumer stay = CONSUMER_INIT(NULL, 0), leave = CONSUMER_INIT(NULL, 1);
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	const unsigned n = 500;
 	char name[64];
@@ -670,7 +670,7 @@ START_TEST(a_consumer_that_leaves_is_owed_nothing_more)
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
 	assert_child_ok(pl, 10000, "consumer that leaves");
 	ck_assert_uint_eq(sh->received[1], 10);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.consumers, 1);
 	ck_assert_uint_eq(st.reclaimed, 0);
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
@@ -703,7 +703,7 @@ static void finish_script(mv_chan *ch, pid_t pid)
 {
 	mv_view v;
 
-	ck_assert_mv_err(mv_chan_recv(ch, &v, 5 * SEC), EPIPE, "producer");
+	ck_assert_mv_err(mv_chan_recv(&v, ch, 5 * SEC), EPIPE, "producer");
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 	assert_child_ok(pid, 10000, "producer");
 }
@@ -887,7 +887,7 @@ static int holder_main(void *arg)
 	if (mv_chan_join(&ch, c->name, 5 * SEC) < 0)
 		return child_fail("join: %s", mv_errmsg());
 	for (i = 0; i < c->n + 2; i++) {
-		rc = mv_chan_recv(ch, &v[i], 5 * SEC);
+		rc = mv_chan_recv(&v[i], ch, 5 * SEC);
 		if (rc < 0)
 			return child_fail("recv %u: %s", i, mv_errmsg());
 		if (check_msg(mv_view_ptr(&v[i]), (size_t)mv_view_nbytes(&v[i]), i, MSG_DATA) >= 0)
@@ -903,7 +903,7 @@ static int holder_main(void *arg)
 			mv_view_release(&v[i]);
 		}
 	}
-	rc = mv_chan_recv(ch, &v[0], MV_CHAN_FOREVER);
+	rc = mv_chan_recv(&v[0], ch, MV_CHAN_FOREVER);
 	if (rc != -EPIPE)
 		return child_fail("recv after the last message: %d %s", rc, mv_errmsg());
 	return mv_chan_close(ch) == 0 ? 0 : child_fail("close: %s", mv_errmsg());
@@ -912,7 +912,7 @@ static int holder_main(void *arg)
 START_TEST(loan_fails_while_a_consumer_holds_every_slot_and_succeeds_once_it_releases)
 {
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	struct holder h;
 	int done[2], cmd[2];
@@ -936,11 +936,11 @@ START_TEST(loan_fails_while_a_consumer_holds_every_slot_and_succeeds_once_it_rel
 	for (i = 0; i < 4; i++)
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
 	ck_assert_msg(get_byte(done[0], 10000) == 'h', "holder: %s", sh->err);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.free_slots, 0);
-	ck_assert_mv_err(mv_chan_loan(p.ch, &v, 0), EAGAIN, "every slot is held");
+	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "every slot is held");
 	t0 = now_ns();
-	ck_assert_mv_err(mv_chan_loan(p.ch, &v, 30 * MS), ETIMEDOUT, "in time");
+	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 30 * MS), ETIMEDOUT, "in time");
 	dt = now_ns() - t0;
 	ck_assert_msg(dt >= 30 * MS && dt < 5 * SEC, "a 30 ms loan gave up after %lld ns", dt);
 	put_byte(cmd[1], 'x'); /* the holder waits 100 ms, then releases */
@@ -976,15 +976,15 @@ START_TEST(recv_gives_eagain_at_once_and_etimedout_after_the_timeout_on_an_empty
 	pid = start_producer(&s);
 	ck_assert_msg(mv_chan_join(&ch, name, 5 * SEC) == 0, "join: %s", mv_errmsg());
 	t0 = now_ns();
-	ck_assert_mv_err(mv_chan_recv(ch, &v, 0), EAGAIN, "no message");
+	ck_assert_mv_err(mv_chan_recv(&v, ch, 0), EAGAIN, "no message");
 	dt = now_ns() - t0;
 	ck_assert_msg(dt < SEC, "recv with timeout 0 took %lld ns", dt);
 	t0 = now_ns();
-	ck_assert_mv_err(mv_chan_recv(ch, &v, 50 * MS), ETIMEDOUT, "no message in time");
+	ck_assert_mv_err(mv_chan_recv(&v, ch, 50 * MS), ETIMEDOUT, "no message in time");
 	dt = now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms recv gave up after %lld ns", dt);
 	put_byte(cmd[1], 'q');
-	ck_assert_mv_err(mv_chan_recv(ch, &v, MV_CHAN_FOREVER), EPIPE, "producer is gone");
+	ck_assert_mv_err(mv_chan_recv(&v, ch, MV_CHAN_FOREVER), EPIPE, "producer is gone");
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 	assert_child_ok(pid, 10000, "producer");
 }
@@ -1039,7 +1039,7 @@ START_TEST(no_slot_is_loaned_while_a_consumer_holds_a_view_of_it)
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
 	const unsigned nc = 3, n = 20000;
 	struct consumer c[3];
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	char name[64];
 	pid_t pid[3];
@@ -1060,7 +1060,7 @@ START_TEST(no_slot_is_loaned_while_a_consumer_holds_a_view_of_it)
 	for (i = 0; i < n; i++) {
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
 		if (i % 1000 == 0) {
-			ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+			ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 			ck_assert_uint_le(st.free_slots, 8);
 			ck_assert_uint_eq(st.consumers, nc);
 			ck_assert_uint_eq(st.bad_returns, 0);
@@ -1089,11 +1089,11 @@ static int deriver_main(void *arg)
 
 	if (mv_chan_join(&ch, c->name, 5 * SEC) < 0)
 		return child_fail("join: %s", mv_errmsg());
-	if (mv_chan_recv(ch, &v, 5 * SEC) < 0)
+	if (mv_chan_recv(&v, ch, 5 * SEC) < 0)
 		return child_fail("recv: %s", mv_errmsg());
 	if (mv_view_slice(&s, &v, 16, 48, 1) < 0 || mv_view_toreadonly(&r, &v) < 0)
 		return child_fail("derive: %s", mv_errmsg());
-	if (mv_chan_loan(ch, &v, 0) != -EINVAL || mv_chan_send(ch, &v, 0) != -EINVAL)
+	if (mv_chan_loan(&v, ch, 0) != -EINVAL || mv_chan_send(ch, &v, 0) != -EINVAL)
 		return child_fail("a consumer could loan or send");
 	if (mv_view_release(&v) < 0)
 		return child_fail("release: %s", mv_errmsg());
@@ -1114,12 +1114,12 @@ static int deriver_main(void *arg)
 	if (check_msg(mv_view_ptr(&r), (size_t)mv_view_nbytes(&r), 0, MSG_DATA) >= 0)
 		return child_fail("message 0 changed under a derived view");
 	mv_view_release(&r);
-	if (mv_chan_recv(ch, &v, 5 * SEC) < 0)
+	if (mv_chan_recv(&v, ch, 5 * SEC) < 0)
 		return child_fail("recv 1: %s", mv_errmsg());
 	if (check_msg(mv_view_ptr(&v), (size_t)mv_view_nbytes(&v), 1, MSG_DATA) >= 0)
 		return child_fail("message 1 is wrong");
 	mv_view_release(&v);
-	rc = mv_chan_recv(ch, &v, 5 * SEC);
+	rc = mv_chan_recv(&v, ch, 5 * SEC);
 	if (rc != -EPIPE)
 		return child_fail("recv after the last message: %d %s", rc, mv_errmsg());
 	return mv_chan_close(ch) == 0 ? 0 : child_fail("close: %s", mv_errmsg());
@@ -1128,7 +1128,7 @@ static int deriver_main(void *arg)
 START_TEST(views_derived_from_a_received_view_keep_its_slot_held)
 {
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	struct deriver d;
 	int done[2], cmd[2];
@@ -1148,14 +1148,14 @@ START_TEST(views_derived_from_a_received_view_keep_its_slot_held)
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	assert_produce(&p, MSG_DATA, 256, 0);
 	ck_assert_msg(get_byte(done[0], 10000) == 'a', "consumer: %s", sh->err);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0); /* the received view is released */
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0); /* the received view is released */
 	ck_assert_uint_eq(st.free_slots, 0);
-	ck_assert_mv_err(mv_chan_loan(p.ch, &v, 0), EAGAIN, "held by consumers");
+	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "held by consumers");
 	put_byte(cmd[1], 'b');
 	ck_assert_msg(get_byte(done[0], 10000) == 'c', "consumer: %s", sh->err);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0); /* and the slice */
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0); /* and the slice */
 	ck_assert_uint_eq(st.free_slots, 0);
-	ck_assert_mv_err(mv_chan_loan(p.ch, &v, 0), EAGAIN, "held by consumers");
+	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "held by consumers");
 	put_byte(cmd[1], 'd');
 	assert_produce(&p, MSG_DATA, 256, 5 * SEC); /* once the readonly copy goes */
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
@@ -1166,7 +1166,7 @@ END_TEST
 START_TEST(send_refuses_while_views_derived_from_the_loan_exist)
 {
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	mv_view v, d, other;
 	char name[64];
 	mv_buffer b;
@@ -1176,10 +1176,10 @@ START_TEST(send_refuses_while_views_derived_from_the_loan_exist)
 	o.nslots = 2;
 	o.slot_size = 128;
 	ck_assert_int_eq(mv_chan_create(&ch, chan_name(name, sizeof(name)), &o), 0);
-	ck_assert_int_eq(mv_chan_loan(ch, &v, 0), 0);
+	ck_assert_int_eq(mv_chan_loan(&v, ch, 0), 0);
 	ck_assert_int_eq(mv_view_readonly(&v), 0);
 	ck_assert_int_eq(mv_view_nbytes(&v), 128);
-	ck_assert_mv_err(mv_chan_loan(ch, &d, 0), EBUSY, "not yet sent");
+	ck_assert_mv_err(mv_chan_loan(&d, ch, 0), EBUSY, "not yet sent");
 	ck_assert_int_eq(mv_view_slice(&d, &v, 0, 8, 1), 0);
 	ck_assert_mv_err(mv_chan_send(ch, &v, 8), EBUSY, "release the views derived");
 	ck_assert_mv_err(mv_chan_close(ch), EBUSY, "alive");
@@ -1194,11 +1194,11 @@ START_TEST(send_refuses_while_views_derived_from_the_loan_exist)
 	ck_assert_int_eq(mv_view_release(&other), 0);
 	ck_assert_int_eq(mv_heap_free(heap), 0);
 	ck_assert_mv_err(mv_chan_send(ch, &v, 129), EINVAL, "larger than a slot");
-	ck_assert_mv_err(mv_chan_recv(ch, &d, 0), EINVAL, "does not receive");
+	ck_assert_mv_err(mv_chan_recv(&d, ch, 0), EINVAL, "does not receive");
 	ck_assert_int_eq(mv_chan_send(ch, &v, 8), 0);
 	ck_assert_int_eq(mv_view_released(&v), 1);
 	ck_assert_mv_err(mv_chan_send(ch, &v, 8), EINVAL, "nothing is loaned");
-	ck_assert_int_eq(mv_chan_stats(ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 	ck_assert_uint_eq(st.sent, 1);
 	ck_assert_uint_eq(st.free_slots, 2); /* nobody to deliver to */
 	ck_assert_int_eq(mv_chan_close(ch), 0);
@@ -1211,7 +1211,7 @@ END_TEST
 START_TEST(a_loan_released_without_sending_gives_its_slot_back)
 {
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	char name[64];
 	mv_view v;
 	mv_chan *ch;
@@ -1219,13 +1219,13 @@ START_TEST(a_loan_released_without_sending_gives_its_slot_back)
 	o.nslots = 1;
 	o.slot_size = 64;
 	ck_assert_int_eq(mv_chan_create(&ch, chan_name(name, sizeof(name)), &o), 0);
-	ck_assert_int_eq(mv_chan_loan(ch, &v, 0), 0);
+	ck_assert_int_eq(mv_chan_loan(&v, ch, 0), 0);
 	ck_assert_int_eq(mv_view_release(&v), 0);
-	ck_assert_int_eq(mv_chan_stats(ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 	ck_assert_uint_eq(st.free_slots, 1);
 	ck_assert_uint_eq(st.sent, 0);
 	/* The one slot can be loaned again, and sent. */
-	ck_assert_int_eq(mv_chan_loan(ch, &v, 0), 0);
+	ck_assert_int_eq(mv_chan_loan(&v, ch, 0), 0);
 	ck_assert_int_eq(mv_chan_send(ch, &v, 64), 0);
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 }
@@ -1283,7 +1283,7 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 	const unsigned min_rounds = mv_test_rounds(200, 20);
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
 	struct consumer s = CONSUMER_INIT(NULL, 0);
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	unsigned r, joined = 0; /* victims that said they joined */
 	long long stop = now_ns() + 40 * SEC;
@@ -1341,8 +1341,8 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 		assert_produce(&p, MSG_SYNC, HDR, 5 * SEC);
 		ck_assert_msg(get_byte(ack[0], 5000) == 's', "round %u: no ack: %s", r, sh->err);
 		/* A victim killed while joining is admitted by one poll and found dead by the next. */
-		ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
-		ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+		ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
+		ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 		ck_assert_msg(st.free_slots == nslots && st.consumers == 1,
 			      "round %u: %u of %u slots free, %u consumers", r, st.free_slots,
 			      nslots, st.consumers);
@@ -1386,7 +1386,7 @@ static int dying_producer(void *arg)
 	for (i = 0; i < d->n; i++)
 		if (produce(&p, MSG_DATA, some_len(&p), 5 * SEC) < 0)
 			return child_fail("message %u: %s", i, mv_errmsg());
-	if (mv_chan_loan(p.ch, &v, 5 * SEC) < 0)
+	if (mv_chan_loan(&v, p.ch, 5 * SEC) < 0)
 		return child_fail("loan: %s", mv_errmsg());
 	fill_msg(mv_view_ptr(&v), 256, p.seq, MSG_DATA);
 	put_byte(d->kill_fd, 'k');
@@ -1535,7 +1535,7 @@ static int liar_main(void *arg)
 	if (mv_chan_join(&ch, c->name, 5 * SEC) < 0)
 		return child_fail("join: %s", mv_errmsg());
 	for (i = 0; i < c->first; i++) {
-		if (mv_chan_recv(ch, &v, 5 * SEC) < 0)
+		if (mv_chan_recv(&v, ch, 5 * SEC) < 0)
 			return child_fail("recv: %s", mv_errmsg());
 		mv_view_release(&v);
 	}
@@ -1580,7 +1580,7 @@ static int liar_main(void *arg)
 		put_byte(c->done_fd, (char)(cmd - 'a' + 'A'));
 	}
 	mv_segment_close(seg);
-	while ((rc = mv_chan_recv(ch, &v, 10 * SEC)) == 0)
+	while ((rc = mv_chan_recv(&v, ch, 10 * SEC)) == 0)
 		mv_view_release(&v);
 	if (rc != -EPIPE)
 		return child_fail("recv: %s", mv_errmsg());
@@ -1592,7 +1592,7 @@ START_TEST(ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_anothe
 	const unsigned nslots = 8, pinned = 4, n = 3000;
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
 	struct consumer h = CONSUMER_INIT(NULL, 0);
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	struct liar l;
 	int pin[2], done[2], cmd[2];
@@ -1620,22 +1620,22 @@ START_TEST(ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_anothe
 		assert_produce(&p, MSG_DATA, 256, 0);
 	ck_assert_msg(get_byte(pin[0], 10000) == 'p', "honest consumer: %s", sh->err);
 	ck_assert_msg(get_byte(done[0], 10000) == 'l', "liar: %s", sh->err);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	ck_assert_uint_eq(st.bad_returns, 0);
 	put_byte(cmd[1], 'g'); /* every id, the honest consumer's four among them: all bad */
 	ck_assert_msg(get_byte(done[0], 10000) == 'G', "liar: %s", sh->err);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	put_byte(cmd[1], 'o'); /* out of range */
 	ck_assert_msg(get_byte(done[0], 10000) == 'O', "liar: %s", sh->err);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots + 3);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	put_byte(cmd[1], 'w'); /* a head far past the tail: the whole queue is refused */
 	ck_assert_msg(get_byte(done[0], 10000) == 'W', "liar: %s", sh->err);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots + 4);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	ck_assert_uint_eq(st.consumers, 2);
@@ -1644,7 +1644,7 @@ START_TEST(ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_anothe
 	 * pinned slot being loaned, and the honest consumer checks its pinned views at the end. */
 	for (i = 0; i < n; i++)
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
-	ck_assert_int_eq(mv_chan_stats(p.ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots + 4);
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
 	assert_child_ok(hp, 10000, "honest consumer");
@@ -1783,7 +1783,7 @@ static int joiner_main(void *arg)
 	if (rc < 0)
 		return child_fail("join: %d %s", rc, mv_errmsg());
 	put_byte(j->ready_fd, 'r');
-	while ((rc = mv_chan_recv(ch, &v, 20 * SEC)) == 0)
+	while ((rc = mv_chan_recv(&v, ch, 20 * SEC)) == 0)
 		mv_view_release(&v);
 	if (rc != -EPIPE)
 		return child_fail("recv: %d %s", rc, mv_errmsg());
@@ -1800,7 +1800,7 @@ START_TEST(consumers_joining_while_the_producer_checks_liveness_are_all_admitted
 {
 	const unsigned n = mv_test_rounds(60, 6);
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct joiner j;
 	char name[64];
 	pid_t pid[60];
@@ -1821,13 +1821,13 @@ START_TEST(consumers_joining_while_the_producer_checks_liveness_are_all_admitted
 	close(j.gate[1]); /* all of them join at once */
 	deadline = now_ns() + 20 * SEC;
 	while (ready < n) {
-		ck_assert_int_eq(mv_chan_stats(ch, &st), 0);
+		ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 		ck_assert_msg(st.reclaimed == 0, "%u consumers taken for dead", st.reclaimed);
 		while (get_byte(pipefd[0], 0) == 'r')
 			ready++;
 		ck_assert_msg(now_ns() < deadline, "%u of %u joined: %s", ready, n, sh->err);
 	}
-	ck_assert_int_eq(mv_chan_stats(ch, &st), 0);
+	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 	ck_assert_uint_eq(st.consumers, n);
 	ck_assert_uint_eq(st.reclaimed, 0);
 	ck_assert_int_eq(mv_chan_close(ch), 0);

@@ -791,14 +791,14 @@ static int run_op(char *line, outcome *o, int *created, int *created_x)
 		NEED(3);
 		VIEW(s, tok[1]);
 		order = tok[2][0] == 'N' ? 0 : tok[2][0];
-		n = mv_view_tobytes(&R.view[s], NULL, 0, order);
+		n = mv_view_tobytes(NULL, 0, &R.view[s], order);
 		if (n < 0) {
 			fail_with(o, n);
 			return 1;
 		}
 		buf = malloc((size_t)n + 1);
 		ck_assert_ptr_nonnull(buf);
-		rc = mv_view_tobytes(&R.view[s], buf, (size_t)n, order);
+		rc = mv_view_tobytes(buf, (size_t)n, &R.view[s], order);
 		if (rc < 0)
 			fail_with(o, rc);
 		else if (rc != n)
@@ -834,14 +834,14 @@ static int run_op(char *line, outcome *o, int *created, int *created_x)
 			sepp = sep;
 			bps = (int)b;
 		}
-		n = mv_view_hex(&R.view[s], NULL, 0, sepp, bps);
+		n = mv_view_hex(NULL, 0, &R.view[s], sepp, bps);
 		if (n < 0) {
 			fail_with(o, n);
 			return 1;
 		}
 		buf = malloc((size_t)n + 1);
 		ck_assert_ptr_nonnull(buf);
-		rc = mv_view_hex(&R.view[s], buf, (size_t)n + 1, sepp, bps);
+		rc = mv_view_hex(buf, (size_t)n + 1, &R.view[s], sepp, bps);
 		if (rc < 0) {
 			fail_with(o, rc);
 		} else {
@@ -916,7 +916,7 @@ static int run_op(char *line, outcome *o, int *created, int *created_x)
 
 		NEED(2);
 		VIEW(s, tok[1]);
-		rc = mv_view_tolist_text(&R.view[s], &text);
+		rc = mv_view_tolist_text(&text, &R.view[s]);
 		if (rc < 0) {
 			fail_with(o, rc);
 			return 1;

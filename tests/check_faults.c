@@ -198,10 +198,10 @@ struct admitter {
 static void *admit_loop(void *arg)
 {
 	struct admitter *a = arg;
-	struct mv_chan_stats st;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
 
 	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
-		mv_chan_stats(a->ch, &st); /* admits, reclaims */
+		mv_chan_get_stats(&st, a->ch); /* admits, reclaims */
 		usleep(500);
 	}
 	return NULL;
@@ -355,7 +355,7 @@ static void check_seg_opens(const char *name)
 static void child_fd_exhaustion(int in, int out, const char *unused)
 {
 	mv_segment_opts mo = MV_SEGMENT_OPTS_INIT;
-	mv_segment_holder h[4];
+	mv_segment_holder h[4] = { MV_SEGMENT_HOLDER_INIT };
 	struct admitter adm;
 	struct fd_ctx x;
 	mv_segment *s, *t;
@@ -426,7 +426,7 @@ static void child_fd_exhaustion(int in, int out, const char *unused)
 	/* Lifted: every call succeeds. */
 	set_soft_limit(RLIMIT_NOFILE, old);
 	MV_TEST_CHECK(mv_segment_open(&t, x.new_name, NULL) == 0);
-	MV_TEST_CHECK(mv_segment_holders(t, h, 4) == 2);
+	MV_TEST_CHECK(mv_segment_holders(h, 4, t) == 2);
 	MV_TEST_CHECK(h[0].alive && h[1].alive);
 	MV_TEST_CHECK(mv_segment_close(t) == 0);
 	MV_TEST_CHECK(mv_segment_close(s) == 0);
@@ -548,7 +548,7 @@ static void child_address_space(int in, int out, const char *unused)
 {
 	char a[96], b[96], c[96], r[96], q[96], p[96];
 	mv_chan_opts co = MV_CHAN_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	struct admitter adm;
 	mv_segment *sa, *sr, *s;
 	mv_heap *hx, *hb, *h, *hn;
@@ -594,7 +594,7 @@ static void child_address_space(int in, int out, const char *unused)
 	memset(hex, 0, (32u << 20) + 1); /* touch it: no lazy surprise later */
 	/* Grow malloc's heap now, as the list text's first small blocks will want it. */
 	MV_TEST_CHECK(mv_view_slice(&v, &vx, 0, 65536, 1) == 0);
-	MV_TEST_CHECK(mv_view_tolist_text(&v, &text) > 0);
+	MV_TEST_CHECK(mv_view_tolist_text(&text, &v) > 0);
 	free(text);
 	MV_TEST_CHECK(mv_view_release(&v) == 0);
 
@@ -606,7 +606,7 @@ static void child_address_space(int in, int out, const char *unused)
 	EXPECT_ENOMEM(mv_segment_open(&s, b, NULL));
 	/* A grow that cannot be mapped changes nothing: not the object, not the header. */
 	EXPECT_ENOMEM(mv_segment_resize(sa, BIG));
-	MV_TEST_CHECK(mv_segment_info(sa, &info) == 0);
+	MV_TEST_CHECK(mv_segment_get_info(&info, sa) == 0);
 	MV_TEST_CHECK(info.data_size == 65536 && info.mapped_size == 65536 && info.generation == 1);
 	MV_TEST_CHECK(name_size(a) == 4096 + 65536);
 	memset(mv_segment_data(sa), 0x5a, 65536);
@@ -617,7 +617,7 @@ static void child_address_space(int in, int out, const char *unused)
 	EXPECT_ENOMEM(mv_segment_remap(sr));
 	EXPECT_ENOMEM(mv_view_from(&v, mv_segment_exporter(sr), 0));
 	MV_TEST_CHECK(mv_exporter_exports(mv_segment_exporter(sr)) == 0);
-	MV_TEST_CHECK(mv_segment_info(sr, &info) == 0);
+	MV_TEST_CHECK(mv_segment_get_info(&info, sr) == 0);
 	MV_TEST_CHECK(info.data_size == BIG && info.mapped_size == 65536);
 	/* Channels. */
 	EXPECT_ENOMEM(mv_chan_create(&ch, q, &co));
@@ -629,8 +629,8 @@ static void child_address_space(int in, int out, const char *unused)
 	EXPECT_ENOMEM(mv_heap_resize(h, BIG));
 	MV_TEST_CHECK(mv_heap_size(h) == 65536 && ((char *)mv_heap_data(h))[65535] == 7);
 	/* View operations that allocate: a gather of a strided view, the list text. */
-	EXPECT_ENOMEM(mv_view_hex(&rx, hex, (32u << 20) + 1, NULL, 0));
-	EXPECT_ENOMEM(mv_view_tolist_text(&tl, &text));
+	EXPECT_ENOMEM(mv_view_hex(hex, (32u << 20) + 1, &rx, NULL, 0));
+	EXPECT_ENOMEM(mv_view_tolist_text(&text, &tl));
 	EXPECT_ENOMEM(mv_view_hash(&hash, &rb));
 	MV_TEST_CHECK(mv_exporter_exports(mv_heap_exporter(hx)) == 1);
 	MV_TEST_CHECK(mv_exporter_exports(mv_heap_exporter(hb)) == 1);
@@ -646,7 +646,7 @@ static void child_address_space(int in, int out, const char *unused)
 	MV_TEST_CHECK(((unsigned char *)mv_segment_data(sa))[65535] == 0x5a);
 	memset((char *)mv_segment_data(sa) + BIG - 4096, 1, 4096);
 	MV_TEST_CHECK(mv_segment_remap(sr) == 0);
-	MV_TEST_CHECK(mv_segment_info(sr, &info) == 0 && info.mapped_size == BIG);
+	MV_TEST_CHECK(mv_segment_get_info(&info, sr) == 0 && info.mapped_size == BIG);
 	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(sr), 0) == 0);
 	MV_TEST_CHECK(mv_view_nbytes(&v) == (ssize_t)BIG);
 	MV_TEST_CHECK(mv_view_release(&v) == 0);
@@ -657,8 +657,8 @@ static void child_address_space(int in, int out, const char *unused)
 	MV_TEST_CHECK(mv_heap_bytearray_new(&hn, NULL, BIG) == 0);
 	MV_TEST_CHECK(mv_heap_free(hn) == 0);
 	MV_TEST_CHECK(mv_heap_resize(h, BIG) == 0);
-	MV_TEST_CHECK(mv_view_hex(&rx, hex, (32u << 20) + 1, NULL, 0) == (ssize_t)(32u << 20));
-	MV_TEST_CHECK(mv_view_tolist_text(&tl, &text) > 0);
+	MV_TEST_CHECK(mv_view_hex(hex, (32u << 20) + 1, &rx, NULL, 0) == (ssize_t)(32u << 20));
+	MV_TEST_CHECK(mv_view_tolist_text(&text, &tl) > 0);
 	free(text);
 	MV_TEST_CHECK(mv_view_tolist_write(&tl, write_nothing, NULL) == 0);
 	MV_TEST_CHECK(mv_view_hash(&hash, &rb) == 0);
@@ -714,7 +714,7 @@ static void peer_truncate(const char *name, off_t size)
 START_TEST(a_peer_truncating_the_data_is_reported_by_views_remap_resize_info_and_open)
 {
 	mv_segment_opts ro = MV_SEGMENT_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	char a[96];
 	mv_segment *s, *t, *r, *o;
 	mv_view v;
@@ -739,11 +739,11 @@ START_TEST(a_peer_truncating_the_data_is_reported_by_views_remap_resize_info_and
 	ck_assert_mv_err(mv_segment_resize(t, 131072), EBADMSG, "truncated to 12288 bytes");
 	ck_assert_mv_err(mv_segment_resize(s, 4096), EBADMSG, "truncated to 12288 bytes");
 	ck_assert_int_eq(name_size(a), 12288);
-	ck_assert_int_eq(mv_segment_info(t, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, t), 0);
 	ck_assert_uint_eq(info.data_size, 8192);
 	ck_assert_uint_eq(info.mapped_size, 65536);
 	ck_assert_mv_err(mv_segment_open(&o, a, NULL), EBADMSG, "header says 65536 data bytes");
-	ck_assert_int_eq(mv_segment_holders(t, NULL, 0), 2);
+	ck_assert_int_eq(mv_segment_holders(NULL, 0, t), 2);
 
 	/* The peer restores the size: the header is intact, the cut pages come back zeroed. */
 	peer_truncate(a, 4096 + 65536);
@@ -767,8 +767,8 @@ END_TEST
 
 START_TEST(a_segment_truncated_below_its_header_is_reported_closes_and_is_removed)
 {
-	struct mv_segment_info info;
-	mv_segment_holder h;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
+	mv_segment_holder h = MV_SEGMENT_HOLDER_INIT;
 	char a[96];
 	mv_segment *s, *t, *o;
 	mv_view v;
@@ -784,8 +784,8 @@ START_TEST(a_segment_truncated_below_its_header_is_reported_closes_and_is_remove
 			 "truncated to 0 bytes by another process");
 	ck_assert_mv_err(mv_segment_remap(t), EBADMSG, "truncated to 0 bytes");
 	ck_assert_mv_err(mv_segment_resize(t, 4096), EBADMSG, "truncated to 0 bytes");
-	ck_assert_mv_err(mv_segment_holders(t, &h, 1), EBADMSG, "truncated to 0 bytes");
-	ck_assert_int_eq(mv_segment_info(t, &info), 0);
+	ck_assert_mv_err(mv_segment_holders(&h, 1, t), EBADMSG, "truncated to 0 bytes");
+	ck_assert_int_eq(mv_segment_get_info(&info, t), 0);
 	ck_assert_uint_eq(info.data_size, 0);
 	ck_assert_mv_err(mv_segment_open(&o, a, NULL), EBADMSG, "too small for a memview header");
 	ck_assert_int_eq(mv_segment_close(t), 0);
@@ -879,7 +879,7 @@ struct kill_outcomes {
  */
 static void judge_segment(const char *name, struct kill_outcomes *k)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s;
 	mv_view v;
 	int rc = mv_segment_open(&s, name, NULL), fd;
@@ -901,7 +901,7 @@ static void judge_segment(const char *name, struct kill_outcomes *k)
 		return;
 	}
 	k->clean++;
-	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, s), 0);
 	ck_assert_int_le(4096 + info.data_size, name_size(name));
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
 	ck_assert_int_eq(mv_view_release(&v), 0);
@@ -910,7 +910,7 @@ static void judge_segment(const char *name, struct kill_outcomes *k)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(mv_segment_busy(fd), 0);
 	close(fd);
-	ck_assert_int_eq(mv_segment_holders(s, NULL, 0), 1);
+	ck_assert_int_eq(mv_segment_holders(NULL, 0, s), 1);
 	ck_assert_int_eq(mv_segment_close(s), 0);
 	ck_assert_msg(mv_segment_unlink(name, 0) == 0, "%s: %s", name, mv_errmsg());
 }
@@ -994,7 +994,7 @@ static void child_producer(int in, int out, const char *name)
 	MV_TEST_CHECK(mv_chan_create(&ch, name, &o) == 0);
 	mv_test_write_byte(out, 'R');
 	for (;;) {
-		rc = mv_chan_loan(ch, &v, 1000000000LL);
+		rc = mv_chan_loan(&v, ch, 1000000000LL);
 		if (rc == -ETIMEDOUT)
 			continue;
 		MV_TEST_CHECK(rc == 0);
@@ -1019,7 +1019,7 @@ static void child_consumer(int in, int out, const char *name)
 			MV_TEST_CHECK(mv_view_release(&held[0]) == 0);
 			memmove(&held[0], &held[1], (size_t)--nheld * sizeof(held[0]));
 		}
-		rc = mv_chan_recv(ch, &held[nheld], LONG_NS);
+		rc = mv_chan_recv(&held[nheld], ch, LONG_NS);
 		MV_TEST_CHECK(rc == 0);
 		nheld++;
 	}
@@ -1038,7 +1038,7 @@ static void child_chan_churn(int in, int out, const char *name)
 	for (;;) {
 		MV_TEST_CHECK(mv_chan_create(&ch, name, &o) == 0);
 		for (i = 0; i < 4; i++) {
-			MV_TEST_CHECK(mv_chan_loan(ch, &v, 0) == 0);
+			MV_TEST_CHECK(mv_chan_loan(&v, ch, 0) == 0);
 			MV_TEST_CHECK(mv_chan_send(ch, &v, 8) == 0);
 		}
 		MV_TEST_CHECK(mv_chan_close(ch) == 0);
@@ -1054,7 +1054,7 @@ static long drain_until_epipe(mv_chan *ch, uint64_t *next, int *first)
 	int rc;
 
 	for (;;) {
-		rc = mv_chan_recv(ch, &v, LONG_NS);
+		rc = mv_chan_recv(&v, ch, LONG_NS);
 		if (rc == -EPIPE)
 			return n;
 		ck_assert_msg(rc == 0, "recv after the producer was killed: %d (%s)", rc,
@@ -1093,7 +1093,7 @@ static void round_kill_producer(long long pass_ns, struct kill_outcomes *k, int 
 	ck_assert_msg(mv_chan_join(&ch, name, LONG_NS) == 0, "join: %s", mv_errmsg());
 	until = now_ns() + kill_delay(pass_ns);
 	while (now_ns() < until) {
-		rc = mv_chan_recv(ch, &v, 0);
+		rc = mv_chan_recv(&v, ch, 0);
 		if (rc == -EAGAIN)
 			continue;
 		ck_assert_msg(rc == 0, "recv: %d (%s)", rc, mv_errmsg());
@@ -1119,7 +1119,7 @@ static void round_kill_producer(long long pass_ns, struct kill_outcomes *k, int 
 static void round_kill_consumer(long long pass_ns, int *slots_back)
 {
 	mv_chan_opts o = chan_opts();
-	struct mv_chan_stats stats;
+	mv_chan_stats stats = MV_CHAN_STATS_INIT;
 	char name[96], dname[128];
 	long long until, deadline;
 	struct mv_test_child c;
@@ -1136,9 +1136,9 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 	mv_test_write_byte(c.to, 'G');
 	until = now_ns() + kill_delay(pass_ns);
 	while (now_ns() < until) {
-		rc = mv_chan_loan(ch, &v, 0);
+		rc = mv_chan_loan(&v, ch, 0);
 		if (rc == -EAGAIN) {
-			mv_chan_stats(ch, &stats); /* admits and collects */
+			mv_chan_get_stats(&stats, ch); /* admits and collects */
 			continue;
 		}
 		ck_assert_msg(rc == 0, "loan: %d (%s)", rc, mv_errmsg());
@@ -1148,7 +1148,7 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 	/* The producer finds the consumer dead and takes back every slot it held. */
 	deadline = now_ns() + LONG_NS;
 	for (;;) {
-		ck_assert_int_eq(mv_chan_stats(ch, &stats), 0);
+		ck_assert_int_eq(mv_chan_get_stats(&stats, ch), 0);
 		if ((stats.free_slots == CHAN_SLOTS && !stats.consumers) || now_ns() >= deadline)
 			break;
 		usleep(200);
@@ -1157,7 +1157,7 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 		      "%u of %d slots free, %u consumers, after the consumer was killed",
 		      stats.free_slots, CHAN_SLOTS, stats.consumers);
 	(*slots_back)++;
-	ck_assert_int_eq(mv_chan_loan(ch, &v, 0), 0);
+	ck_assert_int_eq(mv_chan_loan(&v, ch, 0), 0);
 	ck_assert_int_eq(mv_chan_send(ch, &v, 8), 0);
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 	ck_assert(!name_exists(name) && !name_exists(dname));
@@ -1208,7 +1208,7 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 	for (round = 0; round < 8; round++) {
 		ck_assert_int_eq(mv_chan_create(&ch, new_name(name, sizeof(name)), &o), 0);
 		for (i = 0; i < 64; i++) {
-			ck_assert_int_eq(mv_chan_loan(ch, &v, 0), 0);
+			ck_assert_int_eq(mv_chan_loan(&v, ch, 0), 0);
 			ck_assert_int_eq(mv_chan_send(ch, &v, 8), 0);
 		}
 		ck_assert_int_eq(mv_chan_close(ch), 0);

@@ -236,7 +236,7 @@ static mv_value round_trip(const char *text, mv_value v)
 	int r;
 
 	memset(buf, 0xaa, sizeof(buf));
-	r = mv_format_pack(&f, buf + 3, &v);
+	r = mv_format_pack(buf + 3, &f, &v);
 	ck_assert_msg(r == 0, "pack %s: %d (%s)", text, r, mv_errmsg());
 	/* Nothing outside the item is touched. */
 	ck_assert_uint_eq(buf[2], 0xaa);
@@ -318,30 +318,30 @@ START_TEST(byte_order_prefixes_store_the_named_order)
 	static const unsigned char ebe[] = { 0x3c, 0x00 }, ele[] = { 0x00, 0x3c };
 
 	f = parse_ok("<I");
-	ck_assert_int_eq(mv_format_pack(&f, buf, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &v), 0);
 	ck_assert_mem_eq(buf, le, 4);
 	f = parse_ok(">I");
-	ck_assert_int_eq(mv_format_pack(&f, buf, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &v), 0);
 	ck_assert_mem_eq(buf, be, 4);
 	f = parse_ok("!L");
-	ck_assert_int_eq(mv_format_pack(&f, buf, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &v), 0);
 	ck_assert_mem_eq(buf, be, 4);
 	f = parse_ok(">q");
-	ck_assert_int_eq(mv_format_pack(&f, buf, &q), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &q), 0);
 	ck_assert_mem_eq(buf, qbe, 8);
 	f = parse_ok(">d");
 	v = mv_value_float(1.0);
-	ck_assert_int_eq(mv_format_pack(&f, buf, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &v), 0);
 	ck_assert_mem_eq(buf, dbe, 8);
 	f = parse_ok(">e");
-	ck_assert_int_eq(mv_format_pack(&f, buf, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &v), 0);
 	ck_assert_mem_eq(buf, ebe, 2);
 	f = parse_ok("<e");
-	ck_assert_int_eq(mv_format_pack(&f, buf, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &v), 0);
 	ck_assert_mem_eq(buf, ele, 2);
 	f = parse_ok(">f");
 	v = mv_value_float(-2.5);
-	ck_assert_int_eq(mv_format_pack(&f, buf, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf, &f, &v), 0);
 	ck_assert_int_eq(mv_format_unpack(&v, &f, buf), 0);
 	ck_assert(v.f == -2.5);
 	ck_assert_uint_eq(buf[0], 0xc0);
@@ -444,7 +444,7 @@ START_TEST(char_packs_one_byte_and_unpacks_to_it)
 	mv_format f = parse_ok("c");
 	mv_value v = mv_value_bytes("z", 1);
 
-	ck_assert_int_eq(mv_format_pack(&f, buf + 1, &v), 0);
+	ck_assert_int_eq(mv_format_pack(buf + 1, &f, &v), 0);
 	ck_assert_uint_eq(buf[1], 'z');
 	ck_assert_int_eq(mv_format_unpack(&v, &f, buf + 1), 0);
 	ck_assert_int_eq(v.kind, MV_VALUE_BYTES);
@@ -518,7 +518,7 @@ START_TEST(pack_errors_match_cpython)
 
 		memset(buf, 0x5a, sizeof(buf));
 		memcpy(before, buf, sizeof(buf));
-		ck_assert_mv_err(mv_format_pack(&f, buf + 1, &cases[i].v), cases[i].err,
+		ck_assert_mv_err(mv_format_pack(buf + 1, &f, &cases[i].v), cases[i].err,
 				 cases[i].msg);
 		/* Nothing is written on failure. */
 		ck_assert_mem_eq(buf, before, sizeof(buf));
@@ -534,16 +534,16 @@ START_TEST(pack_and_unpack_refuse_bad_arguments)
 
 	wrong_size.itemsize = 3;
 	unknown.kind = (mv_value_kind)0;
-	ck_assert_mv_err(mv_format_pack(NULL, buf, &v), EINVAL, "invalid argument");
-	ck_assert_mv_err(mv_format_pack(&f, NULL, &v), EINVAL, "invalid argument");
-	ck_assert_mv_err(mv_format_pack(&f, buf, NULL), EINVAL, "invalid argument");
-	ck_assert_mv_err(mv_format_pack(&bogus, buf, &v), EINVAL, "invalid format");
-	ck_assert_mv_err(mv_format_pack(&wrong_size, buf, &v), EINVAL, "invalid format");
-	ck_assert_mv_err(mv_format_pack(&f, buf, &unknown), EINVAL, "invalid type for format 'i'");
+	ck_assert_mv_err(mv_format_pack(buf, NULL, &v), EINVAL, "invalid argument");
+	ck_assert_mv_err(mv_format_pack(NULL, &f, &v), EINVAL, "invalid argument");
+	ck_assert_mv_err(mv_format_pack(buf, &f, NULL), EINVAL, "invalid argument");
+	ck_assert_mv_err(mv_format_pack(buf, &bogus, &v), EINVAL, "invalid format");
+	ck_assert_mv_err(mv_format_pack(buf, &wrong_size, &v), EINVAL, "invalid format");
+	ck_assert_mv_err(mv_format_pack(buf, &f, &unknown), EINVAL, "invalid type for format 'i'");
 	f = parse_ok("?");
-	ck_assert_mv_err(mv_format_pack(&f, buf, &unknown), EINVAL, "invalid type for format '?'");
+	ck_assert_mv_err(mv_format_pack(buf, &f, &unknown), EINVAL, "invalid type for format '?'");
 	f = parse_ok("c");
-	ck_assert_mv_err(mv_format_pack(&f, buf, &nullbytes), EINVAL, "invalid argument");
+	ck_assert_mv_err(mv_format_pack(buf, &f, &nullbytes), EINVAL, "invalid argument");
 	ck_assert_mv_err(mv_format_unpack(NULL, &f, buf), EINVAL, "invalid argument");
 	ck_assert_mv_err(mv_format_unpack(&v, NULL, buf), EINVAL, "invalid argument");
 	ck_assert_mv_err(mv_format_unpack(&v, &f, NULL), EINVAL, "invalid argument");

@@ -142,17 +142,17 @@ static mv_segment *open_seg(const char *name, unsigned flags)
 
 static size_t live_size(mv_segment *s)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 
-	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, s), 0);
 	return info.data_size;
 }
 
 static size_t mapped_size(mv_segment *s)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 
-	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, s), 0);
 	return info.mapped_size;
 }
 
@@ -365,14 +365,14 @@ END_TEST
 /* Opens by name with no typing of its own and checks what the header says. */
 static void child_reads_typed(int in, int out, const char *name)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s;
 	mv_value x;
 	mv_view v;
 	ssize_t idx[2];
 
 	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
-	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(mv_segment_get_info(&info, s) == 0);
 	MV_TEST_CHECK(strcmp(info.format, "d") == 0);
 	MV_TEST_CHECK(info.ndim == 2 && info.shape[0] == 2 && info.shape[1] == 3);
 	MV_TEST_CHECK(info.creator == getppid());
@@ -423,14 +423,14 @@ END_TEST
 /* The exec'ed side: argv "--reader NAME". */
 static int exec_reader(const char *name)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s;
 	mv_value x;
 	mv_view v;
 	ssize_t idx[2];
 
 	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
-	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(mv_segment_get_info(&info, s) == 0);
 	MV_TEST_CHECK(strcmp(info.format, "<i") == 0 && info.ndim == 2);
 	MV_TEST_CHECK(info.shape[0] == 3 && info.shape[1] == 4);
 	MV_TEST_CHECK(mv_view_from(&v, mv_segment_exporter(s), 0) == 0);
@@ -562,7 +562,7 @@ static void child_views_after_growth(int in, int out, const char *name)
 /* Holds a view over a grow; must remap (after releasing) to see the new size. */
 static void child_remaps_after_growth(int in, int out, const char *name)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s;
 	mv_view v;
 
@@ -572,13 +572,13 @@ static void child_remaps_after_growth(int in, int out, const char *name)
 	MV_TEST_CHECK(mv_test_read_byte(in, 20000) == 'g');
 	MV_TEST_CHECK(mv_view_len(&v) == 4096);
 	MV_TEST_CHECK(((unsigned char *)mv_view_ptr(&v))[4095] == 0xcd);
-	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(mv_segment_get_info(&info, s) == 0);
 	MV_TEST_CHECK(info.data_size == 16384 && info.mapped_size == 4096);
 	MV_TEST_CHECK(info.generation == 2);
 	MV_TEST_CHECK(mv_segment_remap(s) == -EBUSY);
 	MV_TEST_CHECK(mv_view_release(&v) == 0);
 	MV_TEST_CHECK(mv_segment_remap(s) == 0);
-	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(mv_segment_get_info(&info, s) == 0);
 	MV_TEST_CHECK(info.mapped_size == 16384);
 	MV_TEST_CHECK(((unsigned char *)mv_segment_data(s))[10000] == 0xab);
 	MV_TEST_CHECK(mv_segment_close(s) == 0);
@@ -735,7 +735,7 @@ START_TEST(views_from_many_threads_keep_the_kernel_lock_and_the_table_consistent
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL);
-	mv_segment_holder h[2];
+	mv_segment_holder h[2] = { MV_SEGMENT_HOLDER_INIT };
 	pthread_t t[4];
 	void *res;
 	mv_view v;
@@ -748,13 +748,13 @@ START_TEST(views_from_many_threads_keep_the_kernel_lock_and_the_table_consistent
 		ck_assert_msg(res == NULL, "thread %d: %s", i, (const char *)res);
 	}
 	ck_assert_int_eq(mv_exporter_exports(mv_segment_exporter(s)), 0);
-	ck_assert_int_eq(mv_segment_holders(s, h, 2), 1);
+	ck_assert_int_eq(mv_segment_holders(h, 2, s), 1);
 	ck_assert_int_eq(h[0].exports, 0);
 	/* No lock left behind: another description gets the write lock (unlink without force). */
 	ck_assert_int_eq(mv_segment_unlink(a, 0), 0);
 	/* And one is taken again by the next view. */
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
-	ck_assert_int_eq(mv_segment_holders(s, h, 2), 1);
+	ck_assert_int_eq(mv_segment_holders(h, 2, s), 1);
 	ck_assert_int_eq(h[0].exports, 1);
 	ck_assert_int_eq(mv_view_release(&v), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
@@ -844,7 +844,7 @@ START_TEST(holders_killed_with_sigkill_are_reclaimed_round_after_round)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 65536, NULL, -1, NULL);
-	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS];
+	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS] = { MV_SEGMENT_HOLDER_INIT };
 	struct timespec ts;
 	struct mv_test_child c;
 	ssize_t n;
@@ -868,7 +868,7 @@ START_TEST(holders_killed_with_sigkill_are_reclaimed_round_after_round)
 			      "round %d: child ended with 0x%x before it was killed", round, st);
 		ck_assert_msg(mv_segment_busy(mv_segment_fd(s)) == 0,
 			      "round %d: a dead child still holds the export lock", round);
-		n = mv_segment_holders(s, h, MV_SEGMENT_MAX_HOLDERS);
+		n = mv_segment_holders(h, MV_SEGMENT_MAX_HOLDERS, s);
 		ck_assert_msg(n == 1, "round %d: %zd holders after reclaim (%s)", round, n,
 			      n < 0 ? mv_errmsg() : "stale slots");
 		ck_assert_int_eq(h[0].pid, getpid());
@@ -887,7 +887,7 @@ START_TEST(holders_report_live_processes_and_their_export_counts)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL);
-	mv_segment_holder h[4];
+	mv_segment_holder h[4] = { MV_SEGMENT_HOLDER_INIT };
 	struct mv_test_child c;
 	mv_view v, w;
 	ssize_t n, i;
@@ -898,7 +898,7 @@ START_TEST(holders_report_live_processes_and_their_export_counts)
 	expect_reply(&c, 'R');
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
 	ck_assert_int_eq(mv_view_from(&w, mv_segment_exporter(s), 0), 0);
-	n = mv_segment_holders(s, h, 4);
+	n = mv_segment_holders(h, 4, s);
 	ck_assert_int_eq(n, 2);
 	for (i = 0; i < n; i++) {
 		ck_assert_int_eq(h[i].alive, 1);
@@ -911,16 +911,51 @@ START_TEST(holders_report_live_processes_and_their_export_counts)
 		}
 	}
 	ck_assert(seen_child);
-	ck_assert_int_eq(mv_segment_holders(s, NULL, 0), 2);
-	ck_assert_int_eq(mv_segment_holders(s, h, 1), 2);
+	ck_assert_int_eq(mv_segment_holders(NULL, 0, s), 2);
+	ck_assert_int_eq(mv_segment_holders(h, 1, s), 2);
 	mv_test_write_byte(c.to, 'q');
 	expect_reply(&c, 'D');
 	reap_ok(&c);
-	ck_assert_int_eq(mv_segment_holders(s, h, 4), 1);
+	ck_assert_int_eq(mv_segment_holders(h, 4, s), 1);
 	ck_assert_int_eq(mv_view_release(&w), 0);
 	ck_assert_int_eq(mv_view_release(&v), 0);
-	ck_assert_int_eq(mv_segment_holders(s, h, 4), 1);
+	ck_assert_int_eq(mv_segment_holders(h, 4, s), 1);
 	ck_assert_int_eq(h[0].exports, 0);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+}
+END_TEST
+
+/*
+ * Info and holder structs carry their size: a caller built against an older header (a smaller
+ * size) is refused, not overrun; one built against a newer, larger struct gets its array filled
+ * at its own stride, and its own size back in each entry.
+ */
+START_TEST(info_and_holders_are_written_only_as_far_as_the_callers_size_says)
+{
+	struct newer_holder {
+		mv_segment_holder h;
+		char added_later[24];
+	} newer[2];
+	const char *a = new_name();
+	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL);
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
+	mv_segment_holder old = MV_SEGMENT_HOLDER_INIT;
+	mv_view v;
+
+	info.size = sizeof(info) - 8;
+	ck_assert_mv_err(mv_segment_get_info(&info, s), EINVAL, "MV_SEGMENT_INFO_INIT");
+	ck_assert_int_eq(info.data_size, 0);
+	old.size = 0;
+	ck_assert_mv_err(mv_segment_holders(&old, 1, s), EINVAL, "MV_SEGMENT_HOLDER_INIT");
+	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
+	memset(newer, 0x5a, sizeof(newer));
+	newer[0].h.size = sizeof(newer[0]);
+	ck_assert_int_eq(mv_segment_holders(&newer[0].h, 2, s), 1);
+	ck_assert_int_eq(newer[0].h.size, sizeof(newer[0]));
+	ck_assert_int_eq(newer[0].h.pid, getpid());
+	ck_assert_int_eq(newer[0].h.exports, 1);
+	ck_assert_int_eq((unsigned char)newer[0].added_later[0], 0x5a);
+	ck_assert_int_eq(mv_view_release(&v), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
 }
 END_TEST
@@ -980,11 +1015,11 @@ START_TEST(a_mutex_owner_killed_mid_update_is_recovered_by_the_next_operation)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 8192, NULL, -1, NULL), *t;
-	mv_segment_holder h[4];
+	mv_segment_holder h[4] = { MV_SEGMENT_HOLDER_INIT };
 
 	kill_inside_critical_section(a, 1, 2);
 	/* Our next operation needs the mutex: it recovers it and repairs the header. */
-	ck_assert_int_eq(mv_segment_holders(s, h, 4), 1);
+	ck_assert_int_eq(mv_segment_holders(h, 4, s), 1);
 	ck_assert_int_eq(h[0].pid, getpid());
 	header_is_repaired(a, 8192);
 	ck_assert_int_eq(table_slots_used(a), 1);
@@ -1020,7 +1055,7 @@ START_TEST(a_fresh_open_after_a_mutex_owner_died_mid_update_repairs_the_header)
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(t), 0), 0);
 	ck_assert_int_eq(mv_view_len(&v), 8192);
 	ck_assert_int_eq(mv_view_release(&v), 0);
-	ck_assert_int_eq(mv_segment_holders(t, NULL, 0), 1);
+	ck_assert_int_eq(mv_segment_holders(NULL, 0, t), 1);
 	ck_assert_int_eq(mv_segment_close(t), 0);
 	t = open_seg(a, MV_SEGMENT_READONLY);
 	ck_assert_int_eq(mv_segment_close(t), 0);
@@ -1037,7 +1072,7 @@ START_TEST(a_mutex_owner_killed_outside_an_update_does_not_wedge_opens)
 	kill_inside_critical_section(a, 0, 1);
 	t = open_seg(a, 0);
 	ck_assert_int_eq(table_slots_used(a), 1); /* reclaimed, ours taken */
-	ck_assert_int_eq(mv_segment_holders(t, NULL, 0), 1);
+	ck_assert_int_eq(mv_segment_holders(NULL, 0, t), 1);
 	ck_assert_int_eq(mv_segment_resize(t, 4096), 0);
 	header_is_repaired(a, 4096);
 	ck_assert_int_eq(mv_segment_close(t), 0);
@@ -1050,7 +1085,7 @@ END_TEST
 
 static void child_receives_memfd(int in, int out, const char *name)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s;
 	mv_value x;
 	mv_view v;
@@ -1058,7 +1093,7 @@ static void child_receives_memfd(int in, int out, const char *name)
 
 	(void)name;
 	MV_TEST_CHECK(mv_segment_recv(&s, sock, NULL) == 0);
-	MV_TEST_CHECK(mv_segment_info(s, &info) == 0);
+	MV_TEST_CHECK(mv_segment_get_info(&info, s) == 0);
 	MV_TEST_CHECK(info.flags & MV_SEGMENT_MEMFD);
 	MV_TEST_CHECK(!(info.flags & MV_SEGMENT_READONLY));
 	MV_TEST_CHECK(strcmp(info.format, "q") == 0 && info.ndim == 1 && info.shape[0] == 16);
@@ -1126,7 +1161,7 @@ END_TEST
 START_TEST(a_sealed_memfd_cannot_be_truncated_or_shrunk)
 {
 	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s;
 	struct stat st;
 
@@ -1144,7 +1179,7 @@ START_TEST(a_sealed_memfd_cannot_be_truncated_or_shrunk)
 	ck_assert_int_eq(mv_segment_resize(s, 12288), 0);
 	ck_assert_uint_eq(mapped_size(s), 12288);
 	ck_assert_int_eq(mv_segment_seal(s, MV_SEAL_GROW), 0);
-	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, s), 0);
 	ck_assert_uint_eq(info.seals, MV_SEAL_GROW);
 	ck_assert_int_eq(ftruncate(mv_segment_fd(s), 65536), -1);
 	ck_assert_int_eq(errno, EPERM);
@@ -1182,7 +1217,7 @@ END_TEST
 START_TEST(a_future_write_sealed_memfd_imports_readonly)
 {
 	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s, *t;
 	mv_value x;
 	mv_view v;
@@ -1192,7 +1227,7 @@ START_TEST(a_future_write_sealed_memfd_imports_readonly)
 	ck_assert_int_eq(mv_segment_create(&s, "mvtest-ro", 4096, &o), 0);
 	((unsigned char *)mv_segment_data(s))[1] = 9; /* the creator's mapping predates the seal */
 	ck_assert_int_eq(mv_segment_import(&t, mv_segment_fd(s), NULL), 0);
-	ck_assert_int_eq(mv_segment_info(t, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, t), 0);
 	ck_assert(info.flags & MV_SEGMENT_READONLY);
 	ck_assert(info.flags & MV_SEGMENT_MEMFD);
 	ck_assert_uint_eq(info.seals & MV_SEAL_FUTURE_WRITE, MV_SEAL_FUTURE_WRITE);
@@ -1249,7 +1284,7 @@ START_TEST(a_readonly_open_is_no_holder_and_sees_writes)
 
 	r = open_seg(a, MV_SEGMENT_READONLY);
 	ck_assert_int_eq(fcntl(mv_segment_fd(r), F_GETFL) & O_ACCMODE, O_RDONLY);
-	ck_assert_int_eq(mv_segment_holders(s, NULL, 0), 1);
+	ck_assert_int_eq(mv_segment_holders(NULL, 0, s), 1);
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(r), 0), 0);
 	((unsigned char *)mv_segment_data(s))[3] = 200;
 	ck_assert_int_eq(mv_view_get_item(&x, &v, 3), 0);
@@ -1270,7 +1305,7 @@ START_TEST(a_raw_open_of_a_foreign_object_gives_a_typed_view_of_its_bytes)
 {
 	const char *a = new_name();
 	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	double data[1000];
 	mv_segment *s = NULL;
 	mv_value x;
@@ -1284,11 +1319,11 @@ START_TEST(a_raw_open_of_a_foreign_object_gives_a_typed_view_of_its_bytes)
 	o.flags = MV_SEGMENT_RAW;
 	o.format = "d";
 	ck_assert_int_eq(mv_segment_open(&s, a, &o), 0);
-	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, s), 0);
 	ck_assert_uint_eq(info.data_offset, 0);
 	ck_assert_uint_eq(info.data_size, sizeof(data));
 	ck_assert_int_eq(info.creator, 0);
-	ck_assert_int_eq(mv_segment_holders(s, NULL, 0), 0);
+	ck_assert_int_eq(mv_segment_holders(NULL, 0, s), 0);
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
 	ck_assert_str_eq(mv_view_format(&v), "d");
 	ck_assert_int_eq(mv_view_len(&v), 1000);
@@ -1390,7 +1425,7 @@ START_TEST(shapes_follow_numpys_rule_in_create_and_open_alike)
 	const ssize_t empty_rows[2] = { (ssize_t)1 << 61, 0 };
 	const char *a = new_name();
 	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s = NULL;
 	mv_view v;
 
@@ -1405,7 +1440,7 @@ START_TEST(shapes_follow_numpys_rule_in_create_and_open_alike)
 	ck_assert_int_eq(mv_segment_create(&s, a, 4096, &o), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
 	s = open_seg(a, 0);
-	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, s), 0);
 	ck_assert(info.ndim == 2 && info.shape[0] == empty_rows[0] && info.shape[1] == 0);
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
 	ck_assert_int_eq(mv_view_nbytes(&v), 0);
@@ -1658,12 +1693,12 @@ static int maps_object(int fd)
 }
 
 /* mv_segment_probe() on a fresh read-only descriptor of @name: its return value. */
-static int probe_name_ro(const char *name, struct mv_segment_info *info)
+static int probe_name_ro(const char *name, mv_segment_info *info)
 {
 	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0), rc;
 
 	ck_assert_msg(fd >= 0, "shm_open %s: %s", name, strerror(errno));
-	rc = mv_segment_probe(fd, info);
+	rc = mv_segment_probe(info, fd);
 	close(fd);
 	return rc;
 }
@@ -1673,7 +1708,7 @@ START_TEST(a_probe_reads_a_good_header_without_mapping_it_or_becoming_a_holder)
 	const char *a = new_name();
 	ssize_t shape[2] = { 16, 32 };
 	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	mv_segment *s = create_seg(a, 8192, "i", 2, shape);
 	int fd;
 
@@ -1681,7 +1716,7 @@ START_TEST(a_probe_reads_a_good_header_without_mapping_it_or_becoming_a_holder)
 	fd = shm_open(a, O_RDONLY | O_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
 	memset(&info, 0xa5, sizeof(info));
-	ck_assert_int_eq(mv_segment_probe(fd, &info), 1);
+	ck_assert_int_eq(mv_segment_probe(&info, fd), 1);
 	ck_assert_uint_eq(info.data_offset, SEG_ALIGN);
 	ck_assert_uint_eq(info.data_size, 8192);
 	ck_assert_uint_eq(info.generation, 1);
@@ -1712,7 +1747,7 @@ START_TEST(a_probe_reads_a_good_header_without_mapping_it_or_becoming_a_holder)
 	o.format = "d";
 	o.seals = MV_SEAL_GROW;
 	ck_assert_int_eq(mv_segment_create(&s, "mvtest-probe", 4096, &o), 0);
-	ck_assert_int_eq(mv_segment_probe(mv_segment_fd(s), &info), 1);
+	ck_assert_int_eq(mv_segment_probe(&info, mv_segment_fd(s)), 1);
 	ck_assert_str_eq(info.format, "d");
 	ck_assert_int_eq(info.ndim, 1);
 	ck_assert_int_eq(info.shape[0], 512);
@@ -1725,7 +1760,7 @@ START_TEST(a_probe_refuses_corrupted_headers_as_open_does_and_names_the_object)
 {
 	const char *a = new_name();
 	ssize_t shape[2] = { 16, 32 };
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	unsigned char *tmpl, *buf;
 	struct seg_header *h;
 	char path[128];
@@ -1782,7 +1817,7 @@ END_TEST
 START_TEST(a_probe_calls_foreign_objects_not_memview_and_checks_its_arguments)
 {
 	const char *a = new_name();
-	struct mv_segment_info info, before;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT, before = MV_SEGMENT_INFO_INIT;
 	double data[1024];
 	char path[128];
 	int i, fd;
@@ -1807,22 +1842,22 @@ START_TEST(a_probe_calls_foreign_objects_not_memview_and_checks_its_arguments)
 	fd = memfd_create("mvtest-foreign", MFD_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, 8192), 0);
-	ck_assert_int_eq(mv_segment_probe(fd, &info), 0);
+	ck_assert_int_eq(mv_segment_probe(&info, fd), 0);
 	close(fd);
 
-	ck_assert_mv_err(mv_segment_probe(-1, &info), EBADF, "descriptor -1");
+	ck_assert_mv_err(mv_segment_probe(&info, -1), EBADF, "descriptor -1");
 	fd = shm_open(a, O_RDONLY | O_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_mv_err(mv_segment_probe(fd, NULL), EINVAL, "out");
+	ck_assert_mv_err(mv_segment_probe(NULL, fd), EINVAL, "out");
 	close(fd);
 	snprintf(path, sizeof(path), "/dev/shm%s", a);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_mv_err(mv_segment_probe(fd, &info), EBADF, "cannot read");
+	ck_assert_mv_err(mv_segment_probe(&info, fd), EBADF, "cannot read");
 	close(fd);
 	fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_mv_err(mv_segment_probe(fd, &info), EINVAL, "not a regular file");
+	ck_assert_mv_err(mv_segment_probe(&info, fd), EINVAL, "not a regular file");
 	close(fd);
 }
 END_TEST
@@ -1864,6 +1899,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, a_second_process_sees_the_data_typed_by_the_header);
 	tcase_add_test(tc, an_execed_program_opens_the_segment_typed_by_the_header);
 	tcase_add_test(tc, holders_report_live_processes_and_their_export_counts);
+	tcase_add_test(tc, info_and_holders_are_written_only_as_far_as_the_callers_size_says);
 	TC("resizing");
 	tcase_add_test(tc, shrink_is_refused_while_another_process_has_views_and_allowed_after_it_exits);
 	tcase_add_test(tc, growing_is_allowed_while_views_exist_and_other_holders_follow);

@@ -68,7 +68,7 @@ END_TEST
 
 START_TEST(growing_past_the_space_left_fails_with_enospc_and_keeps_the_size)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	char name[96];
 	mv_segment *s = NULL;
 
@@ -76,7 +76,7 @@ START_TEST(growing_past_the_space_left_fails_with_enospc_and_keeps_the_size)
 	mv_test_name(name, sizeof(name), "nospace");
 	ck_assert_int_eq(mv_segment_create(&s, name, 256u << 10, NULL), 0);
 	ck_assert_mv_err(mv_segment_resize(s, 4u << 20), ENOSPC, "not enough space");
-	ck_assert_int_eq(mv_segment_info(s, &info), 0);
+	ck_assert_int_eq(mv_segment_get_info(&info, s), 0);
 	ck_assert_uint_eq(info.data_size, 256u << 10);
 	ck_assert_uint_eq(info.mapped_size, 256u << 10);
 	/* The data is all there: touching every page does not SIGBUS. */

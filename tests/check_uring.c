@@ -98,10 +98,9 @@ static int next_completion(struct io_uring *r, mv_uring *t, mv_uring_result *res
 /* The next completion must be a memview I/O; returns its result. */
 static mv_uring_result expect_io(struct io_uring *r, mv_uring *t)
 {
-	mv_uring_result res;
+	mv_uring_result res = MV_URING_RESULT_INIT;
 	int kind;
 
-	memset(&res, 0, sizeof(res));
 	kind = next_completion(r, t, &res);
 	ck_assert_msg(kind == MV_URING_CQE_IO, "expected an I/O completion, got %d (%s)", kind,
 		      mv_errmsg());
@@ -117,9 +116,9 @@ static void expect_tag(struct io_uring *r, mv_uring *t)
 
 static void *slot_addr(mv_uring *t, unsigned index)
 {
-	struct mv_uring_slot_info si;
+	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
 
-	ck_assert_int_eq(mv_uring_slot_info(&si, t, index), 0);
+	ck_assert_int_eq(mv_uring_get_slot_info(&si, t, index), 0);
 	return si.addr;
 }
 
@@ -159,7 +158,7 @@ START_TEST(a_fixed_read_fills_a_slot_view_byte_for_byte)
 	struct io_uring r;
 	mv_uring *t;
 	mv_view v;
-	mv_uring_result res;
+	mv_uring_result res = MV_URING_RESULT_INIT;
 	int fd = pattern_file(65536);
 
 	ring_up(&r, 8);
@@ -288,7 +287,7 @@ START_TEST(views_that_are_not_one_contiguous_piece_of_a_slot_are_refused)
 	mv_uring *t, *t2;
 	mv_heap *h;
 	mv_view v, s, hv, v2, rel;
-	struct mv_uring_info info;
+	mv_uring_info info = MV_URING_INFO_INIT;
 
 	ring_up(&r, 8);
 	ring_up(&r2, 8);
@@ -311,7 +310,7 @@ START_TEST(views_that_are_not_one_contiguous_piece_of_a_slot_are_refused)
 	mv_view_release(&rel);
 	ck_assert_mv_err(mv_uring_prep_write_fixed(NULL, t, 1, &rel, 0, 0), EBADF, "released");
 	/* Nothing was taken by the refusals. */
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_int_eq(info.inflight, 0);
 	ck_assert_int_eq(info.views, 1);
 	mv_view_release(&s);
@@ -362,7 +361,7 @@ END_TEST
 START_TEST(clear_replace_unregister_and_free_are_refused_while_a_view_holds_the_slot)
 {
 	struct io_uring r;
-	struct mv_uring_info info;
+	mv_uring_info info = MV_URING_INFO_INIT;
 	mv_uring *t;
 	mv_view v, s;
 
@@ -375,7 +374,7 @@ START_TEST(clear_replace_unregister_and_free_are_refused_while_a_view_holds_the_
 	ck_assert_mv_err(mv_uring_unregister(t), EBUSY, "slot 3");
 	ck_assert_mv_err(mv_uring_free(t), EBUSY, "held by 1 view");
 	/* The refusals changed nothing. */
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_int_eq(info.registered, 1);
 	ck_assert_uint_eq(info.used, 1);
 	ck_assert_uint_eq(info.bytes, 4096);
@@ -398,8 +397,8 @@ START_TEST(an_io_in_flight_holds_the_slot_until_its_completion_is_reaped)
 	struct io_uring r;
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts = { 5, 0 };
-	struct mv_uring_slot_info si;
-	mv_uring_result res;
+	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
+	mv_uring_result res = MV_URING_RESULT_INIT;
 	mv_uring *t;
 	mv_view v;
 	int p[2];
@@ -413,7 +412,7 @@ START_TEST(an_io_in_flight_holds_the_slot_until_its_completion_is_reaped)
 	ck_assert_int_eq(mv_uring_prep_read_fixed(NULL, t, p[0], &v, (uint64_t)-1, 5), 0);
 	ck_assert_int_eq(io_uring_submit(&r), 1);
 	ck_assert_int_eq(mv_view_release(&v), 0);
-	ck_assert_int_eq(mv_uring_slot_info(&si, t, 0), 0);
+	ck_assert_int_eq(mv_uring_get_slot_info(&si, t, 0), 0);
 	ck_assert_int_eq(si.views, 0);
 	ck_assert_int_eq(si.inflight, 1);
 	ck_assert_mv_err(mv_uring_clear(t, 0), EBUSY, "held by 0 views and 1 I/O in flight");
@@ -440,7 +439,7 @@ END_TEST
 START_TEST(replaced_memory_is_released_only_after_its_tag_completion)
 {
 	struct io_uring r;
-	struct mv_uring_info info;
+	mv_uring_info info = MV_URING_INFO_INIT;
 	mv_uring *t;
 	void *mem;
 
@@ -448,20 +447,20 @@ START_TEST(replaced_memory_is_released_only_after_its_tag_completion)
 	ck_assert_int_eq(posix_memalign(&mem, 4096, 8192), 0);
 	ring_up(&r, 8);
 	t = table_up(&r, 2);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_uint_ne(info.features & MV_URING_FEATURE_TAGS, 0);
 	ck_assert_int_eq(mv_uring_wrap(t, 0, mem, 8192, 0, on_release, &r), 0);
 	ck_assert_int_eq(mv_uring_alloc(t, 0, 4096), 0);
 	/* The kernel has posted the tag, but until memview sees it the memory stays lent. */
 	ck_assert_int_eq(released, 0);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_uint_eq(info.pending_tags, 1);
 	ck_assert_uint_eq(info.used, 1);
 	ck_assert_uint_eq(info.bytes, 4096);
 	expect_tag(&r, t);
 	ck_assert_int_eq(released, 1);
 	ck_assert_ptr_eq(released_mem, mem);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_uint_eq(info.pending_tags, 0);
 	teardown(&r, t);
 	free(mem);
@@ -471,7 +470,7 @@ END_TEST
 START_TEST(unregistering_empties_every_slot_and_the_tags_follow)
 {
 	struct io_uring r;
-	struct mv_uring_info info;
+	mv_uring_info info = MV_URING_INFO_INIT;
 	mv_uring *t, *t2;
 	mv_view v;
 
@@ -479,12 +478,12 @@ START_TEST(unregistering_empties_every_slot_and_the_tags_follow)
 	t = table_up(&r, 4);
 	ck_assert_int_eq(mv_uring_alloc(t, 0, 4096), 0);
 	ck_assert_int_eq(mv_uring_alloc(t, 2, 65536), 0);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_uint_eq(info.used, 2);
 	ck_assert_uint_eq(info.bytes, 4096 + 65536);
 	ck_assert_int_eq(mv_uring_unregister(t), 0);
 	ck_assert_int_eq(mv_uring_unregister(t), 0);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_int_eq(info.registered, 0);
 	ck_assert_uint_eq(info.used, 0);
 	ck_assert_uint_eq(info.pending_tags, 2);
@@ -494,7 +493,7 @@ START_TEST(unregistering_empties_every_slot_and_the_tags_follow)
 	t2 = table_up(&r, 1);
 	expect_tag(&r, t);
 	expect_tag(&r, t);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_uint_eq(info.pending_tags, 0);
 	ck_assert_int_eq(mv_uring_free(t), 0);
 	teardown(&r, t2);
@@ -529,7 +528,7 @@ START_TEST(completions_are_sorted_into_foreign_memview_and_double)
 	struct io_uring r;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe fake;
-	mv_uring_result res;
+	mv_uring_result res = MV_URING_RESULT_INIT;
 	mv_uring *t;
 	mv_view v;
 	int fd = pattern_file(16);
@@ -568,7 +567,7 @@ END_TEST
 START_TEST(a_full_submission_queue_is_refused_without_taking_the_slot)
 {
 	struct io_uring r;
-	struct mv_uring_slot_info si;
+	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
 	mv_uring *t;
 	mv_view v;
 	int fd = pattern_file(4096), i;
@@ -580,7 +579,7 @@ START_TEST(a_full_submission_queue_is_refused_without_taking_the_slot)
 	ck_assert_int_eq(mv_uring_prep_read_fixed(NULL, t, fd, &v, 0, 1), 0);
 	ck_assert_int_eq(mv_uring_prep_read_fixed(NULL, t, fd, &v, 0, 2), 0);
 	ck_assert_mv_err(mv_uring_prep_read_fixed(NULL, t, fd, &v, 0, 3), EAGAIN, "full");
-	ck_assert_int_eq(mv_uring_slot_info(&si, t, 0), 0);
+	ck_assert_int_eq(mv_uring_get_slot_info(&si, t, 0), 0);
 	ck_assert_int_eq(si.inflight, 2);
 	ck_assert_int_eq(si.views, 1);
 	io_uring_submit(&r);
@@ -675,9 +674,9 @@ START_TEST(views_taken_from_threads_race_safely_with_replacement)
 		}
 		/* The tag of the replaced buffer, if there was one. */
 		for (;;) {
-			struct mv_uring_info info;
+			mv_uring_info info = MV_URING_INFO_INIT;
 
-			ck_assert_int_eq(mv_uring_info(&info, t), 0);
+			ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 			if (!info.pending_tags)
 				break;
 			expect_tag(&r, t);
@@ -755,7 +754,7 @@ END_TEST
 START_TEST(mappings_the_kernel_would_refuse_or_misuse_are_refused)
 {
 	struct io_uring r;
-	struct mv_uring_info info;
+	mv_uring_info info = MV_URING_INFO_INIT;
 	mv_uring *t;
 	void *ro, *priv, *filemap, *hole;
 	unsigned char residency[2];
@@ -778,10 +777,10 @@ START_TEST(mappings_the_kernel_would_refuse_or_misuse_are_refused)
 	ck_assert_mv_err(mv_uring_wrap(t, 0, ro, 8192, 1, NULL, NULL), EROFS,
 			 "without write permission");
 	ck_assert_mv_err(mv_uring_wrap(t, 0, priv, 8192, 0, NULL, NULL), EINVAL, "MAP_PRIVATE");
-	ck_assert_mv_err(mv_uring_wrap(t, 0, filemap, 8192, 0, NULL, NULL), EOPNOTSUPP,
+	ck_assert_mv_err(mv_uring_wrap(t, 0, filemap, 8192, 0, NULL, NULL), ENOTSUP,
 			 "regular file");
 	ck_assert_mv_err(mv_uring_wrap(t, 0, hole, 8192, 0, NULL, NULL), EFAULT, "not all mapped");
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	ck_assert_uint_eq(info.used, 0);
 	teardown(&r, t);
 	munmap(ro, 8192);
@@ -973,7 +972,7 @@ START_TEST(attached_ranges_are_checked_against_the_exporter)
 	mv_uring *t;
 	mv_heap *h, *ro;
 	mv_view v;
-	struct mv_uring_slot_info si;
+	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
 
 	ring_up(&r, 8);
 	t = table_up(&r, 2);
@@ -985,7 +984,7 @@ START_TEST(attached_ranges_are_checked_against_the_exporter)
 	ck_assert_int_eq(mv_exporter_exports(mv_heap_exporter(h)), 0);
 	/* A bytearray attached cannot be resized while registered. */
 	ck_assert_int_eq(mv_uring_attach(t, 0, mv_heap_exporter(h), 100, 0), 0);
-	ck_assert_int_eq(mv_uring_slot_info(&si, t, 0), 0);
+	ck_assert_int_eq(mv_uring_get_slot_info(&si, t, 0), 0);
 	ck_assert_int_eq(si.kind, MV_URING_SLOT_ATTACH);
 	ck_assert_ptr_eq(si.addr, (char *)mv_heap_data(h) + 100);
 	ck_assert_uint_eq(si.len, 9900);
@@ -1010,8 +1009,8 @@ START_TEST(a_read_lands_in_a_segment_that_another_process_views_without_a_copy)
 {
 	char name[96];
 	struct io_uring r;
-	struct mv_uring_info info;
-	struct mv_uring_slot_info si;
+	mv_uring_info info = MV_URING_INFO_INIT;
+	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
 	/* Static: the forked consumer _exits holding the parent's table, which memcheck would call
 	 * lost if the only pointer to it were in a register the child reused. */
 	static mv_uring *t;
@@ -1024,17 +1023,17 @@ START_TEST(a_read_lands_in_a_segment_that_another_process_views_without_a_copy)
 	ck_assert_int_eq(mv_segment_create(&seg, name, 65536, NULL), 0);
 	ring_up(&r, 8);
 	t = table_up(&r, 2);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	rc = mv_uring_attach(t, 1, mv_segment_exporter(seg), 4096, 16384);
 	if (!(info.features & MV_URING_FEATURE_SHM)) {
 		/* Older kernels refuse shared memory: that must be said, not crash. */
-		ck_assert_int_eq(rc, -EOPNOTSUPP);
+		ck_assert_int_eq(rc, -ENOTSUP);
 		ck_assert_ptr_nonnull(strstr(mv_errmsg(), "refuses to register shared memory"));
 		fprintf(stderr, "note: this kernel does not register shared memory\n");
 		goto out;
 	}
 	ck_assert_msg(rc == 0, "attach: %d %s", rc, mv_errmsg());
-	ck_assert_int_eq(mv_uring_slot_info(&si, t, 1), 0);
+	ck_assert_int_eq(mv_uring_get_slot_info(&si, t, 1), 0);
 	ck_assert_int_eq(si.shared, 1);
 	ck_assert_ptr_eq(si.addr, (char *)mv_segment_data(seg) + 4096);
 	/* The slot holds an export: the segment cannot close or shrink under the kernel. */
@@ -1093,7 +1092,7 @@ END_TEST
 START_TEST(a_memfd_segment_registers_whole)
 {
 	struct io_uring r;
-	struct mv_uring_info info;
+	mv_uring_info info = MV_URING_INFO_INIT;
 	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
 	mv_uring *t;
 	mv_segment *seg;
@@ -1104,10 +1103,10 @@ START_TEST(a_memfd_segment_registers_whole)
 	ck_assert_int_eq(mv_segment_create(&seg, "mv-uring-test", 8192, &opts), 0);
 	ring_up(&r, 8);
 	t = table_up(&r, 1);
-	ck_assert_int_eq(mv_uring_info(&info, t), 0);
+	ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
 	if (!(info.features & MV_URING_FEATURE_SHM)) {
 		ck_assert_int_eq(mv_uring_attach(t, 0, mv_segment_exporter(seg), 0, 0),
-				 -EOPNOTSUPP);
+				 -ENOTSUP);
 		goto out;
 	}
 	ck_assert_int_eq(mv_uring_attach(t, 0, mv_segment_exporter(seg), 0, 0), 0);
@@ -1140,7 +1139,7 @@ int main(void)
 		return 1;
 	}
 	rc = mv_uring_new(&t, &r, 1);
-	if (rc == -EOPNOTSUPP)
+	if (rc == -ENOTSUP)
 		mv_test_skip("%s", mv_errmsg());
 	if (rc == 0)
 		mv_uring_free(t);

@@ -29,7 +29,7 @@ static void text_is(const mv_view *v, const char *expected)
 {
 	char *s = NULL;
 
-	ck_assert_int_ge(mv_view_tolist_text(v, &s), 0);
+	ck_assert_int_ge(mv_view_tolist_text(&s, v), 0);
 	ck_assert_str_eq(s, expected);
 	free(s);
 }
@@ -52,8 +52,8 @@ START_TEST(released_view_refuses_every_operation_with_ebadf)
 	ck_assert_mv_err(mv_view_nbytes(&v), EBADF, "released");
 	ck_assert_mv_err(mv_view_slice(&d, &v, 0, 1, 1), EBADF, "released");
 	ck_assert_mv_err(mv_view_cast(&d, &v, "B", NULL, MV_CAST_NO_SHAPE), EBADF, "released");
-	ck_assert_mv_err(mv_view_tobytes(&v, out, sizeof(out), 'C'), EBADF, "released");
-	ck_assert_mv_err(mv_view_hex(&v, out, sizeof(out), NULL, 0), EBADF, "released");
+	ck_assert_mv_err(mv_view_tobytes(out, sizeof(out), &v, 'C'), EBADF, "released");
+	ck_assert_mv_err(mv_view_hex(out, sizeof(out), &v, NULL, 0), EBADF, "released");
 	ck_assert_mv_err(mv_view_toreadonly(&d, &v), EBADF, "released");
 	ck_assert_mv_err(mv_view_hash(&h, &v), EBADF, "released");
 	ck_assert_ptr_null(mv_view_format(&v));
@@ -416,13 +416,13 @@ START_TEST(tobytes_in_c_f_and_a_order)
 
 	make_view(&v, 6, 1);
 	ck_assert_int_eq(mv_view_cast(&c, &v, "B", shape, 2), 0);
-	ck_assert_int_eq(mv_view_tobytes(&c, out, 6, 'F'), 6);
+	ck_assert_int_eq(mv_view_tobytes(out, 6, &c, 'F'), 6);
 	ck_assert_int_eq(memcmp(out, f_order, 6), 0);
-	ck_assert_int_eq(mv_view_tobytes(&c, out, 6, 'A'), 6);
+	ck_assert_int_eq(mv_view_tobytes(out, 6, &c, 'A'), 6);
 	ck_assert_int_eq(memcmp(out, "\0\1\2\3\4\5", 6), 0);
-	ck_assert_int_eq(mv_view_tobytes(&c, NULL, 0, 'C'), 6);
-	ck_assert_mv_err(mv_view_tobytes(&c, out, 5, 'C'), ENOBUFS, "6 bytes needed");
-	ck_assert_mv_err(mv_view_tobytes(&c, out, 6, 'X'), EINVAL, "order must be 'C', 'F' or 'A'");
+	ck_assert_int_eq(mv_view_tobytes(NULL, 0, &c, 'C'), 6);
+	ck_assert_mv_err(mv_view_tobytes(out, 5, &c, 'C'), ENOBUFS, "6 bytes needed");
+	ck_assert_mv_err(mv_view_tobytes(out, 6, &c, 'X'), EINVAL, "order must be 'C', 'F' or 'A'");
 	ck_assert_int_eq(mv_view_c_contiguous(&c), 1);
 	ck_assert_int_eq(mv_view_f_contiguous(&c), 0);
 	ck_assert_int_eq(mv_view_contiguous(&c), 1);
@@ -439,19 +439,19 @@ START_TEST(hex_groups_from_the_right_for_positive_and_left_for_negative)
 
 	make_view(&v, 6, 1);
 	ck_assert_int_eq(mv_view_slice(&s, &v, 1, MV_NONE, MV_NONE), 0);
-	ck_assert_int_eq(mv_view_hex(&s, out, sizeof(out), ":", 2), 12);
+	ck_assert_int_eq(mv_view_hex(out, sizeof(out), &s, ":", 2), 12);
 	ck_assert_str_eq(out, "01:0203:0405");
-	ck_assert_int_eq(mv_view_hex(&s, out, sizeof(out), ":", -2), 12);
+	ck_assert_int_eq(mv_view_hex(out, sizeof(out), &s, ":", -2), 12);
 	ck_assert_str_eq(out, "0102:0304:05");
-	ck_assert_int_eq(mv_view_hex(&s, out, sizeof(out), "-", 0), 10);
+	ck_assert_int_eq(mv_view_hex(out, sizeof(out), &s, "-", 0), 10);
 	ck_assert_str_eq(out, "0102030405");
-	ck_assert_int_eq(mv_view_hex(&s, out, sizeof(out), NULL, 0), 10);
-	ck_assert_mv_err(mv_view_hex(&s, out, sizeof(out), "ab", 1), EINVAL, "sep must be length 1.");
-	ck_assert_mv_err(mv_view_hex(&s, out, sizeof(out), "\xc3", 1), EINVAL, "sep must be ASCII.");
-	ck_assert_mv_err(mv_view_hex(&s, out, 10, NULL, 0), ENOBUFS, "11 bytes needed");
+	ck_assert_int_eq(mv_view_hex(out, sizeof(out), &s, NULL, 0), 10);
+	ck_assert_mv_err(mv_view_hex(out, sizeof(out), &s, "ab", 1), EINVAL, "sep must be length 1.");
+	ck_assert_mv_err(mv_view_hex(out, sizeof(out), &s, "\xc3", 1), EINVAL, "sep must be ASCII.");
+	ck_assert_mv_err(mv_view_hex(out, 10, &s, NULL, 0), ENOBUFS, "11 bytes needed");
 	mv_view_release(&s);
 	ck_assert_int_eq(mv_view_slice(&s, &v, MV_NONE, MV_NONE, -2), 0);
-	ck_assert_int_eq(mv_view_hex(&s, out, sizeof(out), " ", 1), 8);
+	ck_assert_int_eq(mv_view_hex(out, sizeof(out), &s, " ", 1), 8);
 	ck_assert_str_eq(out, "05 03 01");
 	mv_view_release(&s);
 	mv_view_release(&v);
@@ -481,17 +481,17 @@ START_TEST(tolist_visitor_typed_array_and_text_agree)
 	ck_assert_int_eq(mv_view_cast(&c, &v, "B", shape, 2), 0);
 	ck_assert_int_eq(mv_view_visit(&c, count_visit, &n), 42); /* the visitor stops the walk */
 	ck_assert_int_eq(n, 4);
-	ck_assert_int_eq(mv_view_tolist_values(&c, vals, 6), 6);
+	ck_assert_int_eq(mv_view_tolist_values(vals, 6, &c), 6);
 	ck_assert_int_eq(vals[5].u, 5);
-	ck_assert_mv_err(mv_view_tolist_values(&c, vals, 5), ENOBUFS, "6 items");
-	ck_assert_int_eq(mv_view_tolist_as(&c, 'd', dd, 6), 6);
+	ck_assert_mv_err(mv_view_tolist_values(vals, 5, &c), ENOBUFS, "6 items");
+	ck_assert_int_eq(mv_view_tolist_as(dd, 6, &c, 'd'), 6);
 	ck_assert(dd[4] == 4.0);
-	ck_assert_int_eq(mv_view_tolist_as(&c, 'q', q, 6), 6);
+	ck_assert_int_eq(mv_view_tolist_as(q, 6, &c, 'q'), 6);
 	ck_assert_int_eq(q[3], 3);
 	text_is(&c, "[[0, 1, 2], [3, 4, 5]]");
 	ck_assert_int_eq(mv_view_cast(&d, &v, "c", NULL, MV_CAST_NO_SHAPE), 0);
 	text_is(&d, "[b'\\x00', b'\\x01', b'\\x02', b'\\x03', b'\\x04', b'\\x05']");
-	ck_assert_mv_err(mv_view_tolist_as(&d, 'q', q, 6), EINVAL, "bytes");
+	ck_assert_mv_err(mv_view_tolist_as(q, 6, &d, 'q'), EINVAL, "bytes");
 	mv_view_release(&d);
 	mv_view_release(&c);
 	mv_view_release(&v);
@@ -634,7 +634,11 @@ static int huge_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 	return 0;
 }
 
-static const struct mv_exporter_ops huge_ops = { "huge", huge_get, NULL, 0 };
+static const mv_exporter_ops huge_ops = {
+	.size = sizeof(mv_exporter_ops),
+	.name = "huge",
+	.get = huge_get,
+};
 
 START_TEST(record_whose_c_strides_overflow_behind_a_zero_dimension_is_refused)
 {

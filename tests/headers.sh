@@ -98,7 +98,8 @@ static int get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 	return mv_buffer_fill(buf, self, mem, (ssize_t)sizeof(mem), 0, flags);
 }
 
-static const struct mv_exporter_ops ops = { "test", get, NULL, MV_EXPORTER_UNHASHABLE };
+static const mv_exporter_ops ops = { sizeof(mv_exporter_ops), "test", get, NULL,
+				     MV_EXPORTER_UNHASHABLE };
 
 int mv_headers_macros(void);
 int mv_headers_macros(void)
@@ -109,6 +110,14 @@ int mv_headers_macros(void)
 	unsigned flags = MV_BUF_FULL_RO | MV_BUF_RECORDS | MV_BUF_CONTIG | MV_BUF_STRIDED_RO;
 	char text[MV_FORMAT_REPR_MAX];
 	ssize_t shape[MV_MAXDIM];
+	mv_segment_opts so = MV_SEGMENT_OPTS_INIT;
+	mv_segment_info si = MV_SEGMENT_INFO_INIT;
+	mv_segment_holder sh[2] = { MV_SEGMENT_HOLDER_INIT, MV_SEGMENT_HOLDER_INIT };
+	mv_chan_opts co = MV_CHAN_OPTS_INIT;
+	mv_chan_stats cs = MV_CHAN_STATS_INIT;
+	mv_uring_info ui = MV_URING_INFO_INIT;
+	mv_uring_slot_info us = MV_URING_SLOT_INFO_INIT;
+	mv_uring_result ur = MV_URING_RESULT_INIT;
 #if defined(__GNUC__) || defined(__clang__)
 	MV_VIEW_SCOPED(v);
 	MV_VIEW_SCOPED(w);
@@ -124,7 +133,8 @@ int mv_headers_macros(void)
 	shape[0] = MV_VIEW_INLINE_NDIM;
 	text[0] = '\0';
 	return (int)(flags & MV_BUF_ALL_FLAGS) + MV_CAST_NO_SHAPE + (int)shape[0] +
-	       (int)vals[0].i + text[0];
+	       (int)vals[0].i + text[0] + (int)(so.size + si.size + sh[1].size + co.size +
+						cs.size + ui.size + us.size + ur.size);
 }
 EOF
 compile c "memview.h macros" "$tmp/macros.c"

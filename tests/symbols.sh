@@ -5,7 +5,10 @@
 #   2. every function declared with MV_EXPORT in include/ is exported (none declared but not built);
 #   3. every exported symbol is declared in a public header (nothing exported by accident);
 #   4. every exported function has a man page in man/: its own page or .so alias page, whose
-#      target exists and documents it, or a family page that names it in its NAME section.
+#      target exists and documents it, or a family page that names it in its NAME section;
+#   5. lib/libmemview.sym names every exported function explicitly (no glob), and nothing else;
+#   6. every .so alias page in man/ is for an exported function or a public macro or inline
+#      function of the headers (no stale alias of a renamed function).
 #
 # Environment (set by automake's AM_TESTS_ENVIRONMENT): top_srcdir, top_builddir.
 # Exit: 0 pass, 1 fail (listing every problem), 77 skip (no shared library, no nm).
@@ -123,6 +126,30 @@ while read -r f; do
 	fi
 done <"$tmp/funcs"
 [ -s "$tmp/undocumented" ] && fail "exported functions without a man page:" "$tmp/undocumented"
+
+# 5. The version script lists names, not patterns, and exactly the declared functions.
+sed 's|/\*.*\*/||; /^[[:space:]]*\*/d; /^[[:space:]]*\/\*/d' "$top_srcdir/lib/libmemview.sym" |
+	sed -n 's/^[[:space:]]*\([A-Za-z0-9_*?]*\);[[:space:]]*$/\1/p' | grep -v '^\*$' |
+	sort -u >"$tmp/listed"
+grep '[*?]' "$tmp/listed" >"$tmp/globs"
+[ -s "$tmp/globs" ] && fail "lib/libmemview.sym exports by pattern, not by name:" "$tmp/globs"
+comm -3 "$tmp/listed" "$tmp/declared" >"$tmp/listdiff"
+[ -s "$tmp/listdiff" ] &&
+	fail "lib/libmemview.sym and the MV_EXPORT declarations differ (left: only listed):" \
+		"$tmp/listdiff"
+
+# 6. Alias pages only for names that exist: exported functions, or macros and inline functions
+# that a public header defines.
+: >"$tmp/stale"
+for p in "$man"/*.3; do
+	grep -q '^\.so ' "$p" || continue
+	f=$(basename "$p" .3)
+	grep -qx -- "$f" "$tmp/funcs" && continue
+	grep -qE "(#[[:space:]]*define[[:space:]]+$f\b|[[:space:]]$f\()" \
+		"$top_srcdir/include/memview.h" "$top_srcdir"/include/memview/*.h && continue
+	echo "man/$f.3: no exported function, macro or inline function of that name" >>"$tmp/stale"
+done
+[ -s "$tmp/stale" ] && fail "alias pages for names that do not exist:" "$tmp/stale"
 
 if [ $status -eq 0 ]; then
 	echo "PASS: only mv_* exported, every MV_EXPORT declaration built, every function documented"

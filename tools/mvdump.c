@@ -247,7 +247,7 @@ static void print_list(const mv_view *v)
 
 static void print_hex(const mv_view *v, const char *sep, int bytes_per_sep)
 {
-	ssize_t n = mv_view_hex(v, NULL, 0, sep, bytes_per_sep);
+	ssize_t n = mv_view_hex(NULL, 0, v, sep, bytes_per_sep);
 	char *text;
 
 	if (n < 0)
@@ -255,7 +255,7 @@ static void print_hex(const mv_view *v, const char *sep, int bytes_per_sep)
 	text = malloc((size_t)n + 1);
 	if (!text)
 		cli_fail("cannot allocate %zd bytes for the hex text", n + 1);
-	n = mv_view_hex(v, text, (size_t)n + 1, sep, bytes_per_sep);
+	n = mv_view_hex(text, (size_t)n + 1, v, sep, bytes_per_sep);
 	if (n < 0)
 		cli_fail_mv((int)n, NULL);
 	if (fwrite(text, 1, (size_t)n, stdout) != (size_t)n)
@@ -283,7 +283,7 @@ static void print_xxd(const mv_view *v)
 		copy = malloc(nbytes ? (size_t)nbytes : 1);
 		if (!copy)
 			cli_fail("cannot allocate %zd bytes", nbytes);
-		n = mv_view_tobytes(v, copy, (size_t)nbytes, 'C');
+		n = mv_view_tobytes(copy, (size_t)nbytes, v, 'C');
 		if (n < 0)
 			cli_fail_mv((int)n, NULL);
 		bytes = copy;

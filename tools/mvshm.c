@@ -381,7 +381,7 @@ static int cmd_create(struct args *a)
 /* ------------------------------------------------------------------ info */
 
 /* The flags info shows: how the segment is made, then (JSON only) its seals. */
-static int info_flags(const struct mv_segment_info *in, const char **names, int with_seals)
+static int info_flags(const mv_segment_info *in, const char **names, int with_seals)
 {
 	int n = 0;
 
@@ -401,7 +401,7 @@ static int info_flags(const struct mv_segment_info *in, const char **names, int 
 	return n;
 }
 
-static void print_info_json(const struct mv_segment_info *in, const mv_segment_holder *h,
+static void print_info_json(const mv_segment_info *in, const mv_segment_holder *h,
 			    ssize_t nh)
 {
 	const char *flags[8];
@@ -427,7 +427,7 @@ static void print_info_json(const struct mv_segment_info *in, const mv_segment_h
 	printf("%s]\n}\n", nh ? "\n   " : "");
 }
 
-static void print_info_text(const char *name, const struct mv_segment_info *in,
+static void print_info_text(const char *name, const mv_segment_info *in,
 			    const mv_segment_holder *h, ssize_t nh, int busy)
 {
 	const char *flags[8];
@@ -470,18 +470,18 @@ static void print_info_text(const char *name, const struct mv_segment_info *in,
 static int cmd_info(struct args *a)
 {
 	const char *name = shm_name(a->operands[0]);
-	mv_segment_holder holders[MV_SEGMENT_MAX_HOLDERS];
-	struct mv_segment_info in;
+	mv_segment_holder holders[MV_SEGMENT_MAX_HOLDERS] = { MV_SEGMENT_HOLDER_INIT };
+	mv_segment_info in = MV_SEGMENT_INFO_INIT;
 	mv_segment *seg;
 	ssize_t nh;
 	int rc, busy;
 
 	/* Readonly: looking must not make mvshm a holder, nor need write permission. */
 	seg = open_segment(name, open_flags(a, MV_SEGMENT_READONLY), a->format);
-	rc = mv_segment_info(seg, &in);
+	rc = mv_segment_get_info(&in, seg);
 	if (rc < 0)
 		fail_mv(rc, name);
-	nh = mv_segment_holders(seg, holders, MV_SEGMENT_MAX_HOLDERS);
+	nh = mv_segment_holders(holders, MV_SEGMENT_MAX_HOLDERS, seg);
 	if (nh < 0)
 		fail_mv((int)nh, name);
 	if (nh > MV_SEGMENT_MAX_HOLDERS)

@@ -65,19 +65,21 @@ static void read_memview(struct shm_seg *s, int fd)
 	int rc;
 
 	opts.flags = MV_SEGMENT_READONLY;
+	s->info.size = sizeof(s->info);
+	s->holders[0].size = sizeof(s->holders[0]);
 	if (s->is_memfd)
 		rc = mv_segment_import(&seg, fd, &opts);
 	else
 		rc = mv_segment_open(&seg, s->name, &opts);
 	if (rc == 0)
-		rc = mv_segment_info(seg, &s->info);
+		rc = mv_segment_get_info(&s->info, seg);
 	if (rc < 0) {
 		s->kind = rc == -EACCES || rc == -ENOENT ? SHM_UNREADABLE : SHM_BAD;
 		s->note = strdup(*mv_errmsg() ? mv_errmsg() : mv_strerror(rc));
 		mv_segment_close(seg);
 		return;
 	}
-	n = mv_segment_holders(seg, s->holders, MV_SEGMENT_MAX_HOLDERS);
+	n = mv_segment_holders(s->holders, MV_SEGMENT_MAX_HOLDERS, seg);
 	s->nholders = n < 0 ? 0 : n > MV_SEGMENT_MAX_HOLDERS ? MV_SEGMENT_MAX_HOLDERS : (size_t)n;
 	for (i = 0; i < s->nholders; i++) {
 		if (!s->holders[i].alive)
@@ -96,13 +98,14 @@ static void read_memview(struct shm_seg *s, int fd)
  */
 static void read_header(struct shm_seg *s)
 {
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	struct stat st;
 	int fd, rc;
 
 	if (!s->path) {
 		s->kind = SHM_UNREADABLE;
 		s->note = strdup("the process it was reached through exited during the scan");
+		s->gone = s->is_memfd;
 		return;
 	}
 	fd = open(s->path, O_RDONLY | (s->is_memfd ? 0 : O_NOFOLLOW) | O_NOCTTY | O_NONBLOCK |
@@ -116,10 +119,11 @@ static void read_header(struct shm_seg *s)
 			    st.st_ino != s->st.st_ino)) {
 		s->kind = SHM_UNREADABLE;
 		s->note = strdup("its process let go of it since the scan");
+		s->gone = 1;
 		close(fd);
 		return;
 	}
-	rc = mv_segment_probe(fd, &info);
+	rc = mv_segment_probe(&info, fd);
 	if (rc > 0) {
 		read_memview(s, fd);
 	} else if (rc == 0) {
@@ -258,6 +262,15 @@ static int add_seg(struct shm_survey *sv, const char *file, const struct stat *s
 	return 0;
 }
 
+/* Free what one object of the survey owns (not the object itself). */
+static void seg_free(struct shm_seg *s)
+{
+	ps_scan_free(NULL, &s->file, 1);
+	free(s->name);
+	free(s->path);
+	free(s->note);
+}
+
 /*
  * The memfds the scan found become objects of the survey: their uses and paths are taken over
  * from the scan, their headers read through those paths, and each is judged.
@@ -297,6 +310,12 @@ static int add_memfds(struct shm_survey *sv)
 		s->st.st_dev = s->file.dev;
 		s->st.st_ino = s->file.ino;
 		read_header(s);
+		/* A memfd nobody holds any more no longer exists: nothing to report. */
+		if (s->gone) {
+			seg_free(s);
+			sv->nsegs--;
+			continue;
+		}
 		sv->unreadable += s->kind == SHM_UNREADABLE;
 		judge(s, &sv->scan);
 	}
@@ -351,9 +370,7 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 		read_header(s);
 		/* Removed since the directory was read: it is no longer there to report. */
 		if (s->kind == SHM_UNREADABLE && access(s->path, F_OK) < 0 && errno == ENOENT) {
-			free(s->name);
-			free(s->path);
-			free(s->note);
+			seg_free(s);
 			memmove(s, s + 1, (sv->nsegs - i - 1) * sizeof(*s));
 			sv->nsegs--;
 			continue;
@@ -407,12 +424,8 @@ void shm_survey_free(struct shm_survey *sv)
 {
 	size_t i;
 
-	for (i = 0; i < sv->nsegs; i++) {
-		ps_scan_free(NULL, &sv->segs[i].file, 1);
-		free(sv->segs[i].name);
-		free(sv->segs[i].path);
-		free(sv->segs[i].note);
-	}
+	for (i = 0; i < sv->nsegs; i++)
+		seg_free(&sv->segs[i]);
 	ps_scan_free(&sv->scan, NULL, 0);
 	free(sv->segs);
 	memset(sv, 0, sizeof(*sv));
@@ -442,7 +455,7 @@ static int lock_all(int fd, int cmd, short *type)
 /* Live memview holders of the object open as @fd (named @name): a count, or -errno. */
 static int live_holders(const char *name, const struct stat *want)
 {
-	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS];
+	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS] = { MV_SEGMENT_HOLDER_INIT };
 	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
 	mv_segment *seg = NULL;
 	struct stat st;
@@ -458,7 +471,7 @@ static int live_holders(const char *name, const struct stat *want)
 		mv_segment_close(seg);
 		return -ESTALE;
 	}
-	n = mv_segment_holders(seg, h, MV_SEGMENT_MAX_HOLDERS);
+	n = mv_segment_holders(h, MV_SEGMENT_MAX_HOLDERS, seg);
 	for (i = 0; i < n && i < MV_SEGMENT_MAX_HOLDERS; i++)
 		live += h[i].alive != 0;
 	mv_segment_close(seg);
@@ -471,7 +484,7 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 	struct ps_file f;
 	struct stat st;
 	char blind[160], use[320];
-	struct mv_segment_info info;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	short type = F_UNLCK;
 	int fd, rw = 1, rc, holders = 0;
 
@@ -515,7 +528,7 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 		snprintf(why, len, "cannot check its locks: %s", strerror(-rc));
 		goto out;
 	}
-	rc = mv_segment_probe(fd, &info);
+	rc = mv_segment_probe(&info, fd);
 	if (rc > 0) {
 		holders = live_holders(seg->name, &st);
 		if (holders == -ESTALE) {

@@ -48,7 +48,8 @@ struct shm_seg {
 	int is_sem;                  /* a POSIX semaphore: "sem.NAME" */
 	enum shm_kind kind;
 	char *note;                  /* SHM_BAD, SHM_UNREADABLE: why */
-	struct mv_segment_info info; /* SHM_MEMVIEW */
+	int gone;                    /* a memfd whose last holder let go during the scan */
+	mv_segment_info info; /* SHM_MEMVIEW */
 	mv_segment_holder holders[MV_SEGMENT_MAX_HOLDERS];
 	size_t nholders;
 	size_t live_holders;

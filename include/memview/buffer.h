@@ -9,7 +9,7 @@
  *
  * Exporters in memview: heap buffers (memview/heap.h), views themselves (memview/view.h), and the
  * later shared-memory and io_uring modules. A program may define its own exporter by embedding a
- * struct mv_exporter and giving it a struct mv_exporter_ops.
+ * mv_exporter and giving it an mv_exporter_ops (whose size field is sizeof(mv_exporter_ops)).
  *
  * Thread-safety: export counting is atomic; mv_buffer_get() and mv_buffer_release() may be called
  * from several threads on one exporter. A single mv_buffer record belongs to one thread at a time.
@@ -60,7 +60,9 @@ struct mv_exporter;
  * What an exporter does when a buffer is taken from it or given back. mv_buffer_get() and
  * mv_buffer_release() do the counting; these callbacks only fill and tidy the record.
  */
-struct mv_exporter_ops {
+typedef struct mv_exporter_ops {
+	/* sizeof(mv_exporter_ops): lets later versions add callbacks. */
+	size_t size;
 	/* Name of the exporter kind for messages ("bytes", "bytearray", "memoryview", ...). */
 	const char *name;
 	/*
@@ -74,7 +76,7 @@ struct mv_exporter_ops {
 	void (*release)(struct mv_exporter *self, struct mv_buffer *buf);
 	/* MV_EXPORTER_* bits. */
 	unsigned flags;
-};
+} mv_exporter_ops;
 
 /*
  * The exporter's memory may change while exported (like CPython's bytearray), so views of it
@@ -89,7 +91,7 @@ struct mv_exporter_ops {
  * new exports are refused.
  */
 typedef struct mv_exporter {
-	const struct mv_exporter_ops *ops;
+	const mv_exporter_ops *ops;
 	long exports;
 } mv_exporter;
 
@@ -113,6 +115,12 @@ typedef struct mv_buffer {
 	ssize_t *suboffsets; /* always NULL for memview's own exporters */
 	void *internal;      /* for the exporter's own use */
 } mv_buffer;
+
+/*
+ * Called once when memview is done with memory the caller lent it (mv_heap_wrap() at
+ * mv_heap_free(); mv_uring_wrap() after the buffer's tag completion or at mv_uring_free()).
+ */
+typedef void (*mv_release_fn)(void *ctx, void *mem, size_t len);
 
 /*
  * mv_buffer_get - take a buffer record (one export) from an exporter.

@@ -78,7 +78,7 @@ MV_EXPORT int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns
  * channel's format and shape). Returns 0, -EAGAIN (no free slot and @timeout_ns is 0),
  * -ETIMEDOUT, -EINVAL (not the producer), -EBUSY (a loaned slot not yet sent: one at a time).
  */
-MV_EXPORT int mv_chan_loan(mv_chan *ch, mv_view *out, long long timeout_ns);
+MV_EXPORT int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns);
 
 /*
  * mv_chan_send - producer: publish the loaned slot, which @v views, to every consumer, and
@@ -93,7 +93,7 @@ MV_EXPORT int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes);
  * view derived from it) hands the slot back. Returns 0, -EAGAIN, -ETIMEDOUT, -EPIPE (producer
  * closed or died and nothing is left), -EBADMSG (the producer published a bad slot id).
  */
-MV_EXPORT int mv_chan_recv(mv_chan *ch, mv_view *out, long long timeout_ns);
+MV_EXPORT int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns);
 
 /*
  * mv_chan_close - leave the channel. A producer's consumers see -EPIPE after the last message;
@@ -108,18 +108,24 @@ MV_EXPORT int mv_chan_close(mv_chan *ch);
  */
 MV_EXPORT int mv_chan_wait_consumers(mv_chan *ch, unsigned n, long long timeout_ns);
 
-/* Counters for a channel (this process's view of it). */
-struct mv_chan_stats {
+/* Counters for a channel (this process's view of it). Start from MV_CHAN_STATS_INIT. */
+typedef struct mv_chan_stats {
+	size_t size;           /* sizeof(mv_chan_stats), set by the caller */
 	uint64_t sent;         /* producer: messages sent */
 	uint64_t received;     /* consumer: messages received */
 	unsigned free_slots;   /* producer: slots free right now */
 	unsigned consumers;    /* consumers admitted and alive */
 	unsigned reclaimed;    /* producer: consumers found dead and reclaimed */
 	unsigned bad_returns;  /* producer: slot ids handed back that were not owed (ignored) */
-};
+} mv_chan_stats;
 
-/* mv_chan_stats - fill @out. Returns 0, -EINVAL. */
-MV_EXPORT int mv_chan_stats(mv_chan *ch, struct mv_chan_stats *out);
+#define MV_CHAN_STATS_INIT MV_SIZED_INIT(mv_chan_stats)
+
+/*
+ * mv_chan_get_stats - fill @out (up to @out->size bytes). Returns 0, -EINVAL (NULL, or a size
+ * smaller than any version of the struct).
+ */
+MV_EXPORT int mv_chan_get_stats(mv_chan_stats *out, mv_chan *ch);
 
 MV_END_DECLS
 

@@ -12,10 +12,8 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MV_EXPORT __attribute__((visibility("default")))
-#define MV_WARN_UNUSED __attribute__((warn_unused_result))
 #else
 #define MV_EXPORT
-#define MV_WARN_UNUSED
 #endif
 
 #ifdef __cplusplus
@@ -24,6 +22,17 @@
 #else
 #define MV_BEGIN_DECLS
 #define MV_END_DECLS
+#endif
+
+/*
+ * MV_SIZED_INIT(type) - the initializer of a versioned struct (one that starts with
+ * "size_t size"): size set to sizeof(type), every other field zero. C gets a designated
+ * initializer; C++ before C++20 has none, so it gets a value-initialised temporary.
+ */
+#ifdef __cplusplus
+#define MV_SIZED_INIT(type) ([] { type v_{}; v_.size = sizeof(type); return v_; }())
+#else
+#define MV_SIZED_INIT(type) { .size = sizeof(type) }
 #endif
 
 /* The most dimensions a view may have (CPython's PyBUF_MAX_NDIM). */

@@ -110,7 +110,7 @@ MV_EXPORT int mv_format_unpack(mv_value *out, const mv_format *fmt, const void *
  * 'P' accepts -1 .. -2**63 and stores them modulo 2**64, as CPython does.
  * Nothing is written on failure.
  */
-MV_EXPORT int mv_format_pack(const mv_format *fmt, void *dst, const mv_value *val);
+MV_EXPORT int mv_format_pack(void *dst, const mv_format *fmt, const mv_value *val);
 
 /*
  * mv_format_repr - write the item at @src as Python's repr() of the tolist() item: 42, True,

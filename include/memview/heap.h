@@ -23,9 +23,6 @@ MV_BEGIN_DECLS
 
 typedef struct mv_heap mv_heap;
 
-/* Called once by mv_heap_free() for wrapped memory. */
-typedef void (*mv_heap_release_fn)(void *ctx, void *mem, size_t len);
-
 /*
  * mv_heap_bytes_new / mv_heap_bytearray_new - copy @len bytes of @data (NULL: zero-filled) into
  * a new readonly (bytes) or writable, resizable (bytearray) exporter.
@@ -39,7 +36,7 @@ MV_EXPORT int mv_heap_bytearray_new(mv_heap **out, const void *data, size_t len)
  * called with @ctx by mv_heap_free(). Returns 0, -EINVAL, -ENOMEM.
  */
 MV_EXPORT int mv_heap_wrap(mv_heap **out, void *mem, size_t len, int readonly,
-			   mv_heap_release_fn release, void *ctx);
+			   mv_release_fn release, void *ctx);
 
 /*
  * mv_heap_resize - change a bytearray's size; new bytes are zero.

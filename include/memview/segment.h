@@ -69,8 +69,9 @@ typedef struct mv_segment_opts {
 
 #define MV_SEGMENT_OPTS_INIT { sizeof(mv_segment_opts), 0, 0, NULL, NULL, -1, 0 }
 
-/* What mv_segment_info() reports (a struct tag: the function has the same name). */
-struct mv_segment_info {
+/* What mv_segment_get_info() and mv_segment_probe() report. Start from MV_SEGMENT_INFO_INIT. */
+typedef struct mv_segment_info {
+	size_t size;           /* sizeof(mv_segment_info), set by the caller */
 	size_t data_offset;    /* bytes from the start of the object to the data */
 	size_t data_size;      /* bytes of data, as the header says now */
 	size_t mapped_size;    /* bytes of data this handle has mapped (its view of the size) */
@@ -78,18 +79,26 @@ struct mv_segment_info {
 	unsigned flags;        /* MV_SEGMENT_* this handle was opened with */
 	unsigned seals;        /* MV_SEAL_* in force (memfd only) */
 	int ndim;
-	ssize_t shape[64];
+	ssize_t shape[MV_MAXDIM];
 	char format[MV_SEGMENT_FORMAT_MAX];
 	pid_t creator;         /* pid that created it (0 for raw segments) */
 	long exports;          /* this handle's exports */
-};
+} mv_segment_info;
 
-/* One holder in the header's table. */
+#define MV_SEGMENT_INFO_INIT MV_SIZED_INIT(mv_segment_info)
+
+/*
+ * One holder in the header's table. mv_segment_holders() fills an array of them: set the size
+ * of the first (MV_SEGMENT_HOLDER_INIT); the library steps through the array by that size.
+ */
 typedef struct mv_segment_holder {
+	size_t size;           /* sizeof(mv_segment_holder) */
 	pid_t pid;
 	int alive;             /* 1 if the process exists and is the same process (start time) */
 	long exports;          /* exports it recorded */
 } mv_segment_holder;
+
+#define MV_SEGMENT_HOLDER_INIT MV_SIZED_INIT(mv_segment_holder)
 
 /*
  * mv_segment_create - create a segment with @data_size bytes of data.
@@ -176,17 +185,19 @@ MV_EXPORT void *mv_segment_data(const mv_segment *seg);
 MV_EXPORT int mv_segment_fd(const mv_segment *seg);
 
 /*
- * mv_segment_info - describe the segment. After another process truncated the object behind the
- * header's back, data_size is what is left (less than mapped_size). Returns 0, -EINVAL.
+ * mv_segment_get_info - describe the segment in @out (up to @out->size bytes). After another
+ * process truncated the object behind the header's back, data_size is what is left (less than
+ * mapped_size). Returns 0, -EINVAL (NULL, or a size smaller than any version of the struct).
  */
-MV_EXPORT int mv_segment_info(const mv_segment *seg, struct mv_segment_info *out);
+MV_EXPORT int mv_segment_get_info(mv_segment_info *out, const mv_segment *seg);
 
 /*
  * mv_segment_holders - the holder table, dead holders reclaimed first (when the handle can
- * write the header). Writes up to @max entries; returns the number of holders, -EINVAL, -EBADMSG
- * (another process truncated the header away).
+ * write the header). Writes up to @max entries of @out[0].size bytes each (@out may be NULL when
+ * @max is 0); returns the number of holders, -EINVAL, -EBADMSG (another process truncated the
+ * header away).
  */
-MV_EXPORT ssize_t mv_segment_holders(mv_segment *seg, mv_segment_holder *out, size_t max);
+MV_EXPORT ssize_t mv_segment_holders(mv_segment_holder *out, size_t max, mv_segment *seg);
 
 /*
  * mv_segment_busy - 1 if any live process holds exports of the object open as @fd through
@@ -212,7 +223,7 @@ MV_EXPORT int mv_segment_busy(int fd);
  * descriptor), -EBADF (not open, or not for reading), -EINVAL (@out NULL, @fd not a regular
  * file), or another -errno from reading.
  */
-MV_EXPORT int mv_segment_probe(int fd, struct mv_segment_info *out);
+MV_EXPORT int mv_segment_probe(mv_segment_info *out, int fd);
 
 MV_END_DECLS
 

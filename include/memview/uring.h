@@ -62,12 +62,12 @@ typedef struct mv_uring mv_uring;
 /* Top byte of every user_data memview puts on the ring (its requests and its buffer tags). */
 #define MV_URING_USER_DATA_MAGIC 0xb7u
 
-/* What the kernel offers, found by probing it (mv_uring_info().features). */
+/* What the kernel offers, found by probing it (mv_uring_get_info().features). */
 #define MV_URING_FEATURE_SPARSE 0x1u /* sparse tables registered natively (Linux 5.19) */
 #define MV_URING_FEATURE_TAGS 0x2u   /* buffer tags: replaced memory is kept until its tag */
 #define MV_URING_FEATURE_SHM 0x4u    /* shared memory (shm, memfd) registers as a buffer */
 
-/* What a slot holds (mv_uring_slot_info().kind). */
+/* What a slot holds (mv_uring_get_slot_info().kind). */
 #define MV_URING_SLOT_EMPTY 0
 #define MV_URING_SLOT_ALLOC 1  /* mv_uring_alloc() */
 #define MV_URING_SLOT_WRAP 2   /* mv_uring_wrap() */
@@ -82,19 +82,20 @@ typedef struct mv_uring mv_uring;
 #define MV_URING_CQE_IO 1       /* a memview read or write: see the mv_uring_result */
 #define MV_URING_CQE_INTERNAL 2 /* memview's own (a buffer tag): nothing for the caller to do */
 
-/* Called once when memview is done with wrapped memory (after its tag completion, or at free). */
-typedef void (*mv_uring_release_fn)(void *ctx, void *mem, size_t len);
-
-/* A memview I/O completion, as mv_uring_complete() reports it. */
+/* A memview I/O completion, as mv_uring_complete() reports it. Start from MV_URING_RESULT_INIT. */
 typedef struct mv_uring_result {
+	size_t size;     /* sizeof(mv_uring_result), set by the caller */
 	int res;         /* the kernel's result: bytes transferred, or a negative errno of the I/O */
 	unsigned index;  /* the slot */
 	uint32_t cookie; /* the caller's cookie given to the prep call */
 	int op;          /* MV_URING_OP_READ or MV_URING_OP_WRITE */
 } mv_uring_result;
 
-/* The table (a struct tag: the function has the same name). */
-struct mv_uring_info {
+#define MV_URING_RESULT_INIT MV_SIZED_INIT(mv_uring_result)
+
+/* The table, as mv_uring_get_info() reports it. Start from MV_URING_INFO_INIT. */
+typedef struct mv_uring_info {
+	size_t size;           /* sizeof(mv_uring_info), set by the caller */
 	unsigned nslots;       /* slots in the table */
 	unsigned used;         /* slots holding memory */
 	unsigned features;     /* MV_URING_FEATURE_* */
@@ -103,10 +104,13 @@ struct mv_uring_info {
 	long views;            /* exports held by views and buffer records, all slots */
 	long inflight;         /* I/Os prepared and not yet completed, all slots */
 	int registered;        /* 1 until mv_uring_unregister() */
-};
+} mv_uring_info;
 
-/* One slot (a struct tag: the function has the same name). */
-struct mv_uring_slot_info {
+#define MV_URING_INFO_INIT MV_SIZED_INIT(mv_uring_info)
+
+/* One slot, as mv_uring_get_slot_info() reports it. Start from MV_URING_SLOT_INFO_INIT. */
+typedef struct mv_uring_slot_info {
+	size_t size;   /* sizeof(mv_uring_slot_info), set by the caller */
 	int kind;      /* MV_URING_SLOT_* */
 	int readonly;  /* views of it are readonly */
 	int shared;    /* the memory is a MAP_SHARED mapping of shm or memfd: other processes see it */
@@ -114,7 +118,9 @@ struct mv_uring_slot_info {
 	size_t len;    /* bytes; 0 when empty */
 	long views;    /* exports held by views and buffer records */
 	long inflight; /* I/Os prepared and not yet completed */
-};
+} mv_uring_slot_info;
+
+#define MV_URING_SLOT_INFO_INIT MV_SIZED_INIT(mv_uring_slot_info)
 
 /*
  * mv_uring_queue_init - io_uring_queue_init() with the failure explained in mv_errmsg(): -ENOSYS
@@ -137,9 +143,9 @@ MV_EXPORT int mv_uring_queue_init(struct io_uring *ring, unsigned entries, unsig
  * @ring:   an initialised ring without registered buffers; it must outlive the table.
  * @nslots: 1 .. MV_URING_MAX_SLOTS.
  *
- * Probes the kernel (sparse tables, tags, shared memory: mv_uring_info()). Returns 0, or
+ * Probes the kernel (sparse tables, tags, shared memory: mv_uring_get_info()). Returns 0, or
  * -EINVAL (NULL, @nslots out of range), -EBUSY (the ring already has registered buffers),
- * -EOPNOTSUPP (the kernel has no updatable buffer tables: Linux 5.13 or later has),
+ * -ENOTSUP (the kernel has no updatable buffer tables: Linux 5.13 or later has),
  * -ENOMEM, or the kernel's error, explained.
  */
 MV_EXPORT int mv_uring_new(mv_uring **out, struct io_uring *ring, unsigned nslots);
@@ -164,12 +170,12 @@ MV_EXPORT int mv_uring_alloc(mv_uring *t, unsigned index, size_t len);
  *
  * Returns as mv_uring_alloc(), and -EROFS (part of the range is mapped without write
  * permission), -EINVAL (a MAP_PRIVATE mapping of shared memory: reads would land in private
- * copy-on-write pages and never reach the shared object), -EOPNOTSUPP (a MAP_SHARED mapping of a
+ * copy-on-write pages and never reach the shared object), -ENOTSUP (a MAP_SHARED mapping of a
  * regular file, which the kernel refuses), -EFAULT (part of the range is not mapped).
  * On failure @release is not called.
  */
 MV_EXPORT int mv_uring_wrap(mv_uring *t, unsigned index, void *mem, size_t len, int readonly,
-			    mv_uring_release_fn release, void *ctx);
+			    mv_release_fn release, void *ctx);
 
 /*
  * mv_uring_attach - fill slot @index with bytes [@offset, @offset + @len) of @exp's memory
@@ -180,8 +186,8 @@ MV_EXPORT int mv_uring_wrap(mv_uring *t, unsigned index, void *mem, size_t len, 
  *
  * Returns as mv_uring_wrap(), and -EROFS (@exp is readonly, e.g. a segment opened
  * MV_SEGMENT_READONLY: the kernel cannot register a readonly mapping), -EINVAL (the range lies
- * outside @exp's memory, or @exp is not C-contiguous), -EOPNOTSUPP (the kernel refuses shared
- * memory: mv_uring_info().features lacks MV_URING_FEATURE_SHM), or what mv_buffer_get() returns.
+ * outside @exp's memory, or @exp is not C-contiguous), -ENOTSUP (the kernel refuses shared
+ * memory: mv_uring_get_info().features lacks MV_URING_FEATURE_SHM), or what mv_buffer_get() returns.
  */
 MV_EXPORT int mv_uring_attach(mv_uring *t, unsigned index, mv_exporter *exp, size_t offset,
 			      size_t len);
@@ -271,12 +277,18 @@ MV_EXPORT int mv_uring_prep_write_fixed(struct io_uring_sqe **sqe, mv_uring *t, 
  */
 MV_EXPORT int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_cqe *cqe);
 
-/* mv_uring_info - describe the table (a snapshot). Returns 0, -EINVAL. */
-MV_EXPORT int mv_uring_info(struct mv_uring_info *out, const mv_uring *t);
+/*
+ * mv_uring_get_info - describe the table (a snapshot) in @out, up to @out->size bytes.
+ * Returns 0, -EINVAL.
+ */
+MV_EXPORT int mv_uring_get_info(mv_uring_info *out, const mv_uring *t);
 
-/* mv_uring_slot_info - describe slot @index (a snapshot). Returns 0, -EINVAL, -ERANGE. */
-MV_EXPORT int mv_uring_slot_info(struct mv_uring_slot_info *out, const mv_uring *t,
-				 unsigned index);
+/*
+ * mv_uring_get_slot_info - describe slot @index (a snapshot) in @out, up to @out->size bytes.
+ * Returns 0, -EINVAL, -ERANGE.
+ */
+MV_EXPORT int mv_uring_get_slot_info(mv_uring_slot_info *out, const mv_uring *t,
+				     unsigned index);
 
 MV_END_DECLS
 

@@ -98,9 +98,12 @@ MV_EXPORT void mv_view_cleanup(mv_view *v);
  *     MV_VIEW_SCOPED(m);
  *     if (mv_view_from(&m, exp, 0) < 0) return -1;
  */
+#ifdef __cplusplus
+#define MV_VIEW_SCOPED(name) mv_view name __attribute__((cleanup(mv_view_cleanup))) = {}
+#else
 #define MV_VIEW_SCOPED(name) \
-	mv_view name __attribute__((cleanup(mv_view_cleanup))) = { { 0, 0 }, 0, 0, 0, 0, 0, \
-		{ 0, 0, 0, 0, 0 }, 0, 0, 0, 0, 0, { 0 } }
+	mv_view name __attribute__((cleanup(mv_view_cleanup))) = { .mbuf = 0 }
+#endif
 #endif
 
 /* mv_view_exporter - the view as an exporter, for mv_buffer_get(). Never fails. */
@@ -197,7 +200,7 @@ MV_EXPORT int mv_view_assign_slice(mv_view *v, ssize_t start, ssize_t stop, ssiz
  * Returns nbytes; with @dst NULL only returns nbytes. -ENOBUFS when @cap < nbytes, -EINVAL
  * ("order must be 'C', 'F' or 'A'"), -EBADF.
  */
-MV_EXPORT ssize_t mv_view_tobytes(const mv_view *v, void *dst, size_t cap, char order);
+MV_EXPORT ssize_t mv_view_tobytes(void *dst, size_t cap, const mv_view *v, char order);
 
 /*
  * mv_view_hex - m.hex(sep, bytes_per_sep) into @dst, NUL-terminated. @sep NULL for no
@@ -206,7 +209,7 @@ MV_EXPORT ssize_t mv_view_tobytes(const mv_view *v, void *dst, size_t cap, char 
  * Returns the length without the NUL; with @dst NULL only the length. -ENOBUFS when @cap is
  * less than length + 1.
  */
-MV_EXPORT ssize_t mv_view_hex(const mv_view *v, char *dst, size_t cap, const char *sep,
+MV_EXPORT ssize_t mv_view_hex(char *dst, size_t cap, const mv_view *v, const char *sep,
 			      int bytes_per_sep);
 
 /*
@@ -225,7 +228,7 @@ MV_EXPORT int mv_view_visit(const mv_view *v, mv_visit_fn fn, void *ctx);
  * mv_view_tolist_values - m.tolist() flattened in C order into @dst (@count entries).
  * Returns the number of items; with @dst NULL only the number. -ENOBUFS when @count is short.
  */
-MV_EXPORT ssize_t mv_view_tolist_values(const mv_view *v, mv_value *dst, size_t count);
+MV_EXPORT ssize_t mv_view_tolist_values(mv_value *dst, size_t count, const mv_view *v);
 
 /*
  * mv_view_tolist_as - m.tolist() flattened in C order into a C array of type @ctype:
@@ -233,7 +236,7 @@ MV_EXPORT ssize_t mv_view_tolist_values(const mv_view *v, mv_value *dst, size_t 
  * integer array and bytes give -ERANGE / -EINVAL and nothing is written past the bad item.
  * Returns the number of items; -ENOBUFS when @count is short.
  */
-MV_EXPORT ssize_t mv_view_tolist_as(const mv_view *v, char ctype, void *dst, size_t count);
+MV_EXPORT ssize_t mv_view_tolist_as(void *dst, size_t count, const mv_view *v, char ctype);
 
 /* Writer for the text rendering: returns 0, or non-zero to stop (returned to the caller). */
 typedef int (*mv_write_fn)(void *ctx, const char *s, size_t n);
@@ -248,7 +251,7 @@ MV_EXPORT int mv_view_tolist_write(const mv_view *v, mv_write_fn write, void *ct
  * mv_view_tolist_text - repr(m.tolist()) into a malloc'ed NUL-terminated string in *@out, which
  * the caller frees. Returns its length, -ENOMEM, -EBADF, -ENOTSUP.
  */
-MV_EXPORT ssize_t mv_view_tolist_text(const mv_view *v, char **out);
+MV_EXPORT ssize_t mv_view_tolist_text(char **out, const mv_view *v);
 
 /* ------------------------------------------------------------------ comparing, hashing */
 
