@@ -30,7 +30,15 @@ int mv_exports_acquire(mv_exporter *exp)
 
 void mv_exports_drop(mv_exporter *exp)
 {
-	__atomic_fetch_sub(&exp->exports, 1, __ATOMIC_RELEASE);
+	if (__libc_single_threaded)
+		--exp->exports;
+	else
+		__atomic_fetch_sub(&exp->exports, 1, __ATOMIC_RELEASE);
+}
+
+void mv_exports_add_held(mv_exporter *exp)
+{
+	mv_count_inc(&exp->exports);
 }
 
 long mv_exports_lock(mv_exporter *exp)

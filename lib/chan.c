@@ -21,7 +21,6 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
-#include "view_internal.h"
 #include "chan_layout.h"
 
 #include <fcntl.h>
@@ -73,24 +72,10 @@ static void futex_wake(uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-static int lock_byte(int fd, int byte, short type, int cmd)
-{
-	struct flock fl;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = byte;
-	fl.l_len = 1;
-	if (fcntl(fd, cmd, &fl) < 0)
-		return -errno;
-	return cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 0;
-}
-
 /* 1 if someone holds the liveness lock on @byte. */
 static int holder_alive(struct mv_chan *ch, int byte)
 {
-	return lock_byte(mv_segment_fd(ch->ctl_seg), byte, F_WRLCK, F_OFD_GETLK) == 1;
+	return mv_ofd_test(mv_segment_fd(ch->ctl_seg), byte, F_WRLCK) == 1;
 }
 
 static struct ctl_consumer *consumer(struct mv_chan *ch, int i)
@@ -204,7 +189,7 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	struct ctl_consumer *c;
 	uint64_t h;
 
-	if (__atomic_load_n(&self->exports, __ATOMIC_RELAXED) != 1)
+	if (mv_exporter_exports(self) != 1)
 		return; /* only the family's last export hands the slot on */
 	if (ch->producer) {
 		/* A loan released without being sent goes back to the free slots. */
@@ -319,7 +304,7 @@ int mv_chan_create(mv_chan **out, const char *name, const mv_chan_opts *opts)
 	for (i = 0; i < ch->nslots; i++)
 		ch->free_stack[i] = ch->nslots - 1 - i;
 	ch->nfree = ch->nslots;
-	rc = lock_byte(mv_segment_fd(ch->ctl_seg), 1, F_WRLCK, F_OFD_SETLK);
+	rc = mv_ofd_lock(mv_segment_fd(ch->ctl_seg), 1, F_WRLCK);
 	if (rc < 0) {
 		rc = mv_fail(-rc, "%s: cannot take the producer lock: %s", name, strerror(-rc));
 		goto fail_unlink;
@@ -470,8 +455,8 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 		c = consumer(ch, i);
 		if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CONS_FREE)
 			continue;
-		rc = lock_byte(mv_segment_fd(ch->ctl_seg), 2 + i, F_WRLCK, F_OFD_SETLK);
-		if (rc == -EAGAIN || rc == -EACCES)
+		rc = mv_ofd_lock(mv_segment_fd(ch->ctl_seg), 2 + i, F_WRLCK);
+		if (rc == -EBUSY)
 			continue; /* a live process still holds it (leaving, or joining) */
 		if (rc < 0) {
 			rc = mv_fail(-rc, "%s: cannot take a consumer lock: %s", ch->name,
@@ -481,7 +466,7 @@ int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns)
 		if (__atomic_compare_exchange_n(&c->state, &st, CONS_JOINING, false,
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			break;
-		lock_byte(mv_segment_fd(ch->ctl_seg), 2 + i, F_UNLCK, F_OFD_SETLK);
+		mv_ofd_lock(mv_segment_fd(ch->ctl_seg), 2 + i, F_UNLCK);
 	}
 	if (i == MV_CHAN_MAX_CONSUMERS) {
 		rc = mv_fail(EBUSY, "%s: all %d consumer places are taken", ch->name,
@@ -674,10 +659,9 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 		return mv_fail(EINVAL, "%s: nothing is loaned", ch->name);
 	slot = (uint32_t)ch->loaned;
 	se = &ch->slots[slot];
-	if (!v->mbuf || v->mbuf->master.obj != &se->exp)
+	if (mv_view_released(v) || mv_view_obj(v) != &se->exp)
 		return mv_fail(EINVAL, "%s: the view is not the loaned slot", ch->name);
-	if (__atomic_load_n(&v->mbuf->refs, __ATOMIC_ACQUIRE) != 1 ||
-	    __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE) != 0)
+	if (!mv_view_sole(v))
 		return mv_fail(EBUSY, "%s: release the views derived from the loaned slot first",
 			       ch->name);
 	if (nbytes > ch->slot_size)

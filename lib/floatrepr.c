@@ -21,6 +21,10 @@
  * trips) on more than ten million doubles: every exponent's edge significands, every small
  * subnormal, powers of ten and their neighbours, random bit patterns.
  *
+ * One file although it is over the library's 900-line mark: most of it is the table of 617
+ * 126-bit powers of ten the method needs, and the rest is one algorithm whose parts (the scaled
+ * interval, the digit extraction, Python's layout) only make sense together.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "internal.h"

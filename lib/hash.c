@@ -1,5 +1,7 @@
 /*
- * lib/hash.c - the hash of a byte string: CPython's hash(bytes) with PYTHONHASHSEED=0.
+ * lib/hash.c - the hash of a byte string: SipHash-1-3 with an all-zero key (mv_siphash13(), for
+ * the library's own uses such as header checksums), and on top of it the public hash of a
+ * view's bytes, which is exactly CPython's hash(bytes) with PYTHONHASHSEED=0.
  *
  * CPython hashes bytes with SipHash-1-3 (one compression round per 8-byte word, three
  * finalisation rounds) keyed by its hash secret; PYTHONHASHSEED=0 makes that secret all zero,
@@ -70,6 +72,11 @@ static uint64_t siphash13(uint64_t k0, uint64_t k1, const unsigned char *p, size
 	SIPROUND(v0, v1, v2, v3);
 	SIPROUND(v0, v1, v2, v3);
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t mv_siphash13(const void *data, size_t len)
+{
+	return siphash13(0, 0, data, len);
 }
 
 int64_t mv_view_hash_bytes(const void *data, size_t len)

@@ -56,6 +56,31 @@ MV_HIDDEN int mv_fail(int err, const char *fmt, ...) MV_PRINTF(2, 3);
 				       __func__, (p)->size, sizeof(type));                   \
 	} while (0)
 
+/*
+ * Counts a process changes on its hottest paths (view families on every derive and release,
+ * exports of a slot per I/O). A lock-prefixed add costs tens of nanoseconds; while the process
+ * has only one thread (glibc's __libc_single_threaded, what libstdc++'s shared_ptr also relies
+ * on) a plain add is enough. The flag only ever goes from true to false, at thread creation,
+ * which orders everything before it. Only for counts private to the process.
+ */
+#include <sys/single_threaded.h>
+
+static inline void mv_count_inc(long *p)
+{
+	if (__libc_single_threaded)
+		++*p;
+	else
+		__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+}
+
+/* Returns the count after the decrement. */
+static inline long mv_count_dec(long *p)
+{
+	if (__libc_single_threaded)
+		return --*p;
+	return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL);
+}
+
 /* a * b and a + b for sizes; false on overflow. */
 static inline bool mv_mul_ok(ssize_t a, ssize_t b, ssize_t *r)
 {
@@ -93,11 +118,29 @@ static inline ssize_t mv_shape_nbytes(ssize_t itemsize, int ndim, const ssize_t 
 	return empty ? 0 : product;
 }
 
+/*
+ * One-byte OFD locks (lib/ofd_lock.c). mv_ofd_lock() sets (F_RDLCK, F_WRLCK) or drops (F_UNLCK)
+ * the lock on byte @byte of @fd without waiting: 0, -EBUSY when another open file description
+ * holds a conflicting one, or another -errno. mv_ofd_test() asks whether another description
+ * holds a lock that conflicts with @type: 1, 0, or -errno.
+ */
+MV_HIDDEN int mv_ofd_lock(int fd, off_t byte, short type);
+MV_HIDDEN int mv_ofd_test(int fd, off_t byte, short type);
+
+/* SipHash-1-3 of @len bytes with an all-zero key (lib/hash.c): checksums of on-memory formats. */
+MV_HIDDEN uint64_t mv_siphash13(const void *data, size_t len);
+
 /* Export counting shared by every exporter (lib/buffer.c). */
 
 /* Take one export unless an invalidating operation holds the exporter. */
 MV_HIDDEN int mv_exports_acquire(mv_exporter *exp);
 MV_HIDDEN void mv_exports_drop(mv_exporter *exp);
+/*
+ * One more export of an exporter that a live view already holds one of (an I/O prepared from
+ * the view): the count is above zero, so no invalidating operation can hold the exporter and no
+ * lock check is needed. Give it back with mv_exports_drop().
+ */
+MV_HIDDEN void mv_exports_add_held(mv_exporter *exp);
 /*
  * Lock out new exports for an operation that invalidates memory (resize, free, unmap):
  * atomically turns an export count of 0 into "locked". Returns 0 when locked, else the number of
@@ -106,5 +149,12 @@ MV_HIDDEN void mv_exports_drop(mv_exporter *exp);
  */
 MV_HIDDEN long mv_exports_lock(mv_exporter *exp);
 MV_HIDDEN void mv_exports_unlock(mv_exporter *exp);
+
+/*
+ * 1 when @v is the only view of its family and lends no buffer record, so that releasing it
+ * gives its exporter's export back (lib/view.c); 0 otherwise. For exporters that must know a
+ * view is the last one (a channel's loaned slot at send).
+ */
+MV_HIDDEN int mv_view_sole(const mv_view *v);
 
 #endif /* MEMVIEW_INTERNAL_H */

@@ -15,6 +15,11 @@
 
 #define SEG_MAGIC "MVSEGMT" /* 8 bytes with its NUL */
 #define SEG_VERSION 1u
+/*
+ * The byte whose OFD read lock says "this process holds exports" (shrink and unlink ask for a
+ * write lock on it). Locks need not lie inside the file; it is part of the format all the same.
+ */
+#define SEG_LOCK_BYTE 0
 /* The data starts at a multiple of this, at least one page. */
 #define SEG_ALIGN 4096u
 /* Largest data offset a header may claim: anything larger is a lie. */

@@ -24,7 +24,6 @@
  */
 #include "internal.h"
 #include "uring_internal.h"
-#include "view_internal.h"
 
 #include <liburing.h>
 #include <linux/capability.h>
@@ -126,84 +125,6 @@ static uint64_t ud_make(unsigned kind, unsigned serial, unsigned index, uint32_t
 
 /* ------------------------------------------------------------------ mappings */
 
-/* What /proc/self/maps says about a range of memory. */
-struct map_check {
-	int known;         /* 1 if /proc/self/maps was read */
-	int gap;           /* part of the range is not mapped */
-	int readonly;      /* part of the range is mapped without write permission */
-	int private_shm;   /* part of it is a MAP_PRIVATE mapping of shm/memfd */
-	int shared_file;   /* part of it is a MAP_SHARED mapping of a file that is not shm */
-	int shared;        /* all of it is a MAP_SHARED mapping of shm, memfd or shared anon */
-};
-
-static int path_is_shm(const char *path)
-{
-	return strncmp(path, "/dev/shm/", 9) == 0 || strncmp(path, "/memfd:", 7) == 0 ||
-	       strncmp(path, "/SYSV", 5) == 0 || strncmp(path, "/dev/zero", 9) == 0;
-}
-
-static void scan_maps(const void *addr, size_t len, struct map_check *mc)
-{
-	uintptr_t lo = (uintptr_t)addr, hi = lo + len, cursor = lo;
-	char line[4096];
-	int all_shared = 1;
-	FILE *f;
-
-	memset(mc, 0, sizeof(*mc));
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return;
-	mc->known = 1;
-	while (cursor < hi && fgets(line, sizeof(line), f)) {
-		unsigned long start, end;
-		char perms[5], *path;
-		int n = 0;
-
-		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &start, &end, perms, &n) < 3)
-			continue;
-		if (end <= cursor || start >= hi)
-			continue;
-		if (start > cursor)
-			mc->gap = 1;
-		cursor = end;
-		path = n > 0 ? line + n : line + strlen(line);
-		path[strcspn(path, "\n")] = '\0';
-		if (perms[1] != 'w')
-			mc->readonly = 1;
-		if (perms[3] == 'p' && path_is_shm(path))
-			mc->private_shm = 1;
-		if (perms[3] == 's' && path[0] == '/' && !path_is_shm(path))
-			mc->shared_file = 1;
-		if (perms[3] != 's' || !path_is_shm(path))
-			all_shared = 0;
-	}
-	fclose(f);
-	if (cursor < hi)
-		mc->gap = 1;
-	mc->shared = all_shared && !mc->gap;
-}
-
-/* Refuse what the kernel would refuse, or would accept with a surprise, before asking it. */
-static int check_mapping(const struct map_check *mc, unsigned index, const void *addr,
-			 size_t len)
-{
-	if (!mc->known)
-		return 0;
-	if (mc->gap)
-		return mv_fail(EFAULT, "uring slot %u: %zu bytes at %p are not all mapped", index,
-			       len, addr);
-	if (mc->readonly)
-		return mv_fail(EROFS, "uring slot %u: memory at %p is mapped without write "
-				      "permission, and the kernel pins registered buffers for writing "
-				      "(register writable memory readonly instead)", index, addr);
-	if (mc->private_shm)
-		return mv_fail(EINVAL, "uring slot %u: memory at %p is a MAP_PRIVATE mapping of "
-				       "shared memory: reads would land in private copy-on-write "
-				       "pages, never in the shared object; map it MAP_SHARED", index,
-			       addr);
-	return 0;
-}
-
 /* A failed buffer update, explained. */
 static int explain_register(int err, unsigned index, const struct slot_mem *m,
 			    const struct map_check *mc)
@@ -214,14 +135,14 @@ static int explain_register(int err, unsigned index, const struct slot_mem *m,
 	case ENOMEM:
 		snprintf(what, sizeof(what), "registering %zu bytes in uring slot %u", m->len,
 			 index);
-		return uring_explain_enomem(what);
+		return mv_uring_explain_enomem(what);
 	case EFAULT:
 	case EOPNOTSUPP:
 		if (m->shared || (mc && mc->shared))
 			return mv_fail(ENOTSUP, "uring slot %u: this kernel (%s) refuses to register "
 						   "shared memory as a fixed buffer: use an "
 						   "mv_uring_alloc() slot and copy", index,
-				       uring_kernel_release(rel, sizeof(rel)));
+				       mv_uring_kernel_release(rel, sizeof(rel)));
 		if (mc && mc->shared_file)
 			return mv_fail(ENOTSUP, "uring slot %u: the kernel refuses a MAP_SHARED "
 						   "mapping of a regular file as a fixed buffer",
@@ -420,8 +341,8 @@ int mv_uring_wrap(mv_uring *t, unsigned index, void *mem, size_t len, int readon
 	if (rc < 0)
 		return rc;
 	MV_CHECK_ARG(mem, "mem");
-	scan_maps(mem, len, &mc);
-	rc = check_mapping(&mc, index, mem, len);
+	mv_uring_scan_maps(mem, len, &mc);
+	rc = mv_uring_check_mapping(&mc, index, mem, len);
 	if (rc < 0)
 		return rc;
 	memset(&nm, 0, sizeof(nm));
@@ -477,8 +398,8 @@ int mv_uring_attach(mv_uring *t, unsigned index, mv_exporter *exp, size_t offset
 		goto fail;
 	nm.base = (char *)nm.held.buf + offset;
 	nm.len = len;
-	scan_maps(nm.base, len, &mc);
-	rc = check_mapping(&mc, index, nm.base, len);
+	mv_uring_scan_maps(nm.base, len, &mc);
+	rc = mv_uring_check_mapping(&mc, index, nm.base, len);
 	if (rc < 0)
 		goto fail;
 	nm.kind = MV_URING_SLOT_ATTACH;
@@ -570,7 +491,7 @@ static int register_sparse(struct mv_uring *t)
 		if (rc == -EINVAL)
 			return mv_fail(ENOTSUP, "this kernel (%s) has no updatable tables of "
 						   "registered buffers (Linux 5.13 and later have)",
-				       uring_kernel_release(rel, sizeof(rel)));
+				       mv_uring_kernel_release(rel, sizeof(rel)));
 	}
 	switch (-rc) {
 	case EBUSY:
@@ -745,24 +666,27 @@ static int slot_of_view(struct uring_slot **out, size_t *offset, const struct mv
 {
 	const struct uring_slot *s;
 	mv_exporter *exp;
-	size_t off;
+	size_t off, len;
+	char *buf;
 
 	MV_CHECK_ARG(t, "t");
 	MV_CHECK_ARG(v, "v");
-	CHECK_RELEASED(v);
-	exp = v->mbuf->master.obj;
-	if (unlikely(!exp || exp->ops != &slot_ops))
+	exp = mv_view_obj(v);
+	if (unlikely(!exp))
+		return -EBADF; /* released: mv_view_obj() said so */
+	if (unlikely(exp->ops != &slot_ops))
 		return mv_fail(EINVAL, "the view is not of an io_uring buffer slot (its exporter "
-				       "is a %s)", exp ? exp->ops->name : "released buffer");
+				       "is a %s)", exp->ops->name);
 	s = (const struct uring_slot *)exp;
 	if (unlikely(s->t != t))
 		return mv_fail(EINVAL, "the view is of uring slot %u of another table", s->index);
-	if (unlikely(!(v->flags & MVF_C)))
+	if (unlikely(!mv_view_c_contiguous(v)))
 		return mv_fail(EINVAL, "fixed I/O needs a C-contiguous view, and this view of uring "
 				       "slot %u is not", s->index);
-	off = (size_t)(v->buf - s->mem.base);
-	if (unlikely(v->buf < s->mem.base || off > s->mem.len ||
-		     (size_t)v->len > s->mem.len - off))
+	buf = mv_view_ptr(v);
+	len = (size_t)mv_view_nbytes(v);
+	off = (size_t)(buf - s->mem.base);
+	if (unlikely(buf < s->mem.base || off > s->mem.len || len > s->mem.len - off))
 		return mv_fail(EINVAL, "the view lies outside uring slot %u", s->index);
 	*out = (struct uring_slot *)exp;
 	*offset = off;
@@ -796,7 +720,7 @@ static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, con
 	rc = slot_of_view(&s, &off, t, v);
 	if (rc < 0)
 		return rc;
-	if (kind == UD_KIND_READ && v->readonly)
+	if (kind == UD_KIND_READ && mv_view_readonly(v))
 		return mv_fail(EROFS, "cannot read into a readonly view of uring slot %u: the kernel "
 				      "would write to it", s->index);
 	sqe = io_uring_get_sqe(t->ring);
@@ -808,13 +732,14 @@ static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, con
 	 * zero and no invalidating operation can lock the slot now: a plain increment (atomic once
 	 * the process has threads, as for view families) cannot race with a lock.
 	 */
-	refs_inc(&s->exp.exports);
-	refs_inc(&s->inflight);
+	mv_exports_add_held(&s->exp);
+	mv_count_inc(&s->inflight);
 	/* A slot is at most 1 GiB, so the length fits the request's 32 bits. */
 	if (kind == UD_KIND_READ)
-		io_uring_prep_read_fixed(sqe, fd, v->buf, (unsigned)v->len, offset, (int)s->index);
+		io_uring_prep_read_fixed(sqe, fd, mv_view_ptr(v), (unsigned)mv_view_nbytes(v), offset,
+					 (int)s->index);
 	else
-		io_uring_prep_write_fixed(sqe, fd, v->buf, (unsigned)v->len, offset,
+		io_uring_prep_write_fixed(sqe, fd, mv_view_ptr(v), (unsigned)mv_view_nbytes(v), offset,
 					  (int)s->index);
 	sqe->user_data = ud_make(kind, t->serial, s->index, cookie);
 	if (out)
@@ -889,7 +814,6 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 		if (unlikely(n <= 0))
 			goto twice;
 		s->inflight = n - 1;
-		s->exp.exports--;
 	} else {
 		n = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
 		do {
@@ -897,8 +821,8 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 				goto twice;
 		} while (!__atomic_compare_exchange_n(&s->inflight, &n, n - 1, true,
 						      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-		mv_exports_drop(&s->exp);
 	}
+	mv_exports_drop(&s->exp);
 	if (out) {
 		out->res = cqe->res;
 		out->index = index;

@@ -29,7 +29,7 @@ static int has_cap_ipc_lock(void)
 }
 
 /* -ENOMEM from the kernel: RLIMIT_MEMLOCK when it applies, otherwise plain memory. */
-int uring_explain_enomem(const char *what)
+int mv_uring_explain_enomem(const char *what)
 {
 	struct rlimit rl;
 
@@ -43,7 +43,7 @@ int uring_explain_enomem(const char *what)
 	return mv_fail(ENOMEM, "%s: out of memory", what);
 }
 
-const char *uring_kernel_release(char *buf, size_t cap)
+const char *mv_uring_kernel_release(char *buf, size_t cap)
 {
 	struct utsname u;
 
@@ -95,7 +95,7 @@ int mv_uring_queue_init(struct io_uring *ring, unsigned entries, unsigned flags)
 				      "module forbids it (sysctl kernel.io_uring_disabled=%ld)", v);
 	case ENOMEM:
 		snprintf(what, sizeof(what), "creating a ring of %u entries", entries);
-		return uring_explain_enomem(what);
+		return mv_uring_explain_enomem(what);
 	case EINVAL:
 		return mv_fail(EINVAL, "io_uring_setup refused %u entries with flags 0x%x: a size "
 				       "or flag this kernel does not support", entries, flags);

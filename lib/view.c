@@ -25,7 +25,7 @@ static const mv_exporter_ops view_ops = {
 
 static void managed_put(struct mv_managed *m)
 {
-	if (refs_dec(&m->refs) == 0) {
+	if (mv_count_dec(&m->refs) == 0) {
 		mv_buffer_release(&m->master);
 		free(m);
 	}
@@ -57,7 +57,7 @@ static int view_join(mv_view *out, const mv_view *src, int ndim)
 	out->flags = src->flags & ~MVF_HASHED; /* a derived view hashes anew */
 	out->hash = 0;
 	out->dims_heap = heap;
-	refs_inc(&src->mbuf->refs);
+	mv_count_inc(&src->mbuf->refs);
 	return 0;
 }
 
@@ -541,6 +541,12 @@ PATTR(void *, ptr, v->buf)
 int mv_view_released(const mv_view *v)
 {
 	return !v || !v->mbuf;
+}
+
+int mv_view_sole(const mv_view *v)
+{
+	return v->mbuf && __atomic_load_n(&v->mbuf->refs, __ATOMIC_ACQUIRE) == 1 &&
+	       __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE) == 0;
 }
 
 ssize_t mv_view_len(const mv_view *v)

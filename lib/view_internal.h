@@ -14,30 +14,6 @@
 #define MVF_SCALAR 0x4u /* 0-dim */
 #define MVF_HASHED 0x8u /* v->hash holds the cached hash */
 
-/*
- * Family counts change on every derive and release, the hottest path memview has. A lock-prefixed
- * add costs tens of nanoseconds; while the process has only one thread (glibc's
- * __libc_single_threaded, what libstdc++'s shared_ptr also relies on) a plain add is enough. The
- * flag only ever goes from true to false, at thread creation, which orders everything before it.
- */
-#include <sys/single_threaded.h>
-
-static inline void refs_inc(long *p)
-{
-	if (__libc_single_threaded)
-		++*p;
-	else
-		__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
-}
-
-/* Returns the count after the decrement. */
-static inline long refs_dec(long *p)
-{
-	if (__libc_single_threaded)
-		return --*p;
-	return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL);
-}
-
 /* The managed buffer: one export shared by a family of views. */
 struct mv_managed {
 	long refs;         /* views of the family alive (atomic) */

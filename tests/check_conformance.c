@@ -4,8 +4,8 @@
  * tests/data/vectors.txt is written by tests/gen_vectors.py, which runs every operation on real
  * CPython 3.13 memoryview objects and records what happened: a value, success, or the exception
  * class and message. This program replays each case through memview's public API only and
- * compares values, errno (mapped from the exception class by the table in ARCHITECTURE.md) and
- * mv_errmsg() (CPython's text, compared exactly). The file format is described at the top of
+ * compares values, errno (mapped from the exception class by the table in memview/error.h)
+ * and mv_errmsg() (CPython's text, compared exactly). The file format is described at the top of
  * gen_vectors.py.
  *
  * One tcase per op family (the generator tags every case with one); a mismatch is reported with
@@ -182,7 +182,7 @@ static const char *errno_name(int e)
 	}
 }
 
-/* CPython exception class (and message) -> memview errno, by ARCHITECTURE.md's table. */
+/* CPython exception class (and message) -> memview errno, by the table in memview/error.h. */
 static int errno_for(const char *cls, const char *msg)
 {
 	if (!strcmp(cls, "BufferError"))
@@ -195,7 +195,7 @@ static int errno_for(const char *cls, const char *msg)
 		if (!strncmp(msg, "memoryview: invalid value for format",
 			     strlen("memoryview: invalid value for format")))
 			return ERANGE;
-		/* ARCHITECTURE.md: "arithmetic overflow in sizes" is -EOVERFLOW (cast's header too) */
+		/* error.h: "arithmetic overflow in sizes" is -EOVERFLOW (cast's header too) */
 		if (!strcmp(msg, "memoryview.cast(): product(shape) > SSIZE_MAX"))
 			return EOVERFLOW;
 		return EINVAL;
