@@ -399,7 +399,7 @@ static int join_retry(struct peer *p, mv_chan **out, const char *name)
 	int rc;
 
 	for (;;) {
-		rc = mv_chan_join(out, name, SETUP_TIMEOUT_NS);
+		rc = mv_chan_join(out, name, NULL, SETUP_TIMEOUT_NS);
 		/* Not created yet, or created and not yet initialised (the magic comes last). */
 		if ((rc != -ENOENT && rc != -EBADMSG) || mono_ns() > deadline)
 			break;

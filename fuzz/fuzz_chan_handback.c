@@ -1,13 +1,13 @@
 /*
  * fuzz/fuzz_chan_handback.c - libFuzzer target: slot ids a lying consumer hands back.
  *
- * Each input makes a fresh channel in this process: a producer, an honest consumer (joined from
- * a thread, then driven from this one) and a liar - a consumer place this target claims by hand
- * (its own liveness lock on its own descriptor of the control object) and then writes whatever
- * the input says into: ids in its return queue (out of range, owed by the honest consumer, owed
- * by itself, never sent), its queue head and tail, its state word, the join counter. Producer
- * loans, sends and unsent releases and the honest consumer's receives and releases are
- * interleaved with the lies.
+ * Each input makes a fresh channel in this process: a producer, an honest consumer and a liar
+ * (both joined from a thread, then driven from this one). The liar writes whatever the input
+ * says into the only channel memory a consumer can write, its own: ids in its return queue (out
+ * of range, held by the honest consumer, owed by itself, never sent), its queue head, its
+ * sleeping and wake words; and it sends the producer messages it has no business sending on its
+ * connection (which ends its membership). Producer loans, sends and unsent releases and the
+ * honest consumer's receives and releases are interleaved with the lies.
  *
  * After every step the producer's private bookkeeping (lib/chan_layout.h) must hold together:
  * the free stack is a set of free slots nobody owes; a sent slot is owed by admitted consumers
@@ -22,13 +22,11 @@
 #include "chan_layout.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,8 +49,7 @@ struct held {
 struct run {
 	char name[64];
 	mv_chan *prod, *cons;
-	int liar;                  /* the liar's consumer place, -1 without one */
-	int liar_fd;               /* our own open file description: the liar's liveness lock */
+	mv_chan *liar;             /* NULL without one */
 	uint64_t liar_tail;        /* next sequence number the liar would receive */
 	mv_view loan;
 	struct held held[16];
@@ -69,25 +66,8 @@ static void *join_main(void *arg)
 {
 	struct joiner *j = arg;
 
-	j->rc = mv_chan_join(&j->ch, j->name, 2 * SEC);
+	j->rc = mv_chan_join(&j->ch, j->name, NULL, 2 * SEC);
 	return NULL;
-}
-
-static struct ctl_consumer *place(const struct mv_chan *ch, int i)
-{
-	return (struct ctl_consumer *)(ch->cons_base + (size_t)i * ch->cons_stride);
-}
-
-static int lock_place(int fd, int i)
-{
-	struct flock fl;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = 2 + i;
-	fl.l_len = 1;
-	return fcntl(fd, F_OFD_SETLK, &fl);
 }
 
 static uint64_t slot_seq(const char *slot)
@@ -235,17 +215,41 @@ static void op_release_held(struct run *r, struct fuzz_in *in)
 	r->held[k].used = 0;
 }
 
-/* One lie (or truth) written into the liar's place. */
+/* A message on the liar's connection: a LEAVE, a JOIN again, garbage, or one with a descriptor. */
+static void liar_says(struct run *r, struct fuzz_in *in)
+{
+	struct chan_wire m = { CHAN_WIRE_MAGIC, CHAN_WIRE_VERSION, WIRE_LEAVE, 0, 0, 0, "" };
+	int fd = -1;
+
+	switch (fuzz_u8(in) % 4) {
+	case 0:
+		break;
+	case 1:
+		m.type = WIRE_JOIN;
+		fd = mv_segment_fd(r->liar->own);
+		break;
+	case 2:
+		memset(&m, fuzz_u8(in), sizeof(m));
+		break;
+	default:
+		m.type = (uint16_t)fuzz_u8(in);
+		fd = 0;
+		break;
+	}
+	(void)mv_chan_wire_send(r->liar->sock, &m, fd);
+}
+
+/* One lie (or truth) written into the liar's own memory, or said on its connection. */
 static void op_lie(struct run *r, struct fuzz_in *in)
 {
-	struct ctl_consumer *c;
+	struct chan_cons *c;
 	uint32_t *ret, n = r->prod->nslots, id;
 	uint64_t h;
 
-	if (r->liar < 0)
+	if (!r->liar)
 		return;
-	c = place(r->prod, r->liar);
-	ret = (uint32_t *)(c + 1);
+	c = r->liar->me;
+	ret = r->liar->ret;
 	h = __atomic_load_n(&c->ret_head, __ATOMIC_RELAXED);
 	switch (fuzz_u8(in) % 8) {
 	case 0: /* any id at all */
@@ -258,11 +262,9 @@ static void op_lie(struct run *r, struct fuzz_in *in)
 		break;
 	}
 	case 2: { /* the truth: the next message the liar was sent */
-		uint64_t e;
+		uint64_t e = __atomic_load_n(&r->liar->ring[2 * (r->liar_tail % n)],
+					     __ATOMIC_ACQUIRE);
 
-		if (r->liar_tail < c->start)
-			r->liar_tail = c->start;
-		e = __atomic_load_n(&r->prod->ring[2 * (r->liar_tail % n)], __ATOMIC_ACQUIRE);
 		if ((e >> SLOT_BITS) != r->liar_tail + 1)
 			return;
 		id = (uint32_t)(e & ((1u << SLOT_BITS) - 1));
@@ -275,13 +277,12 @@ static void op_lie(struct run *r, struct fuzz_in *in)
 	case 4: /* the head anywhere */
 		__atomic_store_n(&c->ret_head, h + (uint64_t)fuzz_ssize(in), __ATOMIC_RELEASE);
 		return;
-	case 5: /* the tail the producer keeps, overwritten */
-		c->ret_tail = h - (uint64_t)fuzz_ssize(in);
+	case 5: /* its wake words: asleep or not, bumped or not */
+		__atomic_store_n(&c->sleeping, fuzz_u8(in) & 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->ret_futex, (uint32_t)fuzz_uint(in, 4), __ATOMIC_RELEASE);
 		return;
-	case 6: /* the state word: leave, rejoin, nonsense */
-		__atomic_store_n(&c->state, fuzz_u8(in) % 6, __ATOMIC_RELEASE);
-		if (fuzz_u8(in) & 1)
-			__atomic_fetch_add(&r->prod->fx->joining, 1, __ATOMIC_RELEASE);
+	case 6:
+		liar_says(r, in);
 		return;
 	default: /* garbage over the queue */
 		ret[fuzz_u8(in) % n] = (uint32_t)fuzz_uint(in, 4);
@@ -291,14 +292,29 @@ static void op_lie(struct run *r, struct fuzz_in *in)
 	__atomic_store_n(&c->ret_head, h + 1, __ATOMIC_RELEASE);
 }
 
+/* Join from a thread while this one admits: the producer runs only inside its own calls. */
+static mv_chan *join_admitted(struct run *r, int want)
+{
+	struct joiner j = { r->name, NULL, 0 };
+	time_t deadline = time(NULL) + 3;
+	pthread_t t;
+	int rc;
+
+	if (pthread_create(&t, NULL, join_main, &j) != 0)
+		abort();
+	while ((rc = mv_chan_wait_consumers(r->prod, (unsigned)want, 0)) == -ETIMEDOUT &&
+	       time(NULL) < deadline)
+		sched_yield();
+	pthread_join(t, NULL);
+	FUZZ_ASSERT(rc == want && j.rc == 0, "join: %d/%d %s", rc, j.rc, mv_errmsg());
+	return j.ch;
+}
+
 static int setup(struct run *r, struct fuzz_in *in)
 {
 	static unsigned serial;
 	mv_chan_opts o = MV_CHAN_OPTS_INIT;
 	uint8_t cfg = fuzz_u8(in);
-	struct joiner j = { r->name, NULL, 0 };
-	pthread_t t;
-	time_t deadline;
 	int rc, admitted = 0;
 
 	o.nslots = 1 + fuzz_u8(in) % 8;
@@ -307,38 +323,11 @@ static int setup(struct run *r, struct fuzz_in *in)
 	snprintf(r->name, sizeof(r->name), "/mvfuzz-chan-%d-%u", (int)getpid(), serial++);
 	rc = mv_chan_create(&r->prod, r->name, &o);
 	FUZZ_ASSERT(rc == 0, "create: %s", mv_errmsg());
-	r->liar = -1;
-	r->liar_fd = -1;
-	if (cfg & 2) {
-		if (pthread_create(&t, NULL, join_main, &j) != 0)
-			abort();
-		/* Admit by polling without the call's 200 us naps: joins dominate each run. */
-		deadline = time(NULL) + 3;
-		while ((rc = mv_chan_wait_consumers(r->prod, 1, 0)) == -ETIMEDOUT &&
-		       time(NULL) < deadline)
-			sched_yield();
-		pthread_join(t, NULL);
-		FUZZ_ASSERT(rc == 1 && j.rc == 0, "honest join: %d/%d %s", rc, j.rc, mv_errmsg());
-		r->cons = j.ch;
-		admitted++;
-	}
+	if (cfg & 2)
+		r->cons = join_admitted(r, ++admitted);
 	if (cfg & 4) {
-		struct ctl_consumer *c;
-		uint32_t st = CONS_FREE;
-
-		r->liar = 1 + (cfg >> 3) % 8;
-		r->liar_fd = shm_open(r->name, O_RDWR | O_CLOEXEC, 0);
-		if (r->liar_fd < 0 || lock_place(r->liar_fd, r->liar) < 0)
-			abort();
-		c = place(r->prod, r->liar);
-		c->pid = getpid();
-		if (!__atomic_compare_exchange_n(&c->state, &st, CONS_JOINING, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
-			abort();
-		__atomic_fetch_add(&r->prod->fx->joining, 1, __ATOMIC_RELEASE);
-		rc = mv_chan_wait_consumers(r->prod, ++admitted, 0);
-		FUZZ_ASSERT(rc == admitted, "liar not admitted: %d", rc);
-		r->liar_tail = c->start;
+		r->liar = join_admitted(r, ++admitted);
+		r->liar_tail = r->liar->tail;
 	}
 	return 0;
 }
@@ -354,17 +343,17 @@ static void teardown(struct run *r)
 	if (r->cons)
 		FUZZ_ASSERT(mv_chan_close(r->cons) == 0, "consumer close: %s", mv_errmsg());
 	r->cons = NULL;
-	if (r->liar >= 0)
-		__atomic_store_n(&place(r->prod, r->liar)->state, CONS_LEFT, __ATOMIC_RELEASE);
+	if (r->liar)
+		FUZZ_ASSERT(mv_chan_close(r->liar) == 0, "liar close: %s", mv_errmsg());
+	r->liar = NULL;
 	check_producer(r);
-	FUZZ_ASSERT(mv_chan_get_stats(&st, r->prod) == 0 && st.free_slots == r->prod->nslots,
-		    "%u of %u slots free after every consumer left", st.free_slots,
-		    r->prod->nslots);
+	FUZZ_ASSERT(mv_chan_get_stats(&st, r->prod) == 0 && st.free_slots == r->prod->nslots &&
+			    st.consumers == 0,
+		    "%u of %u slots free, %u consumers, after every consumer left", st.free_slots,
+		    r->prod->nslots, st.consumers);
 	for (i = 0; i < r->prod->nslots; i++)
 		FUZZ_ASSERT(r->prod->owed[i] == 0, "slot %u still owed", i);
 	FUZZ_ASSERT(mv_chan_close(r->prod) == 0, "producer close: %s", mv_errmsg());
-	if (r->liar_fd >= 0)
-		close(r->liar_fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

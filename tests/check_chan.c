@@ -34,8 +34,10 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -410,7 +412,7 @@ static int consumer_main(void *arg)
 	int known = c->from_zero, rc;
 	mv_chan *ch;
 
-	rc = mv_chan_join(&ch, c->name, 5 * SEC);
+	rc = mv_chan_join(&ch, c->name, NULL, 5 * SEC);
 	if (rc < 0)
 		return child_fail("join: %d %s", rc, mv_errmsg());
 	if (c->ready_fd >= 0)
@@ -513,6 +515,7 @@ struct script {
 	mv_chan_opts opts;
 	int ready_fd;
 	int cmd_fd;           /* -1: do not wait for a command before closing */
+	int deaf;             /* wait for the command without calling the channel: admit nobody */
 	unsigned consumers;   /* 0: admit nobody */
 	size_t lens[8];
 	unsigned nmsgs;
@@ -552,8 +555,20 @@ static int script_producer(void *arg)
 		if (rc < 0)
 			return mv_chan_close(p.ch), child_fail("message %u: %s", i, mv_errmsg());
 	}
-	if (s->cmd_fd >= 0 && get_byte(s->cmd_fd, 20000) != 'q')
-		child_fail("no command to close");
+	/* Waiting for the command as an event loop would: the channel's calls admit joiners. */
+	if (s->cmd_fd >= 0 && s->deaf) {
+		if (get_byte(s->cmd_fd, 20000) != 'q')
+			child_fail("no command to close");
+	} else if (s->cmd_fd >= 0) {
+		mv_chan_stats st = MV_CHAN_STATS_INIT;
+		long long deadline = now_ns() + 20 * SEC;
+		int c;
+
+		while ((c = get_byte(s->cmd_fd, 10)) != 'q' && now_ns() < deadline)
+			mv_chan_get_stats(&st, p.ch);
+		if (c != 'q')
+			child_fail("no command to close");
+	}
 	rc = mv_chan_close(p.ch);
 	if (rc < 0)
 		return child_fail("close: %s", mv_errmsg());
@@ -695,7 +710,7 @@ static mv_chan *join_script(struct script *s, const mv_chan_opts *o, const size_
 	memcpy(s->lens, lens, n * sizeof(*lens));
 	s->nmsgs = n;
 	*pid = start_producer(s);
-	ck_assert_msg(mv_chan_join(&ch, name, 5 * SEC) == 0, "join: %s", mv_errmsg());
+	ck_assert_msg(mv_chan_join(&ch, name, NULL, 5 * SEC) == 0, "join: %s", mv_errmsg());
 	return ch;
 }
 
@@ -884,7 +899,7 @@ static int holder_main(void *arg)
 	unsigned i;
 	int rc;
 
-	if (mv_chan_join(&ch, c->name, 5 * SEC) < 0)
+	if (mv_chan_join(&ch, c->name, NULL, 5 * SEC) < 0)
 		return child_fail("join: %s", mv_errmsg());
 	for (i = 0; i < c->n + 2; i++) {
 		rc = mv_chan_recv(&v[i], ch, 5 * SEC);
@@ -974,7 +989,7 @@ START_TEST(recv_gives_eagain_at_once_and_etimedout_after_the_timeout_on_an_empty
 	s.cmd_fd = cmd[0];
 	s.consumers = 1;
 	pid = start_producer(&s);
-	ck_assert_msg(mv_chan_join(&ch, name, 5 * SEC) == 0, "join: %s", mv_errmsg());
+	ck_assert_msg(mv_chan_join(&ch, name, NULL, 5 * SEC) == 0, "join: %s", mv_errmsg());
 	t0 = now_ns();
 	ck_assert_mv_err(mv_chan_recv(&v, ch, 0), EAGAIN, "no message");
 	dt = now_ns() - t0;
@@ -1005,9 +1020,10 @@ START_TEST(join_times_out_when_the_producer_admits_nobody)
 	s.name = chan_name(name, sizeof(name));
 	s.opts = o;
 	s.cmd_fd = cmd[0];
+	s.deaf = 1;
 	pid = start_producer(&s);
 	t0 = now_ns();
-	ck_assert_mv_err(mv_chan_join(&ch, name, 50 * MS), ETIMEDOUT, "did not admit");
+	ck_assert_mv_err(mv_chan_join(&ch, name, NULL, 50 * MS), ETIMEDOUT, "did not admit");
 	dt = now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms join gave up after %lld ns", dt);
 	put_byte(cmd[1], 'q');
@@ -1087,7 +1103,7 @@ static int deriver_main(void *arg)
 	mv_chan *ch;
 	int rc;
 
-	if (mv_chan_join(&ch, c->name, 5 * SEC) < 0)
+	if (mv_chan_join(&ch, c->name, NULL, 5 * SEC) < 0)
 		return child_fail("join: %s", mv_errmsg());
 	if (mv_chan_recv(&v, ch, 5 * SEC) < 0)
 		return child_fail("recv: %s", mv_errmsg());
@@ -1428,10 +1444,11 @@ START_TEST(killing_the_producer_gives_epipe_after_everything_it_sent)
 		assert_child_ok(pid[i], 10000, "consumer");
 		ck_assert_uint_eq(sh->received[i], d.n);
 	}
-	ck_assert_mv_err(mv_chan_join(&ch, name, SEC), EPIPE, "producer is gone");
+	/* The name went with the producer, and nothing is left behind in /dev/shm. */
+	ck_assert_mv_err(mv_chan_join(&ch, name, NULL, SEC), ENOENT, "no such channel");
 	snprintf(dname, sizeof(dname), "%s.data", name);
-	ck_assert_int_eq(shm_unlink(name), 0);
-	ck_assert_int_eq(shm_unlink(dname), 0);
+	ck_assert_int_eq(shm_unlink(name), -1);
+	ck_assert_int_eq(shm_unlink(dname), -1);
 }
 END_TEST
 
@@ -1472,46 +1489,53 @@ END_TEST
 
 /* ------------------------------------------------------------------ untrusted returns */
 
-/* lib/chan.c's control layout, mirrored so that a test can play a lying consumer. */
-struct lie_fixed {
+/*
+ * The start of a consumer's own memory (lib/chan_layout.h, struct chan_cons), mirrored so that a
+ * test can play a lying consumer: the only channel memory a consumer can write is its own.
+ */
+struct lie_cons {
 	uint64_t magic;
-	uint32_t nslots, flags;
-	uint64_t slot_size;
-	int32_t ndim;
-	uint32_t reserved;
-	char format[16];
-	int64_t shape[8];
-	char pad0[48];
-	uint32_t closed;
-	int32_t prod_pid;
-	uint32_t joining;
-	char pad1[52];
-	uint32_t pub_futex, sleepers;
-	char pad2[56];
-	uint32_t ret_futex, prod_sleeping;
-	char pad3[56];
-};
-
-struct lie_consumer {
-	uint32_t state;
-	int32_t pid;
-	uint64_t start;
-	char pad0[48];
+	char pad0[56];
 	uint64_t ret_head;
 	char pad1[56];
-	uint64_t ret_tail;
-	char pad2[56];
+	uint32_t sleeping;
+	char pad2[60];
+	uint32_t ret_futex;
+	char pad3[60];
 };
 
-static size_t al64(size_t x)
+#define LIE_CONS_MAGIC 0x534e4f43564d0003ULL
+
+/* Our own writable consumer memory for channel @name: where /proc/self/maps says it is mapped. */
+static struct lie_cons *own_consumer_memory(const char *name)
 {
-	return (x + 63) / 64 * 64;
+	char want[128], line[512];
+	unsigned long start = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	snprintf(want, sizeof(want), "/memfd:mvchan:%s:consumer", name);
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo;
+		char perms[8];
+
+		if (strstr(line, want) && sscanf(line, "%lx-%*x %7s", &lo, perms) == 2 &&
+		    perms[1] == 'w') {
+			start = lo;
+			break;
+		}
+	}
+	fclose(f);
+	/* The segment's header page comes first, then its data: our queue. */
+	return start ? (struct lie_cons *)(start + 4096) : NULL;
 }
 
 struct liar {
 	const char *name;
 	int done_fd, cmd_fd;
 	unsigned first; /* messages received honestly before lying */
+	unsigned nslots;
 };
 
 /*
@@ -1523,39 +1547,22 @@ struct liar {
 static int liar_main(void *arg)
 {
 	struct liar *c = arg;
-	struct lie_consumer *me = NULL;
-	struct lie_fixed *fx;
-	mv_segment *seg;
-	uint32_t *ret, n, i;
-	char *base;
+	struct lie_cons *me;
+	uint32_t *ret, n = c->nslots, i;
 	mv_chan *ch;
 	mv_view v;
 	int cmd, rc;
 
-	if (mv_chan_join(&ch, c->name, 5 * SEC) < 0)
+	if (mv_chan_join(&ch, c->name, NULL, 5 * SEC) < 0)
 		return child_fail("join: %s", mv_errmsg());
 	for (i = 0; i < c->first; i++) {
 		if (mv_chan_recv(&v, ch, 5 * SEC) < 0)
 			return child_fail("recv: %s", mv_errmsg());
 		mv_view_release(&v);
 	}
-	if (mv_segment_open(&seg, c->name, NULL) < 0)
-		return child_fail("open the control segment: %s", mv_errmsg());
-	base = mv_segment_data(seg);
-	fx = (struct lie_fixed *)base;
-	n = fx->nslots;
-	if (fx->magic != 0x4e414843564d0002ULL || n == 0 || n > 64)
-		return child_fail("the control layout is not what the test mirrors");
-	for (i = 0; i < 64 && !me; i++) {
-		struct lie_consumer *cc =
-			(struct lie_consumer *)(base + al64(sizeof(*fx) + 2 * n * 8) +
-						i * al64(sizeof(*cc) + n * 4));
-
-		if (cc->pid == getpid() && cc->state == 2)
-			me = cc;
-	}
-	if (!me)
-		return child_fail("cannot find my consumer place");
+	me = own_consumer_memory(c->name);
+	if (!me || me->magic != LIE_CONS_MAGIC)
+		return child_fail("the consumer memory is not what the test mirrors");
 	ret = (uint32_t *)(me + 1);
 	put_byte(c->done_fd, 'l');
 	while ((cmd = get_byte(c->cmd_fd, 10000)) != 'e') {
@@ -1579,7 +1586,6 @@ static int liar_main(void *arg)
 		}
 		put_byte(c->done_fd, (char)(cmd - 'a' + 'A'));
 	}
-	mv_segment_close(seg);
 	while ((rc = mv_chan_recv(&v, ch, 10 * SEC)) == 0)
 		mv_view_release(&v);
 	if (rc != -EPIPE)
@@ -1614,6 +1620,7 @@ START_TEST(ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_anothe
 	l.done_fd = done[1];
 	l.cmd_fd = cmd[0];
 	l.first = pinned;
+	l.nslots = nslots;
 	lp = spawn(liar_main, &l);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 2, 5 * SEC), 2);
 	for (i = 0; i < pinned; i++)
@@ -1655,32 +1662,123 @@ END_TEST
 
 /* ------------------------------------------------------------------ joining */
 
+/*
+ * Something listening on a channel's name that is not a memview producer: it accepts and then
+ * (0) closes at once, (1) sends bytes that are no message, (2) offers a pipe instead of its
+ * memory, (3) offers an unsealed memfd that it could shrink under our mapping, (4) offers a
+ * sealed memfd that is not a channel. The SOCK_SEQPACKET address is "\0memview.chan" + name.
+ */
+static int fake_producer(const char *name, int what, int ready_fd)
+{
+	struct sockaddr_un a;
+	struct msghdr msg;
+	struct iovec iov;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char wire[136]; /* struct chan_wire */
+	size_t len = strlen(name);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET, 0), c, fd = -1, p[2];
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path + 1, "memview.chan", 12);
+	memcpy(a.sun_path + 13, name, len);
+	if (s < 0 || bind(s, (struct sockaddr *)&a,
+			  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 13 + len)) < 0 ||
+	    listen(s, 4) < 0)
+		return child_fail("fake producer: %s", strerror(errno));
+	put_byte(ready_fd, 'r');
+	c = accept(s, NULL, NULL);
+	if (c < 0)
+		return child_fail("accept: %s", strerror(errno));
+	if (what == 0)
+		return 0;
+	memset(wire, 0, sizeof(wire));
+	/* magic "MVCW", version 3, type OFFER, the rest zero: a well-formed OFFER envelope. */
+	memcpy(wire, "MVCW", 4);
+	wire[4] = 3;
+	wire[6] = 1;
+	if (what == 1) {
+		memset(wire, 0x5a, sizeof(wire));
+	} else if (what == 2) {
+		if (pipe(p) < 0)
+			return child_fail("pipe");
+		fd = p[0];
+	} else {
+		fd = memfd_create("fake", MFD_ALLOW_SEALING);
+		if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
+			return child_fail("memfd");
+		if (what == 4 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+			return child_fail("seal");
+	}
+	iov.iov_base = wire;
+	iov.iov_len = sizeof(wire);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		ctl.h.cmsg_level = SOL_SOCKET;
+		ctl.h.cmsg_type = SCM_RIGHTS;
+		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
+	}
+	if (sendmsg(c, &msg, MSG_NOSIGNAL) < 0)
+		return child_fail("sendmsg: %s", strerror(errno));
+	get_byte(c, 5000); /* until the joiner gives up */
+	return 0;
+}
+
+struct fake_arg {
+	const char *name;
+	int what, ready_fd;
+};
+
+static int fake_main(void *arg)
+{
+	struct fake_arg *f = arg;
+
+	return fake_producer(f->name, f->what, f->ready_fd);
+}
+
 START_TEST(join_of_something_that_is_not_a_channel_fails)
 {
-	char name[64], dname[80];
-	mv_segment *seg, *dseg;
+	static const int expected[5] = { EPIPE, EBADMSG, EINVAL, EPERM, EBADMSG };
+	char name[64];
+	mv_segment *seg;
+	struct fake_arg f;
+	int what, ready[2], fds;
 	mv_chan *ch;
-	int fd;
+	pid_t pid;
 
 	chan_name(name, sizeof(name));
-	snprintf(dname, sizeof(dname), "%s.data", name);
-	ck_assert_int_eq(mv_chan_join(&ch, name, 0), -ENOENT);
-	/* A memview segment that is not a channel. */
+	ck_assert_mv_err(mv_chan_join(&ch, name, NULL, 0), ENOENT, "no such channel");
+	/* A segment of that name is not a channel: channels are not found in /dev/shm. */
 	ck_assert_int_eq(mv_segment_create(&seg, name, 4096, NULL), 0);
-	ck_assert_mv_err(mv_chan_join(&ch, name, 0), EBADMSG, "not a memview channel");
-	ck_assert_int_eq(mv_segment_create(&dseg, dname, 4096, NULL), 0);
-	ck_assert_mv_err(mv_chan_join(&ch, name, 0), EBADMSG, "not a memview channel");
+	ck_assert_mv_err(mv_chan_join(&ch, name, NULL, 0), ENOENT, "no such channel");
 	ck_assert_int_eq(mv_segment_close(seg), 0);
-	ck_assert_int_eq(mv_segment_close(dseg), 0);
 	ck_assert_int_eq(mv_segment_unlink(name, 0), 0);
-	/* A shared memory object with no memview header at all. */
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 8192), 0);
-	close(fd);
-	ck_assert_int_eq(mv_chan_join(&ch, name, 0), -EBADMSG);
-	ck_assert_int_eq(shm_unlink(name), 0);
-	ck_assert_int_eq(mv_segment_unlink(dname, 0), 0);
+	fds = mv_test_count_fds();
+	for (what = 0; what < 5; what++) {
+		ck_assert_int_eq(pipe(ready), 0);
+		f.name = name;
+		f.what = what;
+		f.ready_fd = ready[1];
+		pid = spawn(fake_main, &f);
+		ck_assert_msg(get_byte(ready[0], 5000) == 'r', "fake producer: %s", sh->err);
+		ch = NULL;
+		ck_assert_mv_err(mv_chan_join(&ch, name, NULL, 2 * SEC), expected[what], "");
+		ck_assert_ptr_null(ch);
+		close(ready[0]);
+		close(ready[1]);
+		assert_child_ok(pid, 10000, "fake producer");
+		/* Nothing it sent stays open in the joiner. */
+		ck_assert_int_eq(mv_test_count_fds(), fds);
+	}
 }
 END_TEST
 
@@ -1716,7 +1814,7 @@ START_TEST(a_join_racing_an_unfinished_create_waits_for_it)
 		_exit(0);
 	}
 	for (;;) {
-		rc = mv_chan_join(&ch, name, 1 * SEC);
+		rc = mv_chan_join(&ch, name, NULL, 1 * SEC);
 		if (rc == 0) {
 			joined++;
 			ck_assert_int_eq(mv_chan_close(ch), 0);
@@ -1751,9 +1849,9 @@ START_TEST(the_sixty_fifth_consumer_is_refused_with_ebusy)
 	s.consumers = MV_CHAN_MAX_CONSUMERS;
 	pid = start_producer(&s);
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
-		ck_assert_msg(mv_chan_join(&ch[i], name, 5 * SEC) == 0, "join %u: %s", i,
+		ck_assert_msg(mv_chan_join(&ch[i], name, NULL, 5 * SEC) == 0, "join %u: %s", i,
 			      mv_errmsg());
-	ck_assert_mv_err(mv_chan_join(&extra, name, SEC), EBUSY, "consumer places are taken");
+	ck_assert_mv_err(mv_chan_join(&extra, name, NULL, SEC), EBUSY, "consumer places are taken");
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
 		ck_assert_int_eq(mv_chan_close(ch[i]), 0);
 	put_byte(cmd[1], 'q');
@@ -1779,7 +1877,7 @@ static int joiner_main(void *arg)
 	close(j->gate[1]);
 	if (read(j->gate[0], &c, 1) != 0)
 		return child_fail("the gate did not open");
-	rc = mv_chan_join(&ch, j->name, 10 * SEC);
+	rc = mv_chan_join(&ch, j->name, NULL, 10 * SEC);
 	if (rc < 0)
 		return child_fail("join: %d %s", rc, mv_errmsg());
 	put_byte(j->ready_fd, 'r');

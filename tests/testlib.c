@@ -202,3 +202,17 @@ char *mv_test_read_data(const char *name, size_t *len)
 	fclose(f);
 	return data;
 }
+
+int mv_test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
+}

@@ -77,6 +77,9 @@ int mv_test_reap(struct mv_test_child *c);
 /* Read a whole file from tests/data (MV_TEST_DATA); malloc'ed, NUL-terminated; NULL on error. */
 char *mv_test_read_data(const char *name, size_t *len);
 
+/* The number of descriptors this process has open (from /proc/self/fd), or -1. */
+int mv_test_count_fds(void);
+
 /* Assert a memview call failed with @err and its message contains @needle. */
 #define ck_assert_mv_err(call, err, needle)                                                   \
 	do {                                                                                  \

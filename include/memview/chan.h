@@ -20,11 +20,18 @@
  * killed mid-loan leaves no half-written message visible; consumers of a dead or closed producer
  * get -EPIPE once they have received everything that was sent.
  *
+ * Trust: no participant can write another's state. The producer's memory (ring and slots) is a
+ * memfd sealed so that no process - of any user, root included - can write it but the producer;
+ * each consumer's hand-backs live in its own memory, sealed the same way, that only the producer
+ * reads; membership and "gone" are unix-socket connections the kernel closes when a process
+ * dies. A consumer that lies hurts only itself. The channel's name is an abstract unix socket
+ * name, so a channel is joined from its producer's network namespace.
+ *
  * The API names no shared-memory detail, so another transport can sit behind it.
  *
  * A loaned view released without mv_chan_send() gives its slot back unsent.
  *
- * Liveness is tracked per open channel handle with kernel locks, which a fork()ed child shares:
+ * Liveness is tracked per open channel handle by its connection, which a fork()ed child shares:
  * a child forked after mv_chan_create() or mv_chan_join() keeps that participant looking alive
  * until it exits too. Fork before creating or joining, or have the child exit promptly.
  *
@@ -46,6 +53,7 @@ typedef struct mv_chan mv_chan;
 
 /* Flags for mv_chan_opts.flags. */
 #define MV_CHAN_SPIN 0x1u /* waiters spin, never sleep: lowest latency, one core busy per waiter */
+#define MV_CHAN_ANY_OWNER 0x2u /* join: accept a producer running as another user */
 
 typedef struct mv_chan_opts {
 	size_t size;          /* sizeof(mv_chan_opts) */
@@ -55,23 +63,31 @@ typedef struct mv_chan_opts {
 	const char *format;   /* item format of a slot; NULL means "B" */
 	const ssize_t *shape; /* shape of a slot, @ndim entries; ndim -1: 1-D over the slot */
 	int ndim;
-	unsigned mode;        /* creation mode; 0 means 0600 */
+	unsigned mode;        /* who may join, as file permission bits; 0 means 0600 */
 } mv_chan_opts;
 
 #define MV_CHAN_OPTS_INIT { sizeof(mv_chan_opts), 0, 4096, 16, NULL, NULL, -1, 0 }
 
 /*
- * mv_chan_create - create a channel named @name ("/name") and become its producer.
- * Returns 0, -EEXIST, -EINVAL (bad name, sizes, format), -ENOSPC, -ENOMEM, -EACCES, -EMFILE.
+ * mv_chan_create - create a channel named @name ("/name", at most 90 characters) and become its
+ * producer. @opts->mode says who may join, read as file permission bits for reading: the
+ * producer's user (and root) always; members of its group with 0040; anyone with 0004.
+ * Returns 0, -EEXIST (a live channel has that name), -EINVAL (bad name, sizes, format),
+ * -EOVERFLOW, -ENOSPC, -ENOMEM, -EMFILE.
  */
 MV_EXPORT int mv_chan_create(mv_chan **out, const char *name, const mv_chan_opts *opts);
 
 /*
  * mv_chan_join - open channel @name as a consumer. Waits up to @timeout_ns for the producer to
- * admit it; receives every message sent after that. Returns 0, -ENOENT, -EBADMSG, -EBUSY (all
- * consumer places taken), -ETIMEDOUT, -EPIPE (producer gone), -ENOMEM, -EMFILE.
+ * admit it (the producer admits at its next call); receives every message sent after that.
+ * @opts may be NULL; only its flags count, and only MV_CHAN_ANY_OWNER: without it a channel
+ * whose producer runs as another user is refused (-EPERM), since anyone can take a free name.
+ * Returns 0, -ENOENT (no such channel), -EPERM, -EACCES (the channel's mode keeps us out),
+ * -EBADMSG (the producer broke the protocol), -EBUSY (all consumer places taken), -ETIMEDOUT,
+ * -EPIPE (producer gone), -EINVAL, -ENOMEM, -EMFILE.
  */
-MV_EXPORT int mv_chan_join(mv_chan **out, const char *name, long long timeout_ns);
+MV_EXPORT int mv_chan_join(mv_chan **out, const char *name, const mv_chan_opts *opts,
+			   long long timeout_ns);
 
 /*
  * mv_chan_loan - producer: a free slot as a writable view (slot_size bytes, typed by the
