@@ -18,7 +18,16 @@
  * user_data layout (top byte MV_URING_USER_DATA_MAGIC, so a pointer - whose top byte is 0 in
  * user space - never looks like memview's):
  *   63..56 magic   55..54 kind (1 read, 2 write, 3 tag)   53..46 table serial
- *   45..32 slot index (14 bits: MV_URING_MAX_SLOTS)      31..0 cookie (I/O) or generation (tag)
+ *   45..32 slot index (14 bits: MV_URING_MAX_SLOTS)
+ *   31..0  I/O: request number (20 bits) and its generation (12 bits); tag: buffer generation
+ * Every I/O memview prepares has a request number of its own, live until its completion is
+ * passed to mv_uring_complete(): a completion passed twice, or one that is not memview's but
+ * looks it, finds its request not live (or of another generation) and is refused instead of
+ * dropping an export some other I/O still holds. The caller's cookie is kept in the request.
+ *
+ * A table freed while replaced buffers still wait for their tags hands them to a process-wide
+ * list: their memory is released when mv_uring_complete() sees the tag, whatever table it is
+ * given, and never before (the kernel may use a buffer until then).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -71,6 +80,18 @@ struct retired {
 	struct slot_mem mem;
 };
 
+/* A prepared I/O: state 0 when free, else live (generation, kind, slot). */
+struct uring_req {
+	uint32_t cookie;
+	uint32_t state;
+};
+
+#define REQ_BITS 20
+#define REQ_GEN_BITS 12
+#define REQ_CHUNK 1024u
+#define REQ_MAX (1u << REQ_BITS)
+#define REQ_STATE(gen, kind, index) (1u << 31 | (gen) << 16 | (kind) << 14 | (index))
+
 struct mv_uring {
 	struct io_uring *ring;    /* the caller's */
 	unsigned nslots;
@@ -81,7 +102,18 @@ struct mv_uring {
 	struct retired *retired;  /* under mu */
 	unsigned npending;        /* entries of @retired; under mu */
 	struct uring_slot *slots;
+	/* Requests: chunks that never move (completions may read them from any thread), a stack
+	 * of free numbers, all under req_mu once the process has threads. */
+	pthread_mutex_t req_mu;
+	struct uring_req *req_chunks[REQ_MAX / REQ_CHUNK];
+	uint32_t *req_free;
+	uint32_t nreq_free, nreq;
+	uint32_t req_gen;
 };
+
+/* Replaced buffers of freed tables, waiting for their tags (generations are process-wide). */
+static struct retired *orphans;
+static pthread_mutex_t orphans_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Tag generations and table serials, process-wide, so that no two live tags are alike. */
 static uint32_t next_generation;
@@ -541,6 +573,7 @@ int mv_uring_new(mv_uring **out, struct io_uring *ring, unsigned nslots)
 	}
 	probe_shm(t);
 	pthread_mutex_init(&t->mu, NULL);
+	pthread_mutex_init(&t->req_mu, NULL);
 	t->registered = 1;
 	t->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED) & 0xffu;
 	for (i = 0; i < nslots; i++) {
@@ -636,6 +669,7 @@ int mv_uring_unregister(mv_uring *t)
 int mv_uring_free(mv_uring *t)
 {
 	struct retired *r, *next;
+	unsigned i;
 	int rc = 0;
 
 	if (!t)
@@ -646,16 +680,104 @@ int mv_uring_free(mv_uring *t)
 	pthread_mutex_unlock(&t->mu);
 	if (rc < 0)
 		return rc;
-	/* No memview I/O is in flight: what still waits for a tag is no longer touched. */
+	/*
+	 * What still waits for its tag outlives the table: the kernel may use a buffer until the
+	 * tag says it is done. mv_uring_complete() releases it when the tag arrives.
+	 */
 	for (r = t->retired; r; r = next) {
 		next = r->next;
-		mem_release(&r->mem);
-		free(r);
+		pthread_mutex_lock(&orphans_mu);
+		r->next = orphans;
+		orphans = r;
+		pthread_mutex_unlock(&orphans_mu);
 	}
 	pthread_mutex_destroy(&t->mu);
+	pthread_mutex_destroy(&t->req_mu);
+	for (i = 0; i < REQ_MAX / REQ_CHUNK; i++)
+		free(t->req_chunks[i]);
+	free(t->req_free);
 	free(t->slots);
 	free(t);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static void req_lock(struct mv_uring *t)
+{
+	if (!__libc_single_threaded)
+		pthread_mutex_lock(&t->req_mu);
+}
+
+static void req_unlock(struct mv_uring *t)
+{
+	if (!__libc_single_threaded)
+		pthread_mutex_unlock(&t->req_mu);
+}
+
+static struct uring_req *req_at(const struct mv_uring *t, uint32_t id)
+{
+	struct uring_req *chunk = t->req_chunks[id / REQ_CHUNK];
+
+	return chunk ? &chunk[id % REQ_CHUNK] : NULL;
+}
+
+/* A free request number, made live for @kind on @index; its user_data low word in *@low. */
+static int req_take(struct mv_uring *t, unsigned kind, unsigned index, uint32_t cookie,
+		    uint32_t *low)
+{
+	struct uring_req *r;
+	uint32_t id, gen;
+
+	req_lock(t);
+	if (t->nreq_free == 0) {
+		/* Grow by a chunk; the free stack holds every number there is. */
+		uint32_t c = t->nreq / REQ_CHUNK, i, *stack;
+
+		if (t->nreq >= REQ_MAX) {
+			req_unlock(t);
+			return mv_fail(EAGAIN, "%u memview I/Os are in flight: complete some first",
+				       REQ_MAX);
+		}
+		stack = realloc(t->req_free, (t->nreq + REQ_CHUNK) * sizeof(*stack));
+		if (stack)
+			t->req_free = stack;
+		t->req_chunks[c] = stack ? calloc(REQ_CHUNK, sizeof(struct uring_req)) : NULL;
+		if (!t->req_chunks[c]) {
+			req_unlock(t);
+			return mv_fail(ENOMEM, "cannot allocate memview I/O requests");
+		}
+		for (i = 0; i < REQ_CHUNK; i++)
+			t->req_free[t->nreq_free++] = t->nreq + REQ_CHUNK - 1 - i;
+		t->nreq += REQ_CHUNK;
+	}
+	id = t->req_free[--t->nreq_free];
+	gen = t->req_gen++ & ((1u << REQ_GEN_BITS) - 1);
+	req_unlock(t);
+	r = &t->req_chunks[id / REQ_CHUNK][id % REQ_CHUNK];
+	r->cookie = cookie;
+	__atomic_store_n(&r->state, REQ_STATE(gen, kind, index), __ATOMIC_RELEASE);
+	*low = id << REQ_GEN_BITS | gen;
+	return 0;
+}
+
+/* Retire the request @low names if it is live for @kind on @index: 1 and its cookie, or 0. */
+static int req_finish(struct mv_uring *t, uint32_t low, unsigned kind, unsigned index,
+		      uint32_t *cookie)
+{
+	uint32_t id = low >> REQ_GEN_BITS, gen = low & ((1u << REQ_GEN_BITS) - 1);
+	uint32_t want = REQ_STATE(gen, kind, index);
+	struct uring_req *r = id < t->nreq ? req_at(t, id) : NULL;
+
+	/* One compare-and-swap decides, however many threads pass the same completion. */
+	if (!r || !__atomic_compare_exchange_n(&r->state, &want, 0, false, __ATOMIC_ACQ_REL,
+					       __ATOMIC_RELAXED))
+		return 0;
+	*cookie = r->cookie;
+	req_lock(t);
+	t->req_free[t->nreq_free++] = id;
+	req_unlock(t);
+	return 1;
 }
 
 /* ------------------------------------------------------------------ fixed I/O */
@@ -714,6 +836,7 @@ static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, con
 {
 	struct io_uring_sqe *sqe;
 	struct uring_slot *s;
+	uint32_t low = 0;
 	size_t off;
 	int rc;
 
@@ -723,10 +846,13 @@ static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, con
 	if (kind == UD_KIND_READ && mv_view_readonly(v))
 		return mv_fail(EROFS, "cannot read into a readonly view of uring slot %u: the kernel "
 				      "would write to it", s->index);
-	sqe = io_uring_get_sqe(t->ring);
-	if (unlikely(!sqe))
+	if (unlikely(io_uring_sq_space_left(t->ring) == 0))
 		return mv_fail(EAGAIN, "the ring's submission queue is full: submit what is "
 				       "prepared first");
+	rc = req_take(t, kind, s->index, cookie, &low);
+	if (rc < 0)
+		return rc;
+	sqe = io_uring_get_sqe(t->ring); /* there is room: checked above, one thread at a time */
 	/*
 	 * One more export for the I/O. The view holds one of the family, so the count is above
 	 * zero and no invalidating operation can lock the slot now: a plain increment (atomic once
@@ -741,7 +867,7 @@ static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, con
 	else
 		io_uring_prep_write_fixed(sqe, fd, mv_view_ptr(v), (unsigned)mv_view_nbytes(v), offset,
 					  (int)s->index);
-	sqe->user_data = ud_make(kind, t->serial, s->index, cookie);
+	sqe->user_data = ud_make(kind, t->serial, s->index, low);
 	if (out)
 		*out = sqe;
 	return 0;
@@ -781,12 +907,32 @@ static void reap_tag(struct mv_uring *t, unsigned index, uint32_t gen)
 	}
 }
 
+/* The tag of a replaced buffer whose table was freed: now its memory can go. */
+static void reap_orphan(uint32_t gen)
+{
+	struct retired **pp, *r = NULL;
+
+	pthread_mutex_lock(&orphans_mu);
+	for (pp = &orphans; *pp; pp = &(*pp)->next) {
+		if ((*pp)->gen == gen) {
+			r = *pp;
+			*pp = r->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&orphans_mu);
+	if (r) {
+		mem_release(&r->mem);
+		free(r);
+	}
+}
+
 int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_cqe *cqe)
 {
 	struct uring_slot *s;
 	unsigned kind, serial, index;
+	uint32_t cookie;
 	uint64_t ud;
-	long n;
 
 	MV_CHECK_ARG(cqe, "cqe");
 	if (out)
@@ -798,9 +944,10 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 	serial = (unsigned)(ud >> 46) & 0xffu;
 	index = (unsigned)(ud >> 32) & 0x3fffu;
 	if (kind == UD_KIND_TAG) {
-		/* A tag of a table already freed (or of another table) has nothing left to do. */
 		if (t && serial == t->serial && index < t->nslots)
 			reap_tag(t, index, (uint32_t)ud);
+		else
+			reap_orphan((uint32_t)ud); /* of a table already freed, or of another one */
 		return MV_URING_CQE_INTERNAL;
 	}
 	if (kind != UD_KIND_READ && kind != UD_KIND_WRITE)
@@ -808,31 +955,20 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 	if (!t || serial != t->serial || index >= t->nslots)
 		return mv_fail(EINVAL, "completion 0x%llx is of a memview I/O of another table",
 			       (unsigned long long)ud);
+	if (unlikely(!req_finish(t, (uint32_t)ud, kind, index, &cookie)))
+		return mv_fail(EINVAL, "completion 0x%llx is of no memview I/O in flight on uring "
+				       "slot %u: was it passed twice?", (unsigned long long)ud,
+			       index);
 	s = &t->slots[index];
-	if (__libc_single_threaded) {
-		n = s->inflight;
-		if (unlikely(n <= 0))
-			goto twice;
-		s->inflight = n - 1;
-	} else {
-		n = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
-		do {
-			if (unlikely(n <= 0))
-				goto twice;
-		} while (!__atomic_compare_exchange_n(&s->inflight, &n, n - 1, true,
-						      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	}
+	mv_count_dec(&s->inflight);
 	mv_exports_drop(&s->exp);
 	if (out) {
 		out->res = cqe->res;
 		out->index = index;
-		out->cookie = (uint32_t)ud;
+		out->cookie = cookie;
 		out->op = (int)kind;
 	}
 	return MV_URING_CQE_IO;
-twice:
-	return mv_fail(EINVAL, "uring slot %u has no I/O in flight: was completion 0x%llx passed "
-			       "twice?", index, (unsigned long long)ud);
 }
 
 /* ------------------------------------------------------------------ describing */
