@@ -4,8 +4,8 @@
  * checking its seals and size, passing descriptors over unix sockets, sealing, unlinking.
  *
  * Opening by name never waits and never follows a link: O_NONBLOCK | O_NOFOLLOW | O_NOCTTY,
- * then fstat() of that descriptor - a regular file - and the descriptor checked is the one
- * mapped.
+ * then fstat() of that descriptor - a regular file, owned by the caller unless it asks for any
+ * owner - and the descriptor checked is the one mapped.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -58,7 +58,7 @@ int mv_seg_opts(mv_segment_opts *out, const mv_segment_opts *in)
 	MV_CHECK_SIZED(in, mv_segment_opts, MV_SEGMENT_OPTS_INIT);
 	*out = *in;
 	if (in->flags & ~(MV_SEGMENT_READONLY | MV_SEGMENT_RAW | MV_SEGMENT_MEMFD |
-			  MV_SEGMENT_FORCE))
+			  MV_SEGMENT_FORCE | MV_SEGMENT_ANY_OWNER))
 		return mv_fail(EINVAL, "unknown segment flags 0x%x", in->flags);
 	if (in->seals & ~(MV_SEAL_GROW | MV_SEAL_FUTURE_WRITE))
 		return mv_fail(EINVAL, "unknown seals 0x%x", in->seals);
@@ -146,9 +146,9 @@ int mv_segment_create(mv_segment **out, const char *name, size_t data_size,
 	if (rc < 0)
 		return rc;
 	memfd = (o.flags & MV_SEGMENT_MEMFD) != 0;
-	if (o.flags & (MV_SEGMENT_READONLY | MV_SEGMENT_RAW))
-		return mv_fail(EINVAL, "create makes read-write memview segments: READONLY and RAW "
-				       "are for opening");
+	if (o.flags & (MV_SEGMENT_READONLY | MV_SEGMENT_RAW | MV_SEGMENT_ANY_OWNER))
+		return mv_fail(EINVAL, "create makes read-write memview segments of its own: "
+				       "READONLY, RAW and ANY_OWNER are for opening");
 	if (!memfd) {
 		rc = check_name(name);
 		if (rc < 0)
@@ -251,10 +251,10 @@ static int clear_nonblock(int *fd, const char *name)
 
 /*
  * Open the object named @name (checked) with @acc (O_RDONLY or O_RDWR) without waiting or
- * following a link, and check what the descriptor is: a regular file. The descriptor in *@fd is
- * the one checked; -errno with a message otherwise.
+ * following a link, and check what the descriptor is: a regular file, owned by the caller unless
+ * @any_owner. The descriptor in *@fd is the one checked; -errno with a message otherwise.
  */
-static int open_object(int *fd, const char *name, int acc)
+static int open_object(int *fd, const char *name, int acc, int any_owner)
 {
 	struct stat st;
 	int rc;
@@ -279,6 +279,11 @@ static int open_object(int *fd, const char *name, int acc)
 			       name, S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ? "directory" :
 			       S_ISSOCK(st.st_mode) ? "socket" : "device or other special file");
 	}
+	if (!any_owner && st.st_uid != geteuid()) {
+		close(*fd);
+		return mv_fail(EPERM, "%s: owned by uid %u, not you: pass MV_SEGMENT_ANY_OWNER to "
+				      "open it anyway", name, (unsigned)st.st_uid);
+	}
 	return clear_nonblock(fd, name);
 }
 
@@ -294,7 +299,8 @@ int mv_segment_open(mv_segment **out, const char *name, const mv_segment_opts *o
 	rc = check_name(name);
 	if (rc < 0)
 		return rc;
-	rc = open_object(&fd, name, (o.flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR);
+	rc = open_object(&fd, name, (o.flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR,
+			 (o.flags & MV_SEGMENT_ANY_OWNER) != 0);
 	if (rc < 0)
 		return rc;
 	return open_fd(out, fd, name, 0, &o);
@@ -496,10 +502,11 @@ int mv_segment_unlink(const char *name, unsigned flags)
 	if (flags & ~MV_SEGMENT_FORCE)
 		return mv_fail(EINVAL, "unknown unlink flags 0x%x", flags);
 	if (!(flags & MV_SEGMENT_FORCE)) {
-		/* Hold the write lock across the unlink: nobody can start exporting meanwhile. */
-		rc = open_object(&fd, name, O_RDWR);
+		/* Hold the write lock across the unlink: nobody can start exporting meanwhile.
+		 * Removing another user's object is what the directory allows: any owner. */
+		rc = open_object(&fd, name, O_RDWR, 1);
 		if (rc == -EACCES || rc == -EPERM)
-			rc = open_object(&fd, name, O_RDONLY);
+			rc = open_object(&fd, name, O_RDONLY, 1);
 		if (rc < 0)
 			return rc;
 		rc = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR ? mv_seg_lock_byte_write(fd) :

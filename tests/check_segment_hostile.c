@@ -27,6 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef MV_SEGMENT_ANY_OWNER
+#define MV_SEGMENT_ANY_OWNER 0x10u
+#endif
+
 /* The header as mv_segment(3) documents it (format version 2). */
 #define H_VERSION 8
 #define H_DATA_OFFSET 16
@@ -604,6 +608,70 @@ START_TEST(a_fifo_or_a_symlink_at_a_segment_name_is_refused_at_once)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ owner */
+
+#define NOBODY 65534
+
+static void create_as_nobody(int in, int out, const char *name)
+{
+	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
+	mv_segment *s;
+
+	(void)in;
+	(void)out;
+	MV_TEST_CHECK(setgid(NOBODY) == 0 && setuid(NOBODY) == 0);
+	o.mode = 0666; /* even readable and writable by all: the owner is what counts */
+	MV_TEST_CHECK(mv_segment_create(&s, name, 4096, &o) == 0);
+	memset(mv_segment_data(s), 0x42, 4096);
+	MV_TEST_CHECK(mv_segment_close(s) == 0);
+}
+
+START_TEST(a_segment_another_uid_owns_is_refused_unless_the_caller_accepts_any_owner)
+{
+	const char *a = new_name();
+	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
+	struct mv_test_child c;
+	mv_segment *s = NULL;
+	struct stat st;
+	char path[128];
+	mv_view v;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "note: not root: cannot make an object another uid owns; owner "
+				"check not tested\n");
+		return;
+	}
+	c = mv_test_spawn(create_as_nobody, a);
+	ck_assert_int_gt(c.pid, 0);
+	reap_ok(&c, "the creator");
+	snprintf(path, sizeof(path), "/dev/shm%s", a);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_uid, NOBODY);
+
+	/* Someone else's object at a name we meant to use: refused, readonly too. */
+	ck_assert_mv_err(mv_segment_open(&s, a, NULL), EPERM, "owned by uid 65534, not you: pass "
+							    "MV_SEGMENT_ANY_OWNER to open it anyway");
+	o.flags = MV_SEGMENT_READONLY;
+	ck_assert_mv_err(mv_segment_open(&s, a, &o), EPERM, "owned by uid 65534");
+	o.flags = MV_SEGMENT_RAW;
+	ck_assert_mv_err(mv_segment_open(&s, a, &o), EPERM, "owned by uid 65534");
+	ck_assert_ptr_null(s);
+
+	/* Asked for: opens, and it is the object nobody made. */
+	o.flags = MV_SEGMENT_ANY_OWNER;
+	ck_assert_int_eq(mv_segment_open(&s, a, &o), 0);
+	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
+	ck_assert_int_eq(((unsigned char *)mv_view_ptr(&v))[4095], 0x42);
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+	o.flags = MV_SEGMENT_ANY_OWNER | MV_SEGMENT_READONLY;
+	ck_assert_int_eq(mv_segment_open(&s, a, &o), 0);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+	/* Removing is the directory's business, not the header's. */
+	ck_assert_int_eq(mv_segment_unlink(a, 0), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ descriptors */
 
 /* Send one byte with @nfds descriptors, in @ncmsg control messages (the last takes the rest). */
@@ -738,6 +806,7 @@ int main(void)
 	tcase_add_test(tc, a_peer_killed_mid_update_holding_the_header_lock_is_repaired_by_the_next_operation);
 	TC("opening");
 	tcase_add_test(tc, a_fifo_or_a_symlink_at_a_segment_name_is_refused_at_once);
+	tcase_add_test(tc, a_segment_another_uid_owns_is_refused_unless_the_caller_accepts_any_owner);
 	tcase_add_test(tc, recv_of_a_message_with_several_descriptors_refuses_it_and_leaks_none);
 	TC("versions");
 	tcase_add_test(tc, a_version_1_header_is_refused_with_a_message_that_says_so);

@@ -46,6 +46,7 @@ typedef struct mv_segment mv_segment;
 #define MV_SEGMENT_RAW 0x02u      /* no memview header: the whole object is data */
 #define MV_SEGMENT_MEMFD 0x04u    /* create an anonymous memfd segment instead of a named one */
 #define MV_SEGMENT_FORCE 0x08u    /* mv_segment_unlink(): remove even while processes hold views */
+#define MV_SEGMENT_ANY_OWNER 0x10u /* mv_segment_open(): also an object another uid owns */
 
 /* Seals for memfd segments (mv_segment_opts.seals, mv_segment_seal()). Shrinking is always sealed. */
 #define MV_SEAL_GROW 0x01u         /* the size can no longer grow */
@@ -123,8 +124,11 @@ MV_EXPORT int mv_segment_create(mv_segment **out, const char *name, size_t data_
  * With MV_SEGMENT_READONLY the object is opened O_RDONLY and mapped PROT_READ. With
  * MV_SEGMENT_RAW the object has no header: all of it is data, typed by opts->format.
  * The name is opened without following a symbolic link and without waiting (O_NONBLOCK), and
- * must be a regular file.
- * Returns 0, -ENOENT, -EACCES, -EINVAL (bad name, a symbolic link, not a regular file), -EBADMSG (a header check failed: the message names it), -EBUSY
+ * must be a regular file. It must be owned by the caller's effective uid, so that another user
+ * cannot squat a name and feed the caller its own header and data; a tool that inspects other
+ * users' objects passes MV_SEGMENT_ANY_OWNER.
+ * Returns 0, -ENOENT, -EACCES, -EPERM (owned by another uid), -EINVAL (bad name, a symbolic
+ * link, not a regular file), -EBADMSG (a header check failed: the message names it), -EBUSY
  * (read-write: the header lock is held by a live process for more than 2 s), -ENOMEM, -EMFILE.
  */
 MV_EXPORT int mv_segment_open(mv_segment **out, const char *name, const mv_segment_opts *opts);
@@ -133,7 +137,9 @@ MV_EXPORT int mv_segment_open(mv_segment **out, const char *name, const mv_segme
  * mv_segment_import - open a memfd segment from a descriptor (e.g. received from another
  * process). The descriptor is duplicated; the caller keeps its own. Seals and size are checked
  * before anything is mapped: F_SEAL_SHRINK must be set (-EPERM otherwise, since a peer could
- * truncate the memory under the views). The handle gets an open file description of its own (reopened through /proc/self/fd), so that
+ * truncate the memory under the views). There is no owner check: a descriptor is passed
+ * deliberately, and whoever holds it was given it (MV_SEGMENT_ANY_OWNER is implied). The
+ * handle gets an open file description of its own (reopened through /proc/self/fd), so that
  * its kernel locks exclude the sender's. Returns as mv_segment_open(), and -EBADF.
  */
 MV_EXPORT int mv_segment_import(mv_segment **out, int fd, const mv_segment_opts *opts);
