@@ -4,10 +4,12 @@
  * Input: a mode byte, two bytes of zero padding length, then the content of a shared-memory
  * object. The content is written to a memfd (imported with mv_segment_import()) or to a named
  * POSIX shm object (opened with mv_segment_open(), unlinked after), readonly or read-write, with
- * or without the shrink seal, as a memview header or raw. The mode can fix up the header checksum
- * and put a fresh robust mutex in the header, so that mutations reach the checks behind the
- * checksum instead of all dying at it (and garbage mutexes, which cost a 2 s timeout each, stay
- * rare).
+ * or without the shrink seal, as a memview header or raw. The mode can fix up the header checksum,
+ * so that mutations reach the checks behind the checksum instead of all dying at it, and can
+ * leave seq odd, as a writer that died mid-update does (read-write opens take the header lock and
+ * repair it, readonly ones refuse). The header holds no lock of its own (format version 2: the
+ * header lock is the kernel's), so whatever the input has at the bytes version 1 kept its mutex
+ * in is simply what a peer may write there.
  *
  * The open must return 0 or a negative errno with a message. On success the reported layout must
  * fit the object, a view of the data must read end to end and equal the bytes written there,
@@ -20,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum {
 	MODE_FIX_CHECKSUM = 0x01, /* recompute the checksum over the (mutated) static part */
-	MODE_RAW_MUTEX = 0x02,    /* keep the input's mutex bytes instead of a fresh mutex */
+	MODE_ODD_SEQ = 0x02,      /* seq odd: an update its writer never finished */
 	MODE_READONLY = 0x04,
 	MODE_NAMED = 0x08,        /* a /dev/shm object and mv_segment_open(), not a memfd */
 	MODE_NO_SEAL = 0x10,      /* memfd without F_SEAL_SHRINK: must be refused */
@@ -47,18 +48,6 @@ enum {
 };
 
 #define MAX_EXTRA (64u * 1024u)
-
-static void fresh_mutex(uint8_t *content)
-{
-	struct seg_header *h = (struct seg_header *)content;
-	pthread_mutexattr_t a;
-
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&h->lock.mutex, &a);
-	pthread_mutexattr_destroy(&a);
-}
 
 static void fix_checksum(uint8_t *content)
 {
@@ -184,8 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(file, in.p, len);
 	if (len >= sizeof(struct seg_header)) {
-		if (!(mode & MODE_RAW_MUTEX))
-			fresh_mutex(file);
+		if (mode & MODE_ODD_SEQ)
+			((struct seg_header *)file)->seq |= 1;
 		if (mode & MODE_FIX_CHECKSUM)
 			fix_checksum(file);
 	}

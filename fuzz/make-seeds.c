@@ -167,7 +167,9 @@ static void segment_seed(unsigned *n, uint8_t mode, const char *fmt, const ssize
 static void segment_seeds(void)
 {
 	static const ssize_t s23[] = { 2, 3 }, s4[] = { 4 }, s222[] = { 2, 2, 2 }, s0[] = { 0, 5 };
-	static const uint8_t modes[] = { 0x00, 0x04, 0x08, 0x0c, 0x20, 0x01, 0x10, 0x40, 0x44 };
+	/* 0x02: seq left odd (a writer died mid-update): repaired read-write, refused readonly. */
+	static const uint8_t modes[] = { 0x00, 0x04, 0x08, 0x0c, 0x20, 0x01, 0x10, 0x40, 0x44,
+					 0x02, 0x06, 0x0a };
 	unsigned n = 0, i;
 
 	for (i = 0; i < sizeof(modes); i++)

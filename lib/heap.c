@@ -121,6 +121,9 @@ int mv_heap_resize(mv_heap *h, size_t len)
 			       h->exp.ops->name);
 	if (len > (size_t)SSIZE_MAX)
 		return mv_fail(EINVAL, "size %zu is larger than SSIZE_MAX", len);
+	/* As PyByteArray_Resize(): the same size is done before exports are looked at. */
+	if (len == __atomic_load_n(&h->size, __ATOMIC_RELAXED))
+		return 0;
 	n = mv_exports_lock(&h->exp);
 	if (n)
 		/* CPython's exact words; mv_exporter_exports() tells the count. */
@@ -133,7 +136,7 @@ int mv_heap_resize(mv_heap *h, size_t len)
 	if (len > h->size)
 		memset((char *)p + h->size, 0, len - h->size);
 	h->data = p;
-	h->size = len;
+	__atomic_store_n(&h->size, len, __ATOMIC_RELAXED);
 	mv_exports_unlock(&h->exp);
 	return 0;
 }

@@ -126,6 +126,11 @@ static inline ssize_t mv_shape_nbytes(ssize_t itemsize, int ndim, const ssize_t 
  */
 MV_HIDDEN int mv_ofd_lock(int fd, off_t byte, short type);
 MV_HIDDEN int mv_ofd_test(int fd, off_t byte, short type);
+/*
+ * mv_ofd_lock() that waits up to @timeout_ms for a conflicting lock to go (retrying with short
+ * sleeps; no signals): 0, -EBUSY when it is still held at the deadline, or another -errno.
+ */
+MV_HIDDEN int mv_ofd_lock_wait(int fd, off_t byte, short type, unsigned timeout_ms);
 
 /* SipHash-1-3 of @len bytes with an all-zero key (lib/hash.c): checksums of on-memory formats. */
 MV_HIDDEN uint64_t mv_siphash13(const void *data, size_t len);

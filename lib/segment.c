@@ -2,8 +2,10 @@
  * lib/segment.c - a process's handle on a memview segment: mapping it, following resizes,
  * refusing views of memory a peer truncated away, and the segment as an exporter whose export
  * count the kernel also knows through an open-file-description lock (one per process, on
- * SEG_LOCK_BYTE). The bytes shared with other processes - header, header lock, holder table -
- * are lib/segment_header.c's; this file reads them only through its checked snapshots.
+ * SEG_LOCK_BYTE). The bytes shared with other processes - header, holder table - are
+ * lib/segment_header.c's; this file reads them only through its checked snapshots, private
+ * copies it checks against what this process maps. The data offset is fixed for the life of a
+ * segment: the first checked header sets it, and a header that moves it is refused.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -60,33 +62,58 @@ static int header_backed(const struct mv_segment *seg)
 	return object_size(seg) >= (off_t)sizeof(struct seg_header);
 }
 
+/* A header that moves the data: refused, whatever else it says. */
+static int offset_moved(const struct mv_segment *seg, const struct seg_header *snap)
+{
+	return mv_fail(EBADMSG, "%s: the header moves the data offset from %zu to %llu: a "
+				"segment's data offset is fixed for its life (another process "
+				"rewrote the header)", seg->name, seg->data_offset,
+		       (unsigned long long)snap->data_offset);
+}
+
 /*
- * 0 when the object still holds everything this handle maps, or was shrunk through memview (the
- * header agrees with the object, and remapping follows it); -EBADMSG when it was cut behind the
- * header's back. The size is read before the header, so a memview shrink in progress is seen
- * finished (the seqlock waits for it), never as a truncation.
+ * A private, checked copy of the header as it is now: taken under the seqlock, checked against
+ * @limit bytes of the object (what this process maps or is about to map), and with the data
+ * offset this handle mapped.
  */
-static int check_not_truncated(const struct mv_segment *seg)
+static int header_now(struct seg_header *snap, const struct mv_segment *seg, off_t limit)
+{
+	int rc = mv_seg_header_snapshot(seg->hdr, seg->name, snap);
+
+	if (rc == 0)
+		rc = mv_seg_header_check(seg->name, snap, limit);
+	if (rc == 0 && snap->data_offset != seg->data_offset)
+		rc = offset_moved(seg, snap);
+	return rc;
+}
+
+/*
+ * Whether the object still holds everything this handle maps: 0 when it does (its size in
+ * *@size); 1 when it was shrunk through memview (the header, checked against the object's
+ * size, agrees with it: remapping follows it); -EBADMSG when it was cut behind the header's
+ * back. The size is read before the header, so a memview shrink in progress is seen finished
+ * (the seqlock waits for it), never as a truncation.
+ */
+static int backed(const struct mv_segment *seg, off_t *size)
 {
 	struct seg_header snap;
-	off_t size = object_size(seg);
 
-	if (size < 0)
+	*size = object_size(seg);
+	if (*size < 0)
 		return mv_fail(errno, "%s: fstat: %s", seg->name, strerror(errno));
-	if ((uint64_t)size >= seg->data_offset + seg->data_size)
+	if ((uint64_t)*size >= seg->data_offset + seg->data_size)
 		return 0;
-	if (seg->hdr && size >= (off_t)sizeof(struct seg_header) &&
-	    mv_seg_header_snapshot(seg->hdr, seg->name, &snap) == 0 &&
-	    snap.data_offset <= (uint64_t)size && snap.data_size <= (uint64_t)size - snap.data_offset)
-		return 0;
-	return truncated_fail(seg, size);
+	if (seg->hdr && *size >= (off_t)sizeof(struct seg_header) &&
+	    header_now(&snap, seg, *size) == 0)
+		return 1;
+	return truncated_fail(seg, *size);
 }
 
 ssize_t mv_segment_holders(mv_segment_holder *out, size_t max, mv_segment *seg)
 {
 	struct seg_holder *t;
 	size_t n = 0, stride;
-	int i, writable;
+	int i;
 
 	MV_CHECK_ARG(seg, "seg");
 	if (max > 0)
@@ -96,15 +123,17 @@ ssize_t mv_segment_holders(mv_segment_holder *out, size_t max, mv_segment *seg)
 		return 0;
 	if (!header_backed(seg))
 		return truncated_fail(seg, object_size(seg));
-	writable = !(seg->flags & MV_SEGMENT_READONLY);
-	if (writable && mv_seg_header_lock(seg->hdr, seg->fd, seg->name) == 0) {
+	/* Reclaiming needs the header lock: a handle that cannot take it only reads. */
+	if (!(seg->flags & MV_SEGMENT_READONLY) && mv_seg_header_lock(seg) == 0) {
 		mv_seg_holders_reclaim(seg->hdr);
-		mv_seg_header_unlock(seg->hdr);
+		mv_seg_header_unlock(seg);
 	}
 	t = seg->hdr->holders;
 	for (i = 0; i < MV_SEGMENT_MAX_HOLDERS; i++) {
+		/* Each field read once into private memory; the table is advice only. */
 		pid_t pid = __atomic_load_n(&t[i].pid, __ATOMIC_ACQUIRE);
 		int64_t exports = __atomic_load_n(&t[i].exports, __ATOMIC_ACQUIRE);
+		uint64_t start = __atomic_load_n(&t[i].start_time, __ATOMIC_RELAXED);
 
 		if (pid <= 0)
 			continue;
@@ -113,7 +142,7 @@ ssize_t mv_segment_holders(mv_segment_holder *out, size_t max, mv_segment *seg)
 
 			h->size = stride;
 			h->pid = pid;
-			h->alive = mv_seg_holder_alive(pid, t[i].start_time);
+			h->alive = mv_seg_holder_alive(pid, start);
 			h->exports = exports < 0 ? 0 : (long)exports;
 		}
 		n++;
@@ -130,7 +159,7 @@ static void holder_leave(struct mv_segment *seg)
 		return;
 	/* Truncated away by another process: the table went with it, and touching it faults. */
 	if (header_backed(seg))
-		mv_seg_holder_leave(seg->hdr, seg->fd, seg->name, seg->slot, seg->pid);
+		mv_seg_holder_leave(seg);
 	seg->slot = -1;
 }
 
@@ -208,16 +237,16 @@ int mv_seg_attach(struct mv_segment *seg)
 	seg->hdr = p;
 	rc = mv_seg_header_snapshot(seg->hdr, seg->name, &snap);
 	if (rc < 0 && !(seg->flags & MV_SEGMENT_READONLY) &&
-	    memcmp(seg->hdr->magic, SEG_MAGIC, sizeof(seg->hdr->magic)) == 0 &&
-	    seg->hdr->version == SEG_VERSION) {
+	    memcmp(snap.magic, SEG_MAGIC, sizeof(snap.magic)) == 0 && snap.version == SEG_VERSION) {
 		/* Left mid-update by a writer that died holding the header lock: taking the lock
-		 * recovers it and repairs the header (mv_seg_header_lock()), as joining would. */
-		if (mv_seg_header_lock(seg->hdr, seg->fd, seg->name) == 0)
-			mv_seg_header_unlock(seg->hdr);
+		 * repairs the header (mv_seg_header_lock()), as joining would. */
+		if (mv_seg_header_lock(seg) == 0)
+			mv_seg_header_unlock(seg);
 		rc = mv_seg_header_snapshot(seg->hdr, seg->name, &snap);
 	}
+	/* Checked against what we mapped: the whole object as it was when we looked. */
 	if (rc == 0)
-		rc = mv_seg_header_check(seg->name, &snap, st.st_size);
+		rc = mv_seg_header_check(seg->name, &snap, (off_t)seg->map_len);
 	if (rc < 0) {
 		munmap(seg->map, seg->map_len);
 		seg->map = NULL;
@@ -231,7 +260,7 @@ int mv_seg_attach(struct mv_segment *seg)
 	seg->auto_shape = (ssize_t)(seg->data_size / seg->fmt.itemsize);
 	seg->slot = -1;
 	if (!(seg->flags & MV_SEGMENT_READONLY)) {
-		rc = mv_seg_holder_join(&seg->slot, seg->hdr, seg->fd, seg->name, seg->pid);
+		rc = mv_seg_holder_join(seg);
 		if (rc < 0) {
 			munmap(seg->map, seg->map_len);
 			seg->map = NULL;
@@ -285,6 +314,7 @@ int mv_seg_new(struct mv_segment **out, int fd, unsigned flags, const char *name
 	seg->pid = getpid();
 	snprintf(seg->name, sizeof(seg->name), "%s", name ? name : "memfd");
 	pthread_mutex_init(&seg->mu, NULL);
+	pthread_mutex_init(&seg->hdr_mu, NULL);
 	*out = seg;
 	return 0;
 }
@@ -297,6 +327,7 @@ void mv_seg_free(struct mv_segment *seg)
 	if (seg->fd >= 0)
 		close(seg->fd);
 	pthread_mutex_destroy(&seg->mu);
+	pthread_mutex_destroy(&seg->hdr_mu);
 	free(seg);
 }
 
@@ -315,37 +346,39 @@ int mv_segment_close(mv_segment *seg)
 	return 0;
 }
 
-/* Re-map to the header's current size (caller has locked out exports). */
+/*
+ * Re-map to the header's current size (caller has locked out exports). The new size and typing
+ * come from a private snapshot checked against the length about to be mapped, with the data
+ * offset this handle has always had; the mapping covers exactly the header and the data.
+ */
 static int remap_locked(struct mv_segment *seg)
 {
 	struct seg_header snap;
-	struct stat st;
+	size_t len;
+	off_t size;
 	void *p;
 	int rc;
 
 	if (!seg->hdr)
 		return 0;
-	rc = check_not_truncated(seg);
+	rc = backed(seg, &size);
 	if (rc < 0)
 		return rc;
-	if (fstat(seg->fd, &st) < 0)
-		return mv_fail(errno, "%s: fstat: %s", seg->name, strerror(errno));
 	/*
 	 * Check the header (page 0, mapped already) before changing the mapping, then move only
 	 * its end: failure leaves it as it was, shrinking needs no memory, growing only the
 	 * difference - a second full mapping could fail under RLIMIT_AS where this does not.
 	 */
-	rc = mv_seg_header_snapshot(seg->hdr, seg->name, &snap);
-	if (rc == 0)
-		rc = mv_seg_header_check(seg->name, &snap, st.st_size);
+	rc = header_now(&snap, seg, size);
 	if (rc < 0)
 		return rc;
-	p = mremap(seg->map, seg->map_len, (size_t)st.st_size, MREMAP_MAYMOVE);
+	len = seg->data_offset + (size_t)snap.data_size; /* <= size: checked, no overflow */
+	p = mremap(seg->map, seg->map_len, len, MREMAP_MAYMOVE);
 	if (p == MAP_FAILED)
-		return mv_fail(errno, "%s: cannot map %lld bytes: %s", seg->name,
-			       (long long)st.st_size, strerror(errno));
+		return mv_fail(errno, "%s: cannot map %zu bytes: %s", seg->name, len,
+			       strerror(errno));
 	seg->map = p;
-	seg->map_len = (size_t)st.st_size;
+	seg->map_len = len;
 	seg->hdr = p;
 	typing_from_header(seg, &snap);
 	seg->data_size = (size_t)snap.data_size;
@@ -369,11 +402,14 @@ int mv_segment_remap(mv_segment *seg)
 	return rc;
 }
 
-/* New data size in the header and the object; the caller holds what the direction needs. */
-static int resize_object(struct mv_segment *seg, size_t data_size)
+/*
+ * New data size in the object and the header, from @cur, the checked private copy of the header
+ * taken under the header lock; the caller holds what the direction needs.
+ */
+static int resize_object(struct mv_segment *seg, const struct seg_header *cur, size_t data_size)
 {
-	struct seg_header *h = seg->hdr;
-	size_t old_total = seg->data_offset + (size_t)h->data_size;
+	struct seg_header next = *cur;
+	size_t old_total = seg->data_offset + (size_t)cur->data_size;
 	size_t new_total = seg->data_offset + data_size;
 	int rc;
 
@@ -385,21 +421,23 @@ static int resize_object(struct mv_segment *seg, size_t data_size)
 		if (rc < 0 && ftruncate(seg->fd, (off_t)new_total) < 0)
 			return mv_fail(errno, "%s: cannot grow: %s", seg->name, strerror(errno));
 	}
-	mv_seg_header_write_begin(h);
+	mv_seg_header_write_begin(seg->hdr, cur->seq);
 	if (new_total < old_total && ftruncate(seg->fd, (off_t)new_total) < 0) {
-		rc = -errno;
-		mv_seg_header_write_end(h);
-		return mv_fail(-rc, "%s: cannot shrink: %s", seg->name, strerror(-rc));
+		rc = errno;
+		mv_seg_header_write_end(seg->hdr, &next, cur->seq); /* unchanged */
+		return mv_fail(rc, "%s: cannot shrink: %s", seg->name, strerror(rc));
 	}
-	h->data_size = data_size;
-	h->generation++;
-	mv_seg_header_write_end(h);
+	next.data_size = data_size;
+	next.generation = cur->generation + 1;
+	mv_seg_header_write_end(seg->hdr, &next, cur->seq);
 	return 0;
 }
 
 int mv_segment_resize(mv_segment *seg, size_t data_size)
 {
 	int shrink, rc, byte_locked = 0, own_locked = 0, grown = 0;
+	struct seg_header cur;
+	off_t size;
 	void *p;
 	long n;
 
@@ -414,26 +452,23 @@ int mv_segment_resize(mv_segment *seg, size_t data_size)
 		return mv_fail(EINVAL, "%s: size %zu is not a multiple of the item size %u",
 			       seg->name, data_size, seg->fmt.itemsize);
 	if (seg->ndim >= 0) {
-		ssize_t need = seg->fmt.itemsize;
-		int i;
+		/* The handle's shape was checked when it was mapped: its bytes fit in ssize_t. */
+		ssize_t need = mv_shape_nbytes(seg->fmt.itemsize, seg->ndim, seg->shape);
 
-		for (i = 0; i < seg->ndim; i++)
-			need *= seg->shape[i];
 		if ((size_t)need > data_size)
 			return mv_fail(EINVAL, "%s: the segment's shape needs %zd bytes", seg->name,
 				       need);
 	}
-	rc = check_not_truncated(seg);
+	rc = backed(seg, &size);
 	if (rc < 0)
 		return rc;
 	/*
 	 * Without views here the mapping follows the new size. It grows before anything else
-	 * changes, so that a mapping the system refuses (RLIMIT_AS) leaves the segment as it was;
-	 * and not under the header mutex, which lives in the mapping that may move.
+	 * changes, so that a mapping the system refuses (RLIMIT_AS) leaves the segment as it was.
 	 */
 	n = mv_exports_lock(&seg->exp);
 	own_locked = n == 0;
-	if (own_locked && data_size > seg->data_size) {
+	if (own_locked && seg->data_offset + data_size > seg->map_len) {
 		p = mremap(seg->map, seg->map_len, seg->data_offset + data_size, MREMAP_MAYMOVE);
 		if (p == MAP_FAILED) {
 			rc = mv_fail(errno, "%s: cannot map %zu bytes to grow into: %s", seg->name,
@@ -445,10 +480,15 @@ int mv_segment_resize(mv_segment *seg, size_t data_size)
 		seg->map_len = seg->data_offset + data_size;
 		grown = 1;
 	}
-	rc = mv_seg_header_lock(seg->hdr, seg->fd, seg->name);
+	rc = mv_seg_header_lock(seg);
 	if (rc < 0)
 		goto out_exports;
-	shrink = data_size < (size_t)seg->hdr->data_size;
+	/* The size as the header says now, read once and checked against the object. */
+	size = object_size(seg);
+	rc = header_now(&cur, seg, size);
+	if (rc < 0)
+		goto out;
+	shrink = data_size < (size_t)cur.data_size;
 	if (shrink && seg->is_memfd) {
 		rc = mv_fail(EPERM, "%s: memfd segments are sealed against shrinking", seg->name);
 		goto out;
@@ -470,9 +510,9 @@ int mv_segment_resize(mv_segment *seg, size_t data_size)
 		}
 		byte_locked = 1;
 	}
-	rc = resize_object(seg, data_size);
+	rc = resize_object(seg, &cur, data_size);
 out:
-	mv_seg_header_unlock(seg->hdr);
+	mv_seg_header_unlock(seg);
 	if (byte_locked)
 		mv_seg_unlock_byte(seg->fd);
 out_exports:
@@ -491,18 +531,14 @@ out_exports:
 
 static int seg_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 {
+	struct seg_header *hdr;
 	struct mv_segment *seg = (struct mv_segment *)self;
-	int readonly = (seg->flags & MV_SEGMENT_READONLY) != 0, rc;
+	int readonly = (seg->flags & MV_SEGMENT_READONLY) != 0, rc, remap = 0;
+	off_t size;
 
 	if ((flags & MV_BUF_WRITABLE) && readonly)
 		return mv_fail(EROFS, "%s: opened readonly: Object is not writable.", seg->name);
 	pthread_mutex_lock(&seg->mu);
-	/* A view of memory a peer truncated away would fault: refuse it and say why. */
-	rc = check_not_truncated(seg);
-	if (rc < 0) {
-		pthread_mutex_unlock(&seg->mu);
-		return rc;
-	}
 	if (seg->nexports == 0) {
 		/* First export: tell the kernel, so shrink and rm in other processes see us. */
 		rc = mv_ofd_lock(seg->fd, SEG_LOCK_BYTE, F_RDLCK);
@@ -514,16 +550,26 @@ static int seg_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 			return mv_fail(-rc, "%s: cannot take the export lock: %s", seg->name,
 				       strerror(-rc));
 		}
-		/* Another process may have resized it since we mapped: follow, we hold nothing. */
-		if (seg->hdr && __atomic_load_n(&seg->hdr->generation, __ATOMIC_ACQUIRE) !=
-				       seg->generation) {
-			rc = remap_locked(seg);
-			if (rc < 0) {
-				mv_ofd_lock(seg->fd, SEG_LOCK_BYTE, F_UNLCK);
-				pthread_mutex_unlock(&seg->mu);
-				return rc;
-			}
-		}
+	}
+	/* A view of memory a peer truncated away would fault: refuse it and say why. */
+	rc = backed(seg, &size);
+	if (rc == 1 && seg->nexports > 0)
+		rc = truncated_fail(seg, size); /* no memview shrink while we hold exports */
+	/*
+	 * First export: another process may have resized it since we mapped: follow, we hold
+	 * nothing. The generation is only a hint, read once (the header page is backed: rc 0);
+	 * what a remap uses is a checked snapshot.
+	 */
+	hdr = seg->hdr;
+	if (rc == 0 && seg->nexports == 0 && hdr)
+		remap = __atomic_load_n(&hdr->generation, __ATOMIC_ACQUIRE) != seg->generation;
+	if (rc == 1 || remap)
+		rc = remap_locked(seg);
+	if (rc < 0) {
+		if (seg->nexports == 0)
+			mv_ofd_lock(seg->fd, SEG_LOCK_BYTE, F_UNLCK);
+		pthread_mutex_unlock(&seg->mu);
+		return rc;
 	}
 	seg->nexports++;
 	holder_set_exports(seg);
@@ -606,8 +652,7 @@ int mv_segment_get_info(mv_segment_info *out, const mv_segment *seg)
 	out->generation = seg->generation;
 	size = object_size(seg);
 	if (seg->hdr && size >= (off_t)sizeof(struct seg_header) &&
-	    mv_seg_header_snapshot(seg->hdr, seg->name, &snap) == 0 &&
-	    mv_seg_header_check(seg->name, &snap, size) == 0) {
+	    header_now(&snap, seg, size) == 0) {
 		/* The live size and generation, if the header still checks out. */
 		out->data_size = (size_t)snap.data_size;
 		out->generation = snap.generation;

@@ -6,8 +6,10 @@
  * and a descriptor; the process-local handle that maps a segment is lib/segment.c.
  *
  * Trust: the header lives in memory other processes can write. Every value read from it is
- * copied out under the seqlock, checked, and only the checked copy is used (sizes against the
- * file's real size, ndim, shape against the data size, the format). The holder table is only
+ * copied out under the seqlock, checked, and only the checked copy is used (sizes against what
+ * this process maps, ndim, shape against the data size, the format); updates are made on a
+ * private copy and published whole. Nothing in the header is a pointer or a libc object: the
+ * header lock is the kernel's (an OFD lock on SEG_HEADER_LOCK_BYTE). The holder table is only
  * advice: who is alive is decided by the kernel (OFD locks, /proc), never by the table.
  *
  * SPDX-License-Identifier: MIT
@@ -24,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long a robust-mutex acquisition may wait before the segment is called wedged. */
-#define MUTEX_TIMEOUT_S 2
+/* How long a header-lock acquisition may wait before the segment is called wedged. */
+#define HEADER_LOCK_TIMEOUT_S 2
 /* How often a reader retries a header that is being updated. */
 #define SEQ_RETRIES 2000
 
@@ -94,7 +96,7 @@ int mv_seg_header_snapshot(const struct seg_header *hdr, const char *name,
 
 	for (i = 0; i < SEQ_RETRIES; i++) {
 		s1 = __atomic_load_n(&hdr->seq, __ATOMIC_ACQUIRE);
-		memcpy(snap, hdr, offsetof(struct seg_header, lock));
+		memcpy(snap, hdr, SEG_STATIC_BYTES);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&hdr->seq, __ATOMIC_RELAXED);
 		if (!(s1 & 1) && s1 == s2)
@@ -110,8 +112,11 @@ int mv_seg_header_snapshot(const struct seg_header *hdr, const char *name,
 				"open it read-write to repair", name, s1);
 }
 
-/* Check a header snapshot against the object's real size; say what failed, naming @name. */
-int mv_seg_header_check(const char *name, const struct seg_header *h, off_t file_size)
+/*
+ * Check a header snapshot against @limit, the bytes of the object this process maps or is about
+ * to map (at most the object's size); say what failed, naming @name.
+ */
+int mv_seg_header_check(const char *name, const struct seg_header *h, off_t limit)
 {
 	ssize_t shape[MV_MAXDIM];
 	mv_format f;
@@ -127,6 +132,10 @@ int mv_seg_header_check(const char *name, const struct seg_header *h, off_t file
 		return mv_fail(EBADMSG, "%s: not a memview segment (bad magic); open it raw to "
 					"see its bytes", name);
 	}
+	if (h->version < SEG_VERSION)
+		return mv_fail(EBADMSG, "%s: header version %u is not supported (this is %u): "
+					"re-create it with this memview", name, h->version,
+			       SEG_VERSION);
 	if (h->version != SEG_VERSION)
 		return mv_fail(EBADMSG, "%s: header version %u is not supported (this is %u)",
 			       name, h->version, SEG_VERSION);
@@ -140,12 +149,12 @@ int mv_seg_header_check(const char *name, const struct seg_header *h, off_t file
 	    h->data_offset > SEG_MAX_DATA_OFFSET)
 		return mv_fail(EBADMSG, "%s: data offset %llu is invalid", name,
 			       (unsigned long long)h->data_offset);
-	if (h->data_size > (uint64_t)SSIZE_MAX - h->data_offset ||
-	    (uint64_t)file_size < h->data_offset + h->data_size)
+	if (limit < 0 || h->data_size > (uint64_t)SSIZE_MAX - h->data_offset ||
+	    (uint64_t)limit < h->data_offset + h->data_size)
 		return mv_fail(EBADMSG, "%s: header says %llu data bytes at offset %llu but the "
 					"object has %lld bytes", name,
 			       (unsigned long long)h->data_size,
-			       (unsigned long long)h->data_offset, (long long)file_size);
+			       (unsigned long long)h->data_offset, (long long)limit);
 	if (memchr(h->format, '\0', sizeof(h->format)) == NULL ||
 	    mv_format_parse(&f, h->format) < 0)
 		return mv_fail(EBADMSG, "%s: header format is not a valid item format", name);
@@ -174,16 +183,24 @@ int mv_seg_header_check(const char *name, const struct seg_header *h, off_t file
 	return 0;
 }
 
-/* Begin and end a change of the static part (caller holds the mutex). */
-void mv_seg_header_write_begin(struct seg_header *h)
+/*
+ * Changes of the static part (caller holds the header lock). Nothing is read back from the
+ * shared bytes: the new bytes and their checksum are a private copy's, and seq goes from @seq
+ * (the even value the header had when that copy was taken) to odd to even, whatever a peer
+ * wrote into it meanwhile.
+ */
+void mv_seg_header_write_begin(struct seg_header *h, uint32_t seq)
 {
-	__atomic_fetch_add(&h->seq, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&h->seq, seq | 1u, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-void mv_seg_header_write_end(struct seg_header *h)
+void mv_seg_header_write_end(struct seg_header *h, struct seg_header *next, uint32_t seq)
 {
-	h->checksum = mv_seg_header_checksum(h);
-	__atomic_fetch_add(&h->seq, 1, __ATOMIC_RELEASE);
+	next->checksum = mv_seg_header_checksum(next);
+	next->seq = (seq | 1u) + 1;
+	memcpy(h, next, offsetof(struct seg_header, seq));
+	__atomic_store_n(&h->seq, next->seq, __ATOMIC_RELEASE);
 }
 
 /*
@@ -192,7 +209,6 @@ void mv_seg_header_write_end(struct seg_header *h)
  */
 void mv_seg_header_init(struct seg_header *h, size_t data_size, const mv_segment_opts *opts)
 {
-	pthread_mutexattr_t ma;
 	struct timespec now;
 	const char *format = opts->format ? opts->format : "B";
 	int i;
@@ -212,11 +228,6 @@ void mv_seg_header_init(struct seg_header *h, size_t data_size, const mv_segment
 	clock_gettime(CLOCK_REALTIME, &now);
 	h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	h->max_holders = MV_SEGMENT_MAX_HOLDERS;
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&h->lock.mutex, &ma);
-	pthread_mutexattr_destroy(&ma);
 	/*
 	 * The magic goes in last, after the checksum that covers it (computed over a copy), so
 	 * an opener never sees half a header, and a creator killed at any point leaves a zero
@@ -234,59 +245,100 @@ void mv_seg_header_init(struct seg_header *h, size_t data_size, const mv_segment
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-/* ------------------------------------------------------------------ header lock (robust mutex) */
+/* ------------------------------------------------------------------ header lock (kernel) */
 
 /*
- * Take the header's mutex. A previous owner that died inside the critical section is
- * recovered: its half-done header update is repaired from the file size, dead holders are
- * reclaimed, and the mutex is made consistent. Never waits on a dead process; a live one that
- * holds the mutex too long makes this fail with -EBUSY.
+ * A writer died holding the header lock in the middle of an update (the kernel dropped its lock;
+ * seq is odd). Repair it from a private copy: the data size is what the object's size says
+ * (the kernel kept that) when the header's data offset is one a header may have, and the
+ * checksum is recomputed. Whatever else the dead writer (or a peer) left is checked by every
+ * reader, as always.
  */
-int mv_seg_header_lock(struct seg_header *h, int fd, const char *name)
+static void header_repair(struct mv_segment *seg, uint32_t seq, off_t size)
 {
-	struct timespec ts;
-	struct stat st;
-	int rc;
+	struct seg_header fix;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += MUTEX_TIMEOUT_S;
-	rc = pthread_mutex_clocklock(&h->lock.mutex, CLOCK_MONOTONIC, &ts);
-	if (rc == 0)
-		return 0;
-	if (rc == EOWNERDEAD) {
-		if (h->seq & 1) {
-			/* Died mid-update: the file size is the truth the kernel kept. */
-			if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= h->data_offset)
-				h->data_size = (uint64_t)st.st_size - h->data_offset;
-			mv_seg_header_write_end(h);
-		}
-		mv_seg_holders_reclaim(h);
-		pthread_mutex_consistent(&h->lock.mutex);
-		return 0;
-	}
-	if (rc == ETIMEDOUT)
-		return mv_fail(EBUSY, "%s: header lock held for more than %d s by a live process",
-			       name, MUTEX_TIMEOUT_S);
-	return mv_fail(EBADMSG, "%s: header lock is unusable (%s)", name, strerror(rc));
+	memcpy(&fix, seg->hdr, SEG_STATIC_BYTES);
+	if (fix.data_offset >= sizeof(struct seg_header) && fix.data_offset % SEG_ALIGN == 0 &&
+	    fix.data_offset <= SEG_MAX_DATA_OFFSET && (uint64_t)size >= fix.data_offset)
+		fix.data_size = (uint64_t)size - fix.data_offset;
+	mv_seg_header_write_begin(seg->hdr, seq);
+	mv_seg_header_write_end(seg->hdr, &fix, seq);
 }
 
-void mv_seg_header_unlock(struct seg_header *h)
+int mv_seg_header_lock(struct mv_segment *seg)
 {
-	pthread_mutex_unlock(&h->lock.mutex);
+	struct timespec deadline, now;
+	struct stat st;
+	unsigned ms;
+	uint32_t seq;
+	int rc;
+
+	if (getpid() != seg->pid)
+		return mv_fail(EPERM, "%s: this handle belongs to process %d: a forked child shares "
+				      "its lock, so it must open the segment again to change it",
+			       seg->name, (int)seg->pid);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += HEADER_LOCK_TIMEOUT_S;
+	rc = pthread_mutex_clocklock(&seg->hdr_mu, CLOCK_MONOTONIC, &deadline);
+	if (rc == ETIMEDOUT)
+		return mv_fail(EBUSY, "%s: header lock held for more than %d s by another thread "
+				      "of this process", seg->name, HEADER_LOCK_TIMEOUT_S);
+	if (rc)
+		return mv_fail(rc, "%s: header lock: %s", seg->name, strerror(rc));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = now.tv_sec > deadline.tv_sec ? 0 :
+		(unsigned)((deadline.tv_sec - now.tv_sec) * 1000 +
+			   (deadline.tv_nsec - now.tv_nsec) / 1000000);
+	rc = mv_ofd_lock_wait(seg->fd, SEG_HEADER_LOCK_BYTE, F_WRLCK, ms);
+	if (rc < 0) {
+		pthread_mutex_unlock(&seg->hdr_mu);
+		if (rc == -EBUSY)
+			return mv_fail(EBUSY, "%s: header lock held for more than %d s by another "
+					      "process (a live one: the kernel drops a dead one's)",
+				       seg->name, HEADER_LOCK_TIMEOUT_S);
+		return mv_fail(-rc, "%s: cannot take the header lock: %s", seg->name,
+			       strerror(-rc));
+	}
+	/* Touching a header page that was truncated away would fault. */
+	if (fstat(seg->fd, &st) < 0) {
+		rc = errno;
+		mv_seg_header_unlock(seg);
+		return mv_fail(rc, "%s: fstat: %s", seg->name, strerror(rc));
+	}
+	if (st.st_size < (off_t)sizeof(struct seg_header)) {
+		mv_seg_header_unlock(seg);
+		return mv_fail(EBADMSG, "%s: the segment was truncated to %lld bytes by another "
+					"process: its header is gone", seg->name, (long long)st.st_size);
+	}
+	seq = __atomic_load_n(&seg->hdr->seq, __ATOMIC_ACQUIRE);
+	if (seq & 1) {
+		/* Odd while nobody holds the lock: its writer died mid-update. */
+		header_repair(seg, seq, st.st_size);
+		mv_seg_holders_reclaim(seg->hdr);
+	}
+	return 0;
+}
+
+void mv_seg_header_unlock(struct mv_segment *seg)
+{
+	mv_ofd_lock(seg->fd, SEG_HEADER_LOCK_BYTE, F_UNLCK);
+	pthread_mutex_unlock(&seg->hdr_mu);
 }
 
 /* ------------------------------------------------------------------ holders */
 
-/* Free the slots of processes that are gone (caller holds the mutex). */
+/* Free the slots of processes that are gone (caller holds the header lock). */
 void mv_seg_holders_reclaim(struct seg_header *h)
 {
 	struct seg_holder *t = h->holders;
 	int i;
 
 	for (i = 0; i < MV_SEGMENT_MAX_HOLDERS; i++) {
-		pid_t pid = t[i].pid;
+		pid_t pid = __atomic_load_n(&t[i].pid, __ATOMIC_ACQUIRE);
+		uint64_t start = __atomic_load_n(&t[i].start_time, __ATOMIC_RELAXED);
 
-		if (pid != 0 && !mv_seg_holder_alive(pid, t[i].start_time)) {
+		if (pid != 0 && !mv_seg_holder_alive(pid, start)) {
 			t[i].exports = 0;
 			t[i].start_time = 0;
 			__atomic_store_n(&t[i].pid, 0, __ATOMIC_RELEASE);
@@ -294,42 +346,42 @@ void mv_seg_holders_reclaim(struct seg_header *h)
 	}
 }
 
-/* Take a holder slot; without a free one the kernel lock still accounts for us. */
-int mv_seg_holder_join(int *slot, struct seg_header *h, int fd, const char *name, pid_t pid)
+/* Take a holder slot under the header lock; without a free one the kernel lock still counts us. */
+int mv_seg_holder_join(struct mv_segment *seg)
 {
-	struct seg_holder *t = h->holders;
+	struct seg_holder *t = seg->hdr->holders;
 	int i, rc;
 
-	*slot = -1;
-	rc = mv_seg_header_lock(h, fd, name);
+	seg->slot = -1;
+	rc = mv_seg_header_lock(seg);
 	if (rc < 0)
 		return rc;
-	mv_seg_holders_reclaim(h);
+	mv_seg_holders_reclaim(seg->hdr);
 	for (i = 0; i < MV_SEGMENT_MAX_HOLDERS; i++) {
-		if (t[i].pid == 0) {
-			t[i].start_time = mv_seg_proc_start_time(pid);
+		if (__atomic_load_n(&t[i].pid, __ATOMIC_ACQUIRE) == 0) {
+			t[i].start_time = mv_seg_proc_start_time(seg->pid);
 			t[i].exports = 0;
-			__atomic_store_n(&t[i].pid, pid, __ATOMIC_RELEASE);
-			*slot = i;
+			__atomic_store_n(&t[i].pid, seg->pid, __ATOMIC_RELEASE);
+			seg->slot = i;
 			break;
 		}
 	}
-	mv_seg_header_unlock(h);
+	mv_seg_header_unlock(seg);
 	return 0;
 }
 
-void mv_seg_holder_leave(struct seg_header *h, int fd, const char *name, int slot, pid_t pid)
+void mv_seg_holder_leave(struct mv_segment *seg)
 {
-	struct seg_holder *t = &h->holders[slot];
+	struct seg_holder *t = &seg->hdr->holders[seg->slot];
 
-	if (mv_seg_header_lock(h, fd, name) < 0)
+	if (mv_seg_header_lock(seg) < 0)
 		return; /* the slot is reclaimed when we are gone */
-	if (t->pid == pid) {
+	if (__atomic_load_n(&t->pid, __ATOMIC_ACQUIRE) == seg->pid) {
 		t->exports = 0;
 		t->start_time = 0;
 		__atomic_store_n(&t->pid, 0, __ATOMIC_RELEASE);
 	}
-	mv_seg_header_unlock(h);
+	mv_seg_header_unlock(seg);
 }
 
 void mv_seg_holder_set_exports(struct seg_header *h, int slot, long exports)
@@ -414,7 +466,7 @@ static void probe_name(int fd, char *name, size_t len)
 static int seg_header_pread(int fd, const char *name, struct seg_header *snap)
 {
 	const off_t seq_at = offsetof(struct seg_header, seq);
-	const size_t len = offsetof(struct seg_header, lock);
+	const size_t len = SEG_STATIC_BYTES;
 	uint32_t s1 = 0, s2 = 0;
 	ssize_t n1, n, n2;
 	int i;

@@ -25,8 +25,8 @@ struct mv_segment {
 	struct seg_header *hdr;   /* the shared header; NULL for raw segments */
 	char *map;                /* the whole mapping: header page(s) + data */
 	size_t map_len;
-	size_t data_offset;
-	size_t data_size;         /* bytes of data mapped */
+	size_t data_offset;       /* fixed for the segment's life: a header that moves it is refused */
+	size_t data_size;         /* bytes of data mapped; data_offset + data_size <= map_len */
 	uint64_t generation;      /* of the header when mapped */
 	/* Validated copies of the header's typing: never re-read from shared memory. */
 	char format[MV_SEGMENT_FORMAT_MAX];
@@ -40,6 +40,11 @@ struct mv_segment {
 	long nexports;            /* under mu */
 	int locked;               /* under mu: we hold the OFD read lock */
 	pid_t creator;
+	/*
+	 * Process-local: held with the header lock. The kernel's lock belongs to the open file
+	 * description, which the threads of this process share, so it cannot exclude them.
+	 */
+	pthread_mutex_t hdr_mu;
 };
 
 /* ---- segment_header.c: the shared format */
@@ -50,27 +55,39 @@ MV_HIDDEN uint64_t mv_seg_proc_start_time(pid_t pid);
 MV_HIDDEN int mv_seg_holder_alive(pid_t pid, uint64_t start);
 /* The checksum of a header's static part. */
 MV_HIDDEN uint32_t mv_seg_header_checksum(const struct seg_header *h);
-/* Copy the static part of @hdr into @snap under the seqlock. */
+/* Copy the static part of @hdr into @snap under the seqlock (the private copy to check and use). */
 MV_HIDDEN int mv_seg_header_snapshot(const struct seg_header *hdr, const char *name,
 				     struct seg_header *snap);
-/* Check a private snapshot against the object's real size; -EBADMSG naming the check. */
-MV_HIDDEN int mv_seg_header_check(const char *name, const struct seg_header *h, off_t file_size);
-/* Write a fresh header (format, shape, creator, lock; the magic last) for @data_size bytes. */
+/*
+ * Check a private snapshot against @limit, the bytes of the object this process maps or is
+ * about to map (never more than the object's size): -EBADMSG naming the check.
+ */
+MV_HIDDEN int mv_seg_header_check(const char *name, const struct seg_header *h, off_t limit);
+/* Write a fresh header (format, shape, creator; the magic last) for @data_size bytes. */
 MV_HIDDEN void mv_seg_header_init(struct seg_header *h, size_t data_size,
 				  const mv_segment_opts *opts);
-/* Begin and end a change of the static part (under the header lock). */
-MV_HIDDEN void mv_seg_header_write_begin(struct seg_header *h);
-MV_HIDDEN void mv_seg_header_write_end(struct seg_header *h);
-/* Take the header lock of the segment open as @fd (repairing after a dead owner); unlock. */
-MV_HIDDEN int mv_seg_header_lock(struct seg_header *h, int fd, const char *name);
-MV_HIDDEN void mv_seg_header_unlock(struct seg_header *h);
+/*
+ * Change the static part (caller holds the header lock): begin makes seq odd; end writes @next,
+ * a private copy of the static part with fields changed, with its checksum computed over @next,
+ * and makes seq even. @seq is the (even) seq of the snapshot @next was made from.
+ */
+MV_HIDDEN void mv_seg_header_write_begin(struct seg_header *h, uint32_t seq);
+MV_HIDDEN void mv_seg_header_write_end(struct seg_header *h, struct seg_header *next, uint32_t seq);
+/*
+ * Take @seg's header lock: @seg->hdr_mu, then the kernel's write lock on SEG_HEADER_LOCK_BYTE
+ * through @seg->fd, each waited for at most 2 s in all (-EBUSY naming who holds it). A header a
+ * writer left mid-update (seq odd: it died holding the lock) is repaired first. -EBADMSG when
+ * the header page was truncated away, -EPERM in a forked child (it shares the parent's open file
+ * description, so the kernel could not exclude the two). Unlock with mv_seg_header_unlock().
+ */
+MV_HIDDEN int mv_seg_header_lock(struct mv_segment *seg);
+MV_HIDDEN void mv_seg_header_unlock(struct mv_segment *seg);
 /* Free the holder slots of processes that are gone (under the header lock). */
 MV_HIDDEN void mv_seg_holders_reclaim(struct seg_header *h);
-/* Take a holder slot for @pid (*slot -1 when none is free: the kernel lock still counts us). */
-MV_HIDDEN int mv_seg_holder_join(int *slot, struct seg_header *h, int fd, const char *name,
-				 pid_t pid);
-MV_HIDDEN void mv_seg_holder_leave(struct seg_header *h, int fd, const char *name, int slot,
-				   pid_t pid);
+/* Take a holder slot for this process (seg->slot -1 when none is free: the kernel lock still
+ * counts us). */
+MV_HIDDEN int mv_seg_holder_join(struct mv_segment *seg);
+MV_HIDDEN void mv_seg_holder_leave(struct mv_segment *seg);
 MV_HIDDEN void mv_seg_holder_set_exports(struct seg_header *h, int slot, long exports);
 
 /* ---- segment.c: the process-local handle */

@@ -10,16 +10,29 @@
 #ifndef MEMVIEW_SEGMENT_LAYOUT_H
 #define MEMVIEW_SEGMENT_LAYOUT_H
 
-#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SEG_MAGIC "MVSEGMT" /* 8 bytes with its NUL */
-#define SEG_VERSION 1u
+/*
+ * 2: the header lock is a kernel lock (SEG_HEADER_LOCK_BYTE), no longer a glibc robust mutex in
+ * the header, whose robust-list pointers a peer could aim at the lock holder's memory. Version 1
+ * headers are refused: their writers would take a lock version 2 writers do not know.
+ */
+#define SEG_VERSION 2u
 /*
  * The byte whose OFD read lock says "this process holds exports" (shrink and unlink ask for a
  * write lock on it). Locks need not lie inside the file; it is part of the format all the same.
  */
 #define SEG_LOCK_BYTE 0
+/*
+ * The header lock: an OFD write lock on this byte guards changes of the header's static part
+ * and holder-slot allocation. The kernel holds it, so nothing of it lives in shared memory, and
+ * drops it when its holder dies. It is the last byte of the header page (data starts at a
+ * multiple of SEG_ALIGN, so it is never data), away from the low bytes that formats built on a
+ * segment lock for their own use (a channel's control segment: 1 to 65).
+ */
+#define SEG_HEADER_LOCK_BYTE 4095
 /* The data starts at a multiple of this, at least one page. */
 #define SEG_ALIGN 4096u
 /* Largest data offset a header may claim: anything larger is a lie. */
@@ -39,7 +52,7 @@ struct seg_holder {
 };
 
 struct seg_header {
-	/* --- static part: changed only under the mutex, covered by the checksum --- */
+	/* --- static part: changed only under the header lock, covered by the checksum --- */
 	char magic[8];          /* SEG_MAGIC, written last at creation */
 	uint32_t version;       /* SEG_VERSION */
 	uint32_t header_bytes;  /* sizeof(struct seg_header) of the writer */
@@ -57,16 +70,22 @@ struct seg_header {
 	uint32_t checksum;      /* low 32 bits of mv_view_hash_bytes() over the bytes before it */
 	uint32_t seq;           /* odd while a writer changes the static part */
 	/* --- dynamic part --- */
-	union {
-		pthread_mutex_t mutex; /* robust, process-shared: guards the static part's updates
-					  and holders[] slot allocation */
-		char mutex_space[64];
-	} lock;
+	char unused[64];        /* 0; never read (version 1 kept a glibc mutex here) */
 	uint32_t max_holders;   /* MV_SEGMENT_MAX_HOLDERS */
 	uint32_t reserved1;
 	struct seg_holder holders[SEG_MAX_HOLDERS];
 };
 
 #define SEG_CHECKSUMMED_BYTES offsetof(struct seg_header, checksum)
+/* What a reader copies under the seqlock: the static part, checksum and seq. */
+#define SEG_STATIC_BYTES offsetof(struct seg_header, unused)
+
+/* The layout is documented byte by byte in mv_segment(3): keep it so. */
+_Static_assert(offsetof(struct seg_header, checksum) == 600, "header layout");
+_Static_assert(offsetof(struct seg_header, seq) == 604, "header layout");
+_Static_assert(offsetof(struct seg_header, holders) == 680, "header layout");
+_Static_assert(sizeof(struct seg_header) == 2216, "header layout");
+_Static_assert(SEG_HEADER_LOCK_BYTE >= sizeof(struct seg_header) &&
+		       SEG_HEADER_LOCK_BYTE < SEG_ALIGN, "the header lock byte is never data");
 
 #endif

@@ -3,6 +3,10 @@
  * Creating (O_EXCL, mode 0600, space reserved), opening, importing a received memfd after
  * checking its seals and size, passing descriptors over unix sockets, sealing, unlinking.
  *
+ * Opening by name never waits and never follows a link: O_NONBLOCK | O_NOFOLLOW | O_NOCTTY,
+ * then fstat() of that descriptor - a regular file, owned by the caller unless it asks for any
+ * owner - and the descriptor checked is the one mapped.
+ *
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
@@ -54,7 +58,7 @@ int mv_seg_opts(mv_segment_opts *out, const mv_segment_opts *in)
 	MV_CHECK_SIZED(in, mv_segment_opts, MV_SEGMENT_OPTS_INIT);
 	*out = *in;
 	if (in->flags & ~(MV_SEGMENT_READONLY | MV_SEGMENT_RAW | MV_SEGMENT_MEMFD |
-			  MV_SEGMENT_FORCE))
+			  MV_SEGMENT_FORCE | MV_SEGMENT_ANY_OWNER))
 		return mv_fail(EINVAL, "unknown segment flags 0x%x", in->flags);
 	if (in->seals & ~(MV_SEAL_GROW | MV_SEAL_FUTURE_WRITE))
 		return mv_fail(EINVAL, "unknown seals 0x%x", in->seals);
@@ -142,9 +146,9 @@ int mv_segment_create(mv_segment **out, const char *name, size_t data_size,
 	if (rc < 0)
 		return rc;
 	memfd = (o.flags & MV_SEGMENT_MEMFD) != 0;
-	if (o.flags & (MV_SEGMENT_READONLY | MV_SEGMENT_RAW))
-		return mv_fail(EINVAL, "create makes read-write memview segments: READONLY and RAW "
-				       "are for opening");
+	if (o.flags & (MV_SEGMENT_READONLY | MV_SEGMENT_RAW | MV_SEGMENT_ANY_OWNER))
+		return mv_fail(EINVAL, "create makes read-write memview segments of its own: "
+				       "READONLY, RAW and ANY_OWNER are for opening");
 	if (!memfd) {
 		rc = check_name(name);
 		if (rc < 0)
@@ -159,7 +163,7 @@ int mv_segment_create(mv_segment **out, const char *name, size_t data_size,
 		if (fd < 0)
 			return mv_fail(errno, "memfd_create: %s", strerror(errno));
 	} else {
-		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
 			      o.mode ? (mode_t)o.mode : 0600);
 		if (fd < 0) {
 			rc = errno;
@@ -228,6 +232,61 @@ static int open_fd(mv_segment **out, int fd, const char *name, int memfd,
 	return 0;
 }
 
+/*
+ * O_NONBLOCK was for opening only (a FIFO at the name must not block us): the descriptor is
+ * handed out (mv_segment_fd()) and io_uring would take it as "never wait" for file I/O.
+ */
+static int clear_nonblock(int *fd, const char *name)
+{
+	int fl = fcntl(*fd, F_GETFL);
+
+	if (fl < 0 || fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int rc = errno;
+
+		close(*fd);
+		return mv_fail(rc, "%s: fcntl: %s", name, strerror(rc));
+	}
+	return 0;
+}
+
+/*
+ * Open the object named @name (checked) with @acc (O_RDONLY or O_RDWR) without waiting or
+ * following a link, and check what the descriptor is: a regular file, owned by the caller unless
+ * @any_owner. The descriptor in *@fd is the one checked; -errno with a message otherwise.
+ */
+static int open_object(int *fd, const char *name, int acc, int any_owner)
+{
+	struct stat st;
+	int rc;
+
+	*fd = shm_open(name, acc | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+	if (*fd < 0) {
+		rc = errno;
+		if (rc == ELOOP)
+			return mv_fail(EINVAL, "%s: is a symbolic link, not a shared memory object: "
+					       "refused", name);
+		return mv_fail(rc, "%s: cannot open: %s", name,
+			       rc == ENOENT ? "no such segment" : strerror(rc));
+	}
+	if (fstat(*fd, &st) < 0) {
+		rc = errno;
+		close(*fd);
+		return mv_fail(rc, "%s: fstat: %s", name, strerror(rc));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(*fd);
+		return mv_fail(EINVAL, "%s: not a regular file (a %s): not a shared memory object",
+			       name, S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ? "directory" :
+			       S_ISSOCK(st.st_mode) ? "socket" : "device or other special file");
+	}
+	if (!any_owner && st.st_uid != geteuid()) {
+		close(*fd);
+		return mv_fail(EPERM, "%s: owned by uid %u, not you: pass MV_SEGMENT_ANY_OWNER to "
+				      "open it anyway", name, (unsigned)st.st_uid);
+	}
+	return clear_nonblock(fd, name);
+}
+
 int mv_segment_open(mv_segment **out, const char *name, const mv_segment_opts *opts)
 {
 	mv_segment_opts o;
@@ -240,13 +299,51 @@ int mv_segment_open(mv_segment **out, const char *name, const mv_segment_opts *o
 	rc = check_name(name);
 	if (rc < 0)
 		return rc;
-	fd = shm_open(name, ((o.flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = errno;
-		return mv_fail(rc, "%s: cannot open: %s", name,
-			       rc == ENOENT ? "no such segment" : strerror(rc));
-	}
+	rc = open_object(&fd, name, (o.flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR,
+			 (o.flags & MV_SEGMENT_ANY_OWNER) != 0);
+	if (rc < 0)
+		return rc;
 	return open_fd(out, fd, name, 0, &o);
+}
+
+/*
+ * A descriptor of @fd's memfd with an open file description of our own, opened @acc (never
+ * more access than @fd has): a received descriptor shares its sender's description, and
+ * kernel locks do not exclude the holders of one description - the header lock would not keep
+ * us and the sender apart. Reopening /proc/self/fd/N makes a new description of the same
+ * object, checked to be the same inode; without /proc (or when the reopen is refused) a
+ * duplicate is used, and the header lock then does not exclude the descriptor's other holders.
+ */
+static int own_description(int *out, int fd, int acc)
+{
+	struct stat want, got;
+	char path[64];
+	int nfd;
+
+	*out = -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, acc | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (nfd >= 0 && (fstat(fd, &want) < 0 || fstat(nfd, &got) < 0 ||
+			 want.st_dev != got.st_dev || want.st_ino != got.st_ino ||
+			 !S_ISREG(got.st_mode))) {
+		close(nfd);
+		return mv_fail(EINVAL, "import: descriptor %d changed while it was imported", fd);
+	}
+	if (nfd >= 0) {
+		int rc = clear_nonblock(&nfd, "import");
+
+		if (rc < 0)
+			return rc;
+		*out = nfd;
+		return 0;
+	}
+	if (errno == EMFILE)
+		return mv_fail(EMFILE, "import: no descriptor free: %s", strerror(errno));
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nfd < 0)
+		return mv_fail(errno, "import: dup: %s", strerror(errno));
+	*out = nfd;
+	return 0;
 }
 
 int mv_segment_import(mv_segment **out, int fd, const mv_segment_opts *opts)
@@ -271,9 +368,9 @@ int mv_segment_import(mv_segment **out, int fd, const mv_segment_opts *opts)
 	/* A memfd sealed against writes can only be viewed readonly. */
 	if ((seals & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE)) || (acc & O_ACCMODE) == O_RDONLY)
 		o.flags |= MV_SEGMENT_READONLY;
-	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (dup < 0)
-		return mv_fail(errno, "import: dup: %s", strerror(errno));
+	rc = own_description(&dup, fd, (o.flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR);
+	if (rc < 0)
+		return rc;
 	return open_fd(out, dup, "memfd", 1, &o);
 }
 
@@ -301,21 +398,47 @@ int mv_segment_send(const mv_segment *seg, int sock)
 	return 0;
 }
 
+/* Close every descriptor a message carried; how many there were. */
+static int close_received(struct msghdr *msg)
+{
+	struct cmsghdr *c;
+	int n = 0, fd;
+	size_t i, k;
+
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(fd);
+			n++;
+		}
+	}
+	return n;
+}
+
 int mv_segment_recv(mv_segment **out, int sock, const mv_segment_opts *opts)
 {
-	char byte, cbuf[CMSG_SPACE(sizeof(int))];
+	/* Room for a few more than the one we want, so that extra ones arrive and are closed. */
+	union {
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	char byte;
 	struct iovec iov = { &byte, 1 };
 	struct msghdr msg;
 	struct cmsghdr *c;
 	ssize_t n;
-	int fd, rc;
+	int fd, rc, count;
 
 	MV_CHECK_ARG(out, "out");
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
 	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return mv_fail(errno, "receive segment: %s", strerror(errno));
@@ -332,9 +455,20 @@ int mv_segment_recv(mv_segment **out, int sock, const mv_segment_opts *opts)
 				       "descriptors and have the peer send it again",
 			       (unsigned long long)rl.rlim_cur);
 	}
+	if (msg.msg_flags & MSG_CTRUNC) {
+		count = close_received(&msg);
+		return mv_fail(EINVAL, "receive segment: the message carried more descriptors than "
+				       "the one expected (%d received and closed, others dropped)",
+			       count);
+	}
 	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC))
-		return mv_fail(EINVAL, "receive segment: the message carried no descriptor");
+	    c->cmsg_len != CMSG_LEN(sizeof(int)) || CMSG_NXTHDR(&msg, c) != NULL) {
+		count = close_received(&msg);
+		if (count == 0)
+			return mv_fail(EINVAL, "receive segment: the message carried no descriptor");
+		return mv_fail(EINVAL, "receive segment: the message carried %d descriptors, not "
+				       "one: all closed", count);
+	}
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	rc = mv_segment_import(out, fd, opts);
 	close(fd);
@@ -368,15 +502,13 @@ int mv_segment_unlink(const char *name, unsigned flags)
 	if (flags & ~MV_SEGMENT_FORCE)
 		return mv_fail(EINVAL, "unknown unlink flags 0x%x", flags);
 	if (!(flags & MV_SEGMENT_FORCE)) {
-		/* Hold the write lock across the unlink: nobody can start exporting meanwhile. */
-		fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-		if (fd < 0 && (errno == EACCES || errno == EPERM))
-			fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-		if (fd < 0) {
-			rc = errno;
-			return mv_fail(rc, "%s: %s", name,
-				       rc == ENOENT ? "no such segment" : strerror(rc));
-		}
+		/* Hold the write lock across the unlink: nobody can start exporting meanwhile.
+		 * Removing another user's object is what the directory allows: any owner. */
+		rc = open_object(&fd, name, O_RDWR, 1);
+		if (rc == -EACCES || rc == -EPERM)
+			rc = open_object(&fd, name, O_RDONLY, 1);
+		if (rc < 0)
+			return rc;
 		rc = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR ? mv_seg_lock_byte_write(fd) :
 								     (mv_segment_busy(fd) > 0 ? -EBUSY : 0);
 		if (rc == -EBUSY) {

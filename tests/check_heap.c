@@ -45,6 +45,32 @@ START_TEST(bytearray_resize_refused_while_exported)
 }
 END_TEST
 
+/*
+ * CPython's PyByteArray_Resize() returns at once when the size does not change, before it looks
+ * at exports: bytearray(b"hello") with a live memoryview accepts b[:] = b"HELLO" (same length),
+ * and so does mv_heap_resize() to the size the bytearray has.
+ */
+START_TEST(bytearray_resize_to_its_own_size_succeeds_while_exported)
+{
+	mv_heap *h;
+	mv_view v;
+
+	ck_assert_int_eq(mv_heap_bytearray_new(&h, "hello", 5), 0);
+	ck_assert_int_eq(mv_view_from(&v, mv_heap_exporter(h), 0), 0);
+	ck_assert_int_eq(mv_heap_resize(h, 5), 0);
+	ck_assert_int_eq(mv_heap_size(h), 5);
+	ck_assert_ptr_eq(mv_view_ptr(&v), mv_heap_data(h)); /* nothing moved */
+	ck_assert_int_eq(memcmp(mv_view_ptr(&v), "hello", 5), 0);
+	ck_assert_mv_err(mv_heap_resize(h, 4), EBUSY, "Existing exports");
+	ck_assert_mv_err(mv_heap_resize(h, 6), EBUSY, "Existing exports");
+	ck_assert_int_eq(mv_exporter_exports(mv_heap_exporter(h)), 1);
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_exporter_exports(mv_heap_exporter(h)), 0);
+	ck_assert_int_eq(mv_heap_resize(h, 6), 0); /* the exporter was left unlocked */
+	ck_assert_int_eq(mv_heap_free(h), 0);
+}
+END_TEST
+
 START_TEST(resize_refused_while_a_derived_view_lives_after_the_parent_is_released)
 {
 	mv_heap *h;
@@ -141,6 +167,7 @@ int main(void)
 
 	tcase_add_test(tc, bytes_is_a_readonly_copy);
 	tcase_add_test(tc, bytearray_resize_refused_while_exported);
+	tcase_add_test(tc, bytearray_resize_to_its_own_size_succeeds_while_exported);
 	tcase_add_test(tc, resize_refused_while_a_derived_view_lives_after_the_parent_is_released);
 	tcase_add_test(tc, free_refused_while_exported_and_null_free_is_a_no_op);
 	suite_add_tcase(s, tc);

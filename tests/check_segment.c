@@ -1,7 +1,7 @@
 /*
  * tests/check_segment.c - shared memory segments with real processes: two processes viewing one
  * segment typed by its header, shrink and unlink refused while another process holds views,
- * holders killed with SIGKILL reclaimed, a header mutex owner killed mid-update recovered, memfd
+ * holders killed with SIGKILL reclaimed, a header lock holder killed mid-update recovered, memfd
  * seals and descriptor passing, readonly mappings that fault, foreign objects, and a thousand
  * corrupted headers refused without a crash.
  *
@@ -636,6 +636,41 @@ START_TEST(resize_checks_its_argument_and_the_handle)
 }
 END_TEST
 
+/*
+ * A forked child shares its parent's open file descriptions, and kernel locks never conflict
+ * within one: through an inherited handle the header lock could not keep parent and child
+ * apart, so changing the header that way is refused; a handle of the child's own works.
+ */
+static mv_segment *parents_handle; /* set before the fork: the child has it too */
+
+static void child_resizes_through_the_parents_handle(int in, int out, const char *name)
+{
+	mv_segment *own;
+
+	(void)out;
+	MV_TEST_CHECK(mv_test_read_byte(in, 20000) > 0);
+	MV_TEST_CHECK(mv_segment_resize(parents_handle, 8192) == -EPERM);
+	MV_TEST_CHECK(strstr(mv_errmsg(), "open the segment again") != NULL);
+	MV_TEST_CHECK(mv_segment_open(&own, name, NULL) == 0);
+	MV_TEST_CHECK(mv_segment_resize(own, 8192) == 0);
+	MV_TEST_CHECK(mv_segment_close(own) == 0);
+}
+
+START_TEST(resize_through_a_handle_inherited_across_fork_is_refused)
+{
+	const char *a = new_name();
+	struct mv_test_child c;
+
+	parents_handle = create_seg(a, 4096, NULL, -1, NULL);
+	c = spawn(child_resizes_through_the_parents_handle, a);
+	mv_test_write_byte(c.to, 'g');
+	reap_ok(&c);
+	ck_assert_uint_eq(live_size(parents_handle), 8192);
+	ck_assert_int_eq(mv_segment_resize(parents_handle, 4096), 0);
+	ck_assert_int_eq(mv_segment_close(parents_handle), 0);
+}
+END_TEST
+
 START_TEST(no_view_is_given_while_another_process_holds_the_write_lock)
 {
 	const char *a = new_name();
@@ -853,7 +888,7 @@ START_TEST(holders_killed_with_sigkill_are_reclaimed_round_after_round)
 	rng_state = 42;
 	for (round = 0; round < 200; round++) {
 		/* Even rounds: killed holding a view. Odd: killed at a random point of a churn,
-		 * possibly holding the header mutex. */
+		 * possibly holding the header lock. */
 		child_mode = round & 1;
 		c = spawn(child_churns, a);
 		expect_reply(&c, 'R');
@@ -961,18 +996,23 @@ START_TEST(info_and_holders_are_written_only_as_far_as_the_callers_size_says)
 END_TEST
 
 /*
- * Opens as a holder, then maps the header by hand, takes its mutex and dies inside the critical
+ * Opens as a holder, then maps the header by hand, takes the header lock (the kernel's write
+ * lock on SEG_HEADER_LOCK_BYTE, through a descriptor of its own) and dies inside the critical
  * section; with child_mode 1 in the middle of a header update (seq odd, data_size half-written).
  */
-static void child_dies_holding_the_mutex(int in, int out, const char *name)
+static void child_dies_holding_the_header_lock(int in, int out, const char *name)
 {
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = SEG_HEADER_LOCK_BYTE, .l_len = 1 };
 	struct seg_header *h;
 	mv_segment *s;
+	int fd;
 
 	MV_TEST_CHECK(mv_segment_open(&s, name, NULL) == 0);
 	h = map_header(name);
 	MV_TEST_CHECK(h != NULL);
-	MV_TEST_CHECK(pthread_mutex_lock(&h->lock.mutex) == 0);
+	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	MV_TEST_CHECK(fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0);
 	if (child_mode) {
 		__atomic_fetch_add(&h->seq, 1, __ATOMIC_ACQ_REL);
 		h->data_size += 12345;
@@ -989,7 +1029,7 @@ static void kill_inside_critical_section(const char *name, int mid_update, int s
 	int st;
 
 	child_mode = mid_update;
-	c = spawn(child_dies_holding_the_mutex, name);
+	c = spawn(child_dies_holding_the_header_lock, name);
 	st = mv_test_reap(&c);
 	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child ended with 0x%x", st);
 	h = map_header(name);
@@ -1011,19 +1051,20 @@ static void header_is_repaired(const char *name, uint64_t data_size)
 	munmap(h, SEG_ALIGN);
 }
 
-START_TEST(a_mutex_owner_killed_mid_update_is_recovered_by_the_next_operation)
+START_TEST(a_header_lock_holder_killed_mid_update_is_recovered_by_the_next_operation)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 8192, NULL, -1, NULL), *t;
 	mv_segment_holder h[4] = { MV_SEGMENT_HOLDER_INIT };
 
 	kill_inside_critical_section(a, 1, 2);
-	/* Our next operation needs the mutex: it recovers it and repairs the header. */
+	/* Our next operation takes the header lock (the kernel dropped the dead one's) and
+	 * repairs the header. */
 	ck_assert_int_eq(mv_segment_holders(h, 4, s), 1);
 	ck_assert_int_eq(h[0].pid, getpid());
 	header_is_repaired(a, 8192);
 	ck_assert_int_eq(table_slots_used(a), 1);
-	/* The mutex works again, for us and for others. */
+	/* The lock works again, for us and for others. */
 	ck_assert_int_eq(mv_segment_resize(s, 16384), 0);
 	header_is_repaired(a, 16384);
 	t = open_seg(a, MV_SEGMENT_READONLY);
@@ -1036,7 +1077,7 @@ START_TEST(a_mutex_owner_killed_mid_update_is_recovered_by_the_next_operation)
 }
 END_TEST
 
-START_TEST(a_fresh_open_after_a_mutex_owner_died_mid_update_repairs_the_header)
+START_TEST(a_fresh_open_after_a_header_lock_holder_died_mid_update_repairs_the_header)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 8192, NULL, -1, NULL), *t = NULL;
@@ -1049,7 +1090,7 @@ START_TEST(a_fresh_open_after_a_mutex_owner_died_mid_update_repairs_the_header)
 	/* A readonly opener cannot repair and says so... */
 	ro.flags = MV_SEGMENT_READONLY;
 	ck_assert_mv_err(mv_segment_open(&t, a, &ro), EBADMSG, "open it read-write to repair");
-	/* ...a read-write opener recovers the mutex and repairs the header. */
+	/* ...a read-write opener takes the lock and repairs the header. */
 	t = open_seg(a, 0);
 	header_is_repaired(a, 8192);
 	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(t), 0), 0);
@@ -1063,7 +1104,7 @@ START_TEST(a_fresh_open_after_a_mutex_owner_died_mid_update_repairs_the_header)
 }
 END_TEST
 
-START_TEST(a_mutex_owner_killed_outside_an_update_does_not_wedge_opens)
+START_TEST(a_header_lock_holder_killed_outside_an_update_does_not_wedge_opens)
 {
 	const char *a = new_name();
 	mv_segment *s = create_seg(a, 8192, NULL, -1, NULL), *t;
@@ -1904,6 +1945,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, shrink_is_refused_while_another_process_has_views_and_allowed_after_it_exits);
 	tcase_add_test(tc, growing_is_allowed_while_views_exist_and_other_holders_follow);
 	tcase_add_test(tc, resize_checks_its_argument_and_the_handle);
+	tcase_add_test(tc, resize_through_a_handle_inherited_across_fork_is_refused);
 	TC("export lock");
 	tcase_add_test(tc, no_view_is_given_while_another_process_holds_the_write_lock);
 	tcase_add_test(tc, views_from_many_threads_keep_the_kernel_lock_and_the_table_consistent);
@@ -1913,9 +1955,9 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, unlink_with_force_removes_the_name_and_existing_mappings_stay_valid);
 	TC("crash recovery");
 	tcase_add_test(tc, holders_killed_with_sigkill_are_reclaimed_round_after_round);
-	tcase_add_test(tc, a_mutex_owner_killed_mid_update_is_recovered_by_the_next_operation);
-	tcase_add_test(tc, a_fresh_open_after_a_mutex_owner_died_mid_update_repairs_the_header);
-	tcase_add_test(tc, a_mutex_owner_killed_outside_an_update_does_not_wedge_opens);
+	tcase_add_test(tc, a_header_lock_holder_killed_mid_update_is_recovered_by_the_next_operation);
+	tcase_add_test(tc, a_fresh_open_after_a_header_lock_holder_died_mid_update_repairs_the_header);
+	tcase_add_test(tc, a_header_lock_holder_killed_outside_an_update_does_not_wedge_opens);
 	TC("memfd");
 	tcase_add_test(tc, a_memfd_passed_over_a_socket_shows_the_data_in_the_child);
 	tcase_add_test(tc, a_sealed_memfd_cannot_be_truncated_or_shrunk);

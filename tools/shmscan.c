@@ -64,7 +64,7 @@ static void read_memview(struct shm_seg *s, int fd)
 	size_t i;
 	int rc;
 
-	opts.flags = MV_SEGMENT_READONLY;
+	opts.flags = MV_SEGMENT_READONLY | MV_SEGMENT_ANY_OWNER; /* every user's objects */
 	s->info.size = sizeof(s->info);
 	s->holders[0].size = sizeof(s->holders[0]);
 	if (s->is_memfd)
@@ -462,7 +462,7 @@ static int live_holders(const char *name, const struct stat *want)
 	ssize_t n, i;
 	int rc, live = 0;
 
-	opts.flags = MV_SEGMENT_READONLY;
+	opts.flags = MV_SEGMENT_READONLY | MV_SEGMENT_ANY_OWNER; /* every user's objects */
 	rc = mv_segment_open(&seg, name, &opts);
 	if (rc < 0)
 		return rc;

@@ -5,15 +5,18 @@
  * A memview segment is a header page followed by page-aligned data:
  *
  *   offset 0     header (struct layout in memview(7) and mv_segment(3)): magic "MVSEGMT\0",
- *                version, data offset, data size, item format, shape, flags, creator, generation
- *                (bumped by every resize), checksum, then a robust process-shared mutex and the
- *                holder table (pid, process start time, export count per holder)
+ *                version (2), data offset, data size, item format, shape, flags, creator,
+ *                generation (bumped by every resize), checksum, seqlock word, then the holder
+ *                table (pid, process start time, export count per holder). Nothing in it is a
+ *                pointer or a lock: the header lock is a kernel lock (OFD) on one byte.
  *   data_offset  the data: data_size bytes, what views see
  *
  * Opening by name reads format and shape from the header, so a consumer's view is typed with no
  * side channel. A segment made by another program (no header) opens with MV_SEGMENT_RAW as plain
  * bytes in a format the caller gives. A header that fails any check is refused with -EBADMSG and
- * a message naming the check; nothing in it is trusted before it is checked.
+ * a message naming the check; nothing in it is trusted before it is checked, and what is used is
+ * a private copy checked against what the process mapped: another process that can write the
+ * header can make memview refuse the segment, never touch memory outside its mapping.
  *
  * Export accounting: a segment handle is an exporter. While it has exports its process holds an
  * open-file-description read lock on the segment's lock byte, which the kernel drops when the
@@ -43,6 +46,7 @@ typedef struct mv_segment mv_segment;
 #define MV_SEGMENT_RAW 0x02u      /* no memview header: the whole object is data */
 #define MV_SEGMENT_MEMFD 0x04u    /* create an anonymous memfd segment instead of a named one */
 #define MV_SEGMENT_FORCE 0x08u    /* mv_segment_unlink(): remove even while processes hold views */
+#define MV_SEGMENT_ANY_OWNER 0x10u /* mv_segment_open(): also an object another uid owns */
 
 /* Seals for memfd segments (mv_segment_opts.seals, mv_segment_seal()). Shrinking is always sealed. */
 #define MV_SEAL_GROW 0x01u         /* the size can no longer grow */
@@ -119,8 +123,13 @@ MV_EXPORT int mv_segment_create(mv_segment **out, const char *name, size_t data_
  * mv_segment_open - open a named segment; format and shape come from its header.
  * With MV_SEGMENT_READONLY the object is opened O_RDONLY and mapped PROT_READ. With
  * MV_SEGMENT_RAW the object has no header: all of it is data, typed by opts->format.
- * Returns 0, -ENOENT, -EACCES, -EINVAL (bad name), -EBADMSG (a header check failed: the
- * message names it), -ENOMEM, -EMFILE.
+ * The name is opened without following a symbolic link and without waiting (O_NONBLOCK), and
+ * must be a regular file. It must be owned by the caller's effective uid, so that another user
+ * cannot squat a name and feed the caller its own header and data; a tool that inspects other
+ * users' objects passes MV_SEGMENT_ANY_OWNER.
+ * Returns 0, -ENOENT, -EACCES, -EPERM (owned by another uid), -EINVAL (bad name, a symbolic
+ * link, not a regular file), -EBADMSG (a header check failed: the message names it), -EBUSY
+ * (read-write: the header lock is held by a live process for more than 2 s), -ENOMEM, -EMFILE.
  */
 MV_EXPORT int mv_segment_open(mv_segment **out, const char *name, const mv_segment_opts *opts);
 
@@ -128,15 +137,19 @@ MV_EXPORT int mv_segment_open(mv_segment **out, const char *name, const mv_segme
  * mv_segment_import - open a memfd segment from a descriptor (e.g. received from another
  * process). The descriptor is duplicated; the caller keeps its own. Seals and size are checked
  * before anything is mapped: F_SEAL_SHRINK must be set (-EPERM otherwise, since a peer could
- * truncate the memory under the views). Returns as mv_segment_open(), and -EBADF.
+ * truncate the memory under the views). There is no owner check: a descriptor is passed
+ * deliberately, and whoever holds it was given it (MV_SEGMENT_ANY_OWNER is implied). The
+ * handle gets an open file description of its own (reopened through /proc/self/fd), so that
+ * its kernel locks exclude the sender's. Returns as mv_segment_open(), and -EBADF.
  */
 MV_EXPORT int mv_segment_import(mv_segment **out, int fd, const mv_segment_opts *opts);
 
 /*
  * mv_segment_send / mv_segment_recv - pass a segment's descriptor over a connected unix socket
- * (SCM_RIGHTS) and import it on the other side. Returns 0, -EINVAL, -EPIPE, -EAGAIN, -EMFILE
- * (no descriptor was free to receive it: the kernel dropped it), or what mv_segment_import()
- * returns.
+ * (SCM_RIGHTS) and import it on the other side. A message with more than one descriptor is
+ * refused (-EINVAL) and every descriptor it brought is closed. Returns 0, -EINVAL, -EPIPE,
+ * -EAGAIN, -EMFILE (no descriptor was free to receive it: the kernel dropped it), or what
+ * mv_segment_import() returns.
  */
 MV_EXPORT int mv_segment_send(const mv_segment *seg, int sock);
 MV_EXPORT int mv_segment_recv(mv_segment **out, int sock, const mv_segment_opts *opts);
@@ -152,15 +165,20 @@ MV_EXPORT int mv_segment_close(mv_segment *seg);
  * new size when they next map (mv_segment_remap()). Shrinking fails with -EBUSY while this
  * handle or any other live process holds exports. A handle without views maps the new size
  * first: -ENOMEM (RLIMIT_AS) leaves everything as it was. Returns 0, -EBUSY, -EROFS (readonly
- * handle), -EPERM (sealed memfd, raw segment), -ENOSPC, -ENOMEM, -EINVAL, -EBADMSG (another
- * process truncated the object behind the header's back: see mv_segment(3), NOTES).
+ * handle), -EPERM (sealed memfd, raw segment, a handle inherited through fork()), -ENOSPC,
+ * -ENOMEM, -EINVAL, -EBADMSG (another process truncated the object behind the header's back, or
+ * rewrote the header: see mv_segment(3), NOTES). -EBUSY also when the header lock is held by a
+ * live process for more than 2 s.
  */
 MV_EXPORT int mv_segment_resize(mv_segment *seg, size_t data_size);
 
 /*
  * mv_segment_remap - map the segment's current size (after another process resized it).
- * Returns 0, -EBUSY while this handle has exports, -EBADMSG (a bad header, or the object was
- * truncated by another process), -ENOMEM. On failure the old mapping stays.
+ * The new size and shape are checked against the new mapping, and the data offset must be the
+ * one the handle first mapped (it is fixed for a segment's life).
+ * Returns 0, -EBUSY while this handle has exports, -EBADMSG (a bad header, one that moves the
+ * data offset, or the object was truncated by another process), -ENOMEM. On failure the old
+ * mapping stays.
  */
 MV_EXPORT int mv_segment_remap(mv_segment *seg);
 

@@ -381,7 +381,7 @@ h = bytes(shm.buf[:4096])
 shm.close()
 assert h[:8] == b"MVSEGMT\0", h[:8]
 version, hbytes, off, size, gen, flags, ndim = struct.unpack_from("=IIQQQIi", h, 8)
-assert (version, off, size, gen, ndim) == (1, 4096, 64, 1, -1), (version, off, size, gen, ndim)
+assert (version, off, size, gen, ndim) == (2, 4096, 64, 1, -1), (version, off, size, gen, ndim)
 assert h[48:64].split(b"\0")[0] == b"d", h[48:64]
 checksum, seq = struct.unpack_from("=II", h, 600)
 assert hash(h[:600]) & 0xffffffff == checksum, (hex(hash(h[:600]) & 0xffffffff), hex(checksum))
