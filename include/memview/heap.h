@@ -39,7 +39,8 @@ MV_EXPORT int mv_heap_wrap(mv_heap **out, void *mem, size_t len, int readonly,
 			   mv_release_fn release, void *ctx);
 
 /*
- * mv_heap_resize - change a bytearray's size; new bytes are zero.
+ * mv_heap_resize - change a bytearray's size; new bytes are zero. Resizing to the size it has
+ * succeeds at once, exported or not (as CPython's PyByteArray_Resize).
  * Returns 0, -EBUSY while exported ("Existing exports of data: object cannot be re-sized"),
  * -ENOTSUP for bytes and wrapped memory, -ENOMEM (the old contents stay), -EINVAL.
  */
