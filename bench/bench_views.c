@@ -46,7 +46,7 @@
 #include <unistd.h>
 
 #include "memview.h"
-#include "../tools/cli.h"
+#include "../util/cli.h"
 
 /* ------------------------------------------------------------------ allocation counter */
 

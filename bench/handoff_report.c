@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "handoff.h"
-#include "../tools/cli.h"
+#include "../util/cli.h"
 
 const char *ho_size_name(char *buf, size_t cap, size_t size)
 {

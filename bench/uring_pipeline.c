@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "memview.h"
-#include "../tools/cli.h"
+#include "../util/cli.h"
 #include "uring.h"
 
 #define PAGE 4096u

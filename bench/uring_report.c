@@ -12,7 +12,7 @@
 
 #include "memview.h"
 #include "uring.h"
-#include "../tools/cli.h"
+#include "../util/cli.h"
 
 const char *const ur_method_names[UR_NMETHODS] = { "read", "uring", "fixed", "read-direct",
 						   "fixed-direct" };

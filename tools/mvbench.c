@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../util/cli.h"
 #include "../bench/handoff.h"
 #include "../bench/uring.h"
 

@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "memview.h"
+#include "../util/cli.h"
+#include "toolcli.h"
 
 enum output { OUT_LIST, OUT_HEX, OUT_XXD };
 

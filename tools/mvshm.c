@@ -26,7 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "memview.h"
+#include "../util/cli.h"
+#include "toolcli.h"
 #include "mvshm.h"
 
 struct command {
