@@ -47,6 +47,7 @@
 
 #include "memview.h"
 #include "../util/cli.h"
+#include "../util/mvutil.h"
 
 /* ------------------------------------------------------------------ allocation counter */
 
@@ -140,10 +141,7 @@ static clockid_t bench_clock = CLOCK_MONOTONIC;
 
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(bench_clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)mvu_clock_ns(bench_clock);
 }
 
 /* splitmix64: the data generator (bench_views.py has the same one for standalone use). */

@@ -47,18 +47,11 @@
 
 #include "memview.h"
 #include "../util/cli.h"
+#include "../util/mvutil.h"
 #include "uring.h"
 
 #define PAGE 4096u
 #define TMPFS_MAGIC_ 0x01021994L
-
-double ur_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -229,7 +222,7 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pa
 		free(buf);
 		return -errno;
 	}
-	t0 = ur_now();
+	t0 = mvu_now_s();
 	while (off < size) {
 		ssize_t n = read(fd, buf, bs);
 
@@ -243,10 +236,10 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pa
 			break;
 		off += (uint64_t)n;
 		ops++;
-		if ((ops & 63) == 0 && ur_now() - t0 > max_s)
+		if ((ops & 63) == 0 && mvu_now_s() - t0 > max_s)
 			break;
 	}
-	p->secs = ur_now() - t0;
+	p->secs = mvu_now_s() - t0;
 	p->bytes = off;
 	p->ops = ops;
 	free(buf);
@@ -267,7 +260,7 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 
 	for (i = 0; i < depth; i++)
 		free_ids[nfree++] = depth - 1 - i;
-	t0 = ur_now();
+	t0 = mvu_now_s();
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
@@ -331,10 +324,10 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 				stop = 1; /* end of file */
 		}
 		io_uring_cq_advance(ring, seen);
-		if (!stop && ur_now() - t0 > max_s)
+		if (!stop && mvu_now_s() - t0 > max_s)
 			stop = 1;
 	}
-	p->secs = ur_now() - t0;
+	p->secs = mvu_now_s() - t0;
 	p->bytes = done;
 	p->ops = ops;
 	return err;
@@ -649,7 +642,7 @@ int bench_uring_main(int argc, char **argv)
 	mv_view *views[UR_MAX_BLOCKS];
 	char **bufs[UR_MAX_BLOCKS];
 	int fd, dfd = -1, created, b, m, pass, rc, i;
-	double t_start = ur_now();
+	double t_start = mvu_now_s();
 	char s1[32];
 
 	parse_args(&c, argc, argv);
@@ -825,7 +818,7 @@ int bench_uring_main(int argc, char **argv)
 	cleanup_file[0] = '\0';
 
 	ur_loadavg(r.load_end);
-	r.elapsed = ur_now() - t_start;
+	r.elapsed = mvu_now_s() - t_start;
 	ur_print_report(&r);
 	if (c.json) {
 		FILE *f = strcmp(c.json, "-") == 0 ? stdout : fopen(c.json, "w");

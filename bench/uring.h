@@ -117,9 +117,8 @@ struct ur_pass {
 struct io_uring;
 struct mv_uring;
 
-/* uring.c: a monotonic clock in seconds; the median of @n values; a progress line on stderr
- * (unless --quiet); the segment name to unlink if the run is interrupted (NULL: none). */
-double ur_now(void);
+/* uring.c: the median of @n values; a progress line on stderr (unless --quiet); the segment
+ * name to unlink if the run is interrupted (NULL: none). */
 double ur_median(const double *v, int n);
 void ur_progress(const struct ur_config *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

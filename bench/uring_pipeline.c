@@ -27,6 +27,7 @@
 
 #include "memview.h"
 #include "../util/cli.h"
+#include "../util/mvutil.h"
 #include "uring.h"
 
 #define PAGE 4096u
@@ -181,7 +182,7 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 
 	for (i = 0; i < nslots; i++)
 		free_ids[nfree++] = nslots - 1 - i;
-	t0 = ur_now();
+	t0 = mvu_now_s();
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0, issued = 0;
@@ -267,10 +268,10 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 		}
 		if (err && !inflight)
 			break;
-		if (!stop && ur_now() - t0 > max_s)
+		if (!stop && mvu_now_s() - t0 > max_s)
 			stop = 1;
 	}
-	p->secs = ur_now() - t0;
+	p->secs = mvu_now_s() - t0;
 	p->bytes = done;
 	p->ops = ops;
 	return err;

@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "../util/mvutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -111,14 +112,6 @@ static int name_exists(const char *name, const char *suffix)
 
 /* ------------------------------------------------------------------ small helpers */
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
 static uint32_t rnd(uint32_t *s)
 {
 	uint32_t x = *s;
@@ -183,19 +176,19 @@ static pid_t spawn(int (*fn)(void *), void *arg)
 /* Wait for @pid up to @timeout_ms (then SIGKILL it); its wait status. */
 static int reap(pid_t pid, int timeout_ms)
 {
-	long long deadline = now_ns() + timeout_ms * MS;
+	long long deadline = mvu_now_ns() + timeout_ms * MS;
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0); /* readable once the child ended */
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	int st = 0, done;
 
 	do {
 		if (fd >= 0)
-			poll(&pfd, 1, (int)((deadline - now_ns()) / MS) + 1);
+			poll(&pfd, 1, (int)((deadline - mvu_now_ns()) / MS) + 1);
 		else
 			usleep(1000); /* a kernel before 5.3 */
 		done = waitpid(pid, &st, WNOHANG);
 		ck_assert_int_ge(done, 0);
-	} while (!done && now_ns() < deadline);
+	} while (!done && mvu_now_ns() < deadline);
 	if (fd >= 0)
 		close(fd);
 	if (!done) {
@@ -939,14 +932,14 @@ START_TEST(loan_fails_while_a_consumer_holds_every_slot_and_succeeds_once_it_rel
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.free_slots, 0);
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "every slot is held");
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 30 * MS), ETIMEDOUT, "in time");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 30 * MS && dt < 5 * SEC, "a 30 ms loan gave up after %lld ns", dt);
 	put_byte(cmd[1], 'x'); /* the holder waits 100 ms, then releases */
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 90 * MS && dt < 2 * SEC, "the waiting loan took %lld ns", dt);
 	assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
@@ -975,13 +968,13 @@ START_TEST(recv_gives_eagain_at_once_and_etimedout_after_the_timeout_on_an_empty
 	s.consumers = 1;
 	pid = start_producer(&s);
 	ck_assert_msg(mv_chan_join(&ch, name, 5 * SEC) == 0, "join: %s", mv_errmsg());
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_recv(&v, ch, 0), EAGAIN, "no message");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt < SEC, "recv with timeout 0 took %lld ns", dt);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_recv(&v, ch, 50 * MS), ETIMEDOUT, "no message in time");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms recv gave up after %lld ns", dt);
 	put_byte(cmd[1], 'q');
 	ck_assert_mv_err(mv_chan_recv(&v, ch, MV_CHAN_FOREVER), EPIPE, "producer is gone");
@@ -1006,9 +999,9 @@ START_TEST(join_times_out_when_the_producer_admits_nobody)
 	s.opts = o;
 	s.cmd_fd = cmd[0];
 	pid = start_producer(&s);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_join(&ch, name, 50 * MS), ETIMEDOUT, "did not admit");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms join gave up after %lld ns", dt);
 	put_byte(cmd[1], 'q');
 	assert_child_ok(pid, 10000, "producer");
@@ -1024,9 +1017,9 @@ START_TEST(wait_consumers_times_out_when_nobody_joins)
 
 	ck_assert_int_eq(mv_chan_create(&ch, chan_name(name, sizeof(name)), &o), 0);
 	ck_assert_int_eq(mv_chan_wait_consumers(ch, 0, 0), 0);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_wait_consumers(ch, 1, 30 * MS), ETIMEDOUT, "0 of 1 consumers");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 30 * MS && dt < 5 * SEC, "a 30 ms wait gave up after %lld ns", dt);
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 }
@@ -1286,7 +1279,7 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	unsigned r, joined = 0; /* victims that said they joined */
-	long long stop = now_ns() + 40 * SEC;
+	long long stop = mvu_now_ns() + 40 * SEC;
 	uint32_t rng = 12345;
 	char name[64];
 	int ack[2], joined_pipe[2];
@@ -1302,10 +1295,10 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 	s.ack_fd = ack[1];
 	survivor = spawn(consumer_main, &s);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
-	for (r = 0; r < rounds && now_ns() < stop; r++) {
+	for (r = 0; r < rounds && mvu_now_ns() < stop; r++) {
 		struct consumer v = CONSUMER_INIT(name, 1);
 		int rc, wst, after_join = rnd(&rng) % 4 != 0;
-		long long until = 0, start = now_ns();
+		long long until = 0, start = mvu_now_ns();
 		pid_t victim;
 
 		v.from_zero = 0;
@@ -1316,13 +1309,13 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 		/* A quarter of the victims die within 2 ms of the fork (mostly while joining), the
 		 * others within 2 ms of having joined (receiving, holding, releasing). */
 		if (!after_join)
-			until = now_ns() + rnd(&rng) % 2000 * 1000LL;
-		while (!until || now_ns() < until) {
+			until = mvu_now_ns() + rnd(&rng) % 2000 * 1000LL;
+		while (!until || mvu_now_ns() < until) {
 			if (!until && get_byte(joined_pipe[0], 0) == 'r') {
-				until = now_ns() + rnd(&rng) % 2000 * 1000LL;
+				until = mvu_now_ns() + rnd(&rng) % 2000 * 1000LL;
 				joined++;
 			}
-			ck_assert_msg(until || now_ns() - start < 10 * SEC,
+			ck_assert_msg(until || mvu_now_ns() - start < 10 * SEC,
 				      "round %u: the victim did not join: %s", r, sh->err);
 			rc = produce(&p, MSG_DATA, some_len(&p), 0);
 			if (rc == -EAGAIN) {
@@ -1441,10 +1434,10 @@ END_TEST
  */
 START_TEST(a_polling_consumer_receives_every_message_before_epipe_when_the_producer_closes)
 {
-	long long stop = now_ns() + 10 * SEC; /* 300 rounds take about 5 s (sanitizers: 15 s) */
+	long long stop = mvu_now_ns() + 10 * SEC; /* 300 rounds take about 5 s (sanitizers: 15 s) */
 	unsigned r, rounds = 300;
 
-	for (r = 0; r < rounds && now_ns() < stop; r++) {
+	for (r = 0; r < rounds && mvu_now_ns() < stop; r++) {
 		mv_chan_opts o = MV_CHAN_OPTS_INIT;
 		struct consumer c = CONSUMER_INIT(NULL, 0);
 		struct producer p;
@@ -1819,13 +1812,13 @@ START_TEST(consumers_joining_while_the_producer_checks_liveness_are_all_admitted
 	for (i = 0; i < n; i++)
 		pid[i] = spawn(joiner_main, &j);
 	close(j.gate[1]); /* all of them join at once */
-	deadline = now_ns() + 20 * SEC;
+	deadline = mvu_now_ns() + 20 * SEC;
 	while (ready < n) {
 		ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 		ck_assert_msg(st.reclaimed == 0, "%u consumers taken for dead", st.reclaimed);
 		while (get_byte(pipefd[0], 0) == 'r')
 			ready++;
-		ck_assert_msg(now_ns() < deadline, "%u of %u joined: %s", ready, n, sh->err);
+		ck_assert_msg(mvu_now_ns() < deadline, "%u of %u joined: %s", ready, n, sh->err);
 	}
 	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 	ck_assert_uint_eq(st.consumers, n);

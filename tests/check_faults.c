@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "../util/mvutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -118,14 +119,6 @@ static off_t name_size(const char *name)
 
 	snprintf(path, sizeof(path), "/dev/shm%s", name);
 	return stat(path, &st) == 0 ? st.st_size : -1;
-}
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void sleep_ns(long long ns)
@@ -935,10 +928,10 @@ START_TEST(segment_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 	rng_state = 0x5eed5e9ULL;
 	/* How long one pass takes here, now: kills land uniformly within it. */
 	mv_test_name(base, sizeof(base), run_tag);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	for (i = 0; i < 8; i++)
 		seg_churn_once(base);
-	pass_ns = (now_ns() - t0) / 8;
+	pass_ns = (mvu_now_ns() - t0) / 8;
 	fds = count_fds();
 	for (round = 0; round < rounds; round++) {
 		mv_test_name(base, sizeof(base), run_tag);
@@ -1091,8 +1084,8 @@ static void round_kill_producer(long long pass_ns, struct kill_outcomes *k, int 
 	ck_assert_int_gt(c.pid, 0);
 	ck_assert_int_eq(mv_test_read_byte(c.from, 20000), 'R');
 	ck_assert_msg(mv_chan_join(&ch, name, LONG_NS) == 0, "join: %s", mv_errmsg());
-	until = now_ns() + kill_delay(pass_ns);
-	while (now_ns() < until) {
+	until = mvu_now_ns() + kill_delay(pass_ns);
+	while (mvu_now_ns() < until) {
 		rc = mv_chan_recv(&v, ch, 0);
 		if (rc == -EAGAIN)
 			continue;
@@ -1134,8 +1127,8 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 	ck_assert_int_gt(c.pid, 0);
 	ck_assert_int_eq(mv_chan_create(&ch, name, &o), 0);
 	mv_test_write_byte(c.to, 'G');
-	until = now_ns() + kill_delay(pass_ns);
-	while (now_ns() < until) {
+	until = mvu_now_ns() + kill_delay(pass_ns);
+	while (mvu_now_ns() < until) {
 		rc = mv_chan_loan(&v, ch, 0);
 		if (rc == -EAGAIN) {
 			mv_chan_get_stats(&stats, ch); /* admits and collects */
@@ -1146,10 +1139,10 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 	}
 	kill_and_reap(&c);
 	/* The producer finds the consumer dead and takes back every slot it held. */
-	deadline = now_ns() + LONG_NS;
+	deadline = mvu_now_ns() + LONG_NS;
 	for (;;) {
 		ck_assert_int_eq(mv_chan_get_stats(&stats, ch), 0);
-		if ((stats.free_slots == CHAN_SLOTS && !stats.consumers) || now_ns() >= deadline)
+		if ((stats.free_slots == CHAN_SLOTS && !stats.consumers) || mvu_now_ns() >= deadline)
 			break;
 		usleep(200);
 	}
@@ -1204,7 +1197,7 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 
 	rng_state = 0xc4a77e1ULL;
 	/* One create, 64 loan/send, close: the span kills are spread over. */
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	for (round = 0; round < 8; round++) {
 		ck_assert_int_eq(mv_chan_create(&ch, new_name(name, sizeof(name)), &o), 0);
 		for (i = 0; i < 64; i++) {
@@ -1213,7 +1206,7 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 		}
 		ck_assert_int_eq(mv_chan_close(ch), 0);
 	}
-	pass_ns = (now_ns() - t0) / 8;
+	pass_ns = (mvu_now_ns() - t0) / 8;
 	fds = count_fds();
 	for (round = 0; round < rounds; round++) {
 		round_kill_producer(pass_ns, &k, &epipe);

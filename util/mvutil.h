@@ -1,0 +1,49 @@
+/*
+ * util/mvutil.h - small helpers the programs around the library share, so that each is written
+ * once: a monotonic clock.
+ *
+ * Who may use it: tools/, bench/ and tests/. Not the library: lib/ depends on nothing of the
+ * tree but include/, and keeps what it needs itself (lib/chan.c has its own clock). util/
+ * includes nothing from tools/, bench/ or tests/, so the folders depend one way:
+ * lib <- util <- {tools, bench, tests}. The command-line conventions of the programs are in
+ * util/cli.h.
+ *
+ * Built as util/libmvutil.la, a convenience library that is never installed. Nothing here
+ * prints or exits: each function says how it fails, and the caller decides what that means.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef MEMVIEW_UTIL_MVUTIL_H
+#define MEMVIEW_UTIL_MVUTIL_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------ time */
+
+/*
+ * mvu_clock_ns - @clock (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID, ...) in nanoseconds.
+ * mvu_now_ns, mvu_now_s - CLOCK_MONOTONIC in nanoseconds and in seconds.
+ *
+ * Inline: benchmarks take these stamps around what they measure, and a call into another
+ * object file would add to what is measured.
+ */
+static inline int64_t mvu_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t mvu_now_ns(void)
+{
+	return mvu_clock_ns(CLOCK_MONOTONIC);
+}
+
+static inline double mvu_now_s(void)
+{
+	return (double)mvu_now_ns() / 1e9;
+}
+
+#endif /* MEMVIEW_UTIL_MVUTIL_H */
