@@ -699,24 +699,10 @@ static double load1 = -1, load5 = -1, load15 = -1;
 
 static void machine_facts(void)
 {
-	char line[512];
 	struct utsname u;
-	FILE *f;
 	double l[3];
 
-	f = fopen("/proc/cpuinfo", "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			char *colon = strchr(line, ':');
-
-			if (!strncmp(line, "model name", 10) && colon) {
-				snprintf(cpu_model, sizeof(cpu_model), "%s", colon + 2);
-				cpu_model[strcspn(cpu_model, "\n")] = '\0';
-				break;
-			}
-		}
-		fclose(f);
-	}
+	mvu_cpu_model(cpu_model, sizeof(cpu_model));
 	if (uname(&u) == 0)
 		snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
 	if (getloadavg(l, 3) == 3) {
@@ -729,27 +715,17 @@ static void machine_facts(void)
 /* Pin to @cpu, or to the highest-numbered allowed CPU when @cpu < 0. */
 static void pin(int cpu)
 {
-	cpu_set_t set;
-	int i;
+	int rc;
 
-	if (cpu < 0) {
-		if (sched_getaffinity(0, sizeof(set), &set) < 0)
-			return;
-		for (i = CPU_SETSIZE - 1; i >= 0; i--) {
-			if (CPU_ISSET(i, &set)) {
-				cpu = i;
-				break;
-			}
-		}
-		if (cpu < 0)
-			return;
-	}
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+	if (cpu < 0)
+		cpu = mvu_last_cpu();
+	if (cpu < 0)
+		return;
+	rc = mvu_pin_cpu(cpu);
+	if (rc == 0)
 		pinned_cpu = cpu;
 	else
-		fprintf(stderr, "bench_views: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+		fprintf(stderr, "bench_views: cannot pin to CPU %d: %s\n", cpu, strerror(-rc));
 }
 
 /* ------------------------------------------------------------------ set-up and checks */

@@ -741,22 +741,15 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 	c->nvcsw_stream[1] = switches(NULL) - sw;
 }
 
-static void pin(struct peer *p, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		peer_fail(p, "cannot pin to CPU %d: %s", cpu, strerror(errno));
-}
-
 static void child(struct peer *p, const struct plan *pl)
 {
 	const struct method_ops *ops = &ops_table[pl->method];
 	struct ctl *c = p->ctl;
+	int rc;
 
-	pin(p, p->cfg->cpu[p->role]);
+	rc = mvu_pin_cpu(p->cfg->cpu[p->role]);
+	if (rc < 0)
+		peer_fail(p, "cannot pin to CPU %d: %s", p->cfg->cpu[p->role], strerror(-rc));
 	if (ops->open(p) < 0)
 		_exit(1);
 	__atomic_store_n(&c->ready[p->role], 1, __ATOMIC_RELEASE);
@@ -1215,26 +1208,11 @@ static double load_avg(void)
 
 static void machine_facts(struct ho_results *res)
 {
-	char line[512], *p;
 	struct utsname u;
-	FILE *f;
 	time_t now = time(NULL);
 	struct tm tm;
 
-	snprintf(res->cpu_model, sizeof(res->cpu_model), "unknown");
-	f = fopen("/proc/cpuinfo", "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (strncmp(line, "model name", 10) != 0 || !(p = strchr(line, ':')))
-				continue;
-			for (p++; *p == ' ' || *p == '\t'; p++)
-				;
-			p[strcspn(p, "\n")] = '\0';
-			snprintf(res->cpu_model, sizeof(res->cpu_model), "%s", p);
-			break;
-		}
-		fclose(f);
-	}
+	mvu_cpu_model(res->cpu_model, sizeof(res->cpu_model));
 	if (uname(&u) == 0)
 		snprintf(res->kernel, sizeof(res->kernel), "%s %s %s", u.sysname, u.release,
 			 u.machine);

@@ -650,7 +650,7 @@ int bench_uring_main(int argc, char **argv)
 	r.c = &c;
 	r.fixed_vs_read_4k = r.pipeline_vs_read_bw = -1;
 	ur_loadavg(r.load_start);
-	ur_cpu_model(r.cpu, sizeof(r.cpu));
+	mvu_cpu_model(r.cpu, sizeof(r.cpu));
 	snprintf(r.kernel, sizeof(r.kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
 	signal(SIGPIPE, SIG_IGN);
 	cleanup_install();

@@ -136,8 +136,6 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, struct mv
 const char *ur_size_text(uint64_t n, char *buf, size_t cap);
 /* The 1-, 5- and 15-minute load averages (-1 when unknown). */
 void ur_loadavg(double la[3]);
-/* The CPU's model name from /proc/cpuinfo. */
-void ur_cpu_model(char *buf, size_t cap);
 /* The table, the pipeline line and the targets, on standard output. */
 void ur_print_report(const struct ur_report *r);
 /* The JSON document, ending with its "summary" object. */

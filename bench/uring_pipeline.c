@@ -35,14 +35,10 @@
 /* Pin the calling process to @cpu (-1: leave it). */
 static void pin(int cpu)
 {
-	cpu_set_t set;
+	int rc = cpu < 0 ? 0 : mvu_pin_cpu(cpu);
 
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		cli_warn("cannot pin to CPU %d: %s", cpu, strerror(errno));
+	if (rc < 0)
+		cli_warn("cannot pin to CPU %d: %s", cpu, strerror(-rc));
 }
 
 struct msg {

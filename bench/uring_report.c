@@ -45,27 +45,6 @@ void ur_loadavg(double la[3])
 	}
 }
 
-void ur_cpu_model(char *buf, size_t cap)
-{
-	FILE *f = fopen("/proc/cpuinfo", "re");
-	char line[512];
-
-	snprintf(buf, cap, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) == 0 && colon) {
-			colon += 2;
-			colon[strcspn(colon, "\n")] = '\0';
-			snprintf(buf, cap, "%s", colon);
-			break;
-		}
-	}
-	fclose(f);
-}
-
 void ur_write_json(const struct ur_report *r, FILE *f)
 {
 	const struct ur_config *c = r->c;

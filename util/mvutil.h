@@ -1,6 +1,6 @@
 /*
  * util/mvutil.h - small helpers the programs around the library share, so that each is written
- * once: a monotonic clock.
+ * once: a monotonic clock, and the CPU's model name and pinning to a CPU.
  *
  * Who may use it: tools/, bench/ and tests/. Not the library: lib/ depends on nothing of the
  * tree but include/, and keeps what it needs itself (lib/chan.c has its own clock). util/
@@ -16,6 +16,7 @@
 #ifndef MEMVIEW_UTIL_MVUTIL_H
 #define MEMVIEW_UTIL_MVUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -45,5 +46,22 @@ static inline double mvu_now_s(void)
 {
 	return (double)mvu_now_ns() / 1e9;
 }
+
+/* ------------------------------------------------------------------ cpu.c */
+
+/*
+ * mvu_cpu_model - the "model name" of /proc/cpuinfo ("AMD EPYC 7B13") into @buf, or "unknown"
+ * (kernels of some architectures print none).
+ */
+void mvu_cpu_model(char *buf, size_t cap);
+
+/*
+ * mvu_pin_cpu - run the calling thread on CPU @cpu only. Returns 0, or a negative errno: -EINVAL
+ * for a CPU this process may not use (or one that does not exist).
+ */
+int mvu_pin_cpu(int cpu);
+
+/* mvu_last_cpu - the highest-numbered CPU this process may run on, or -1. */
+int mvu_last_cpu(void);
 
 #endif /* MEMVIEW_UTIL_MVUTIL_H */
