@@ -180,13 +180,6 @@ static uint32_t crc32_update(uint32_t crc, const void *data, size_t n)
 	return ~crc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* ------------------------------------------------------------------ the data and the views */
 
 static struct {
@@ -476,14 +469,15 @@ static long calibrate(void (*fn)(long), uint64_t min_ns)
 	}
 }
 
-static void summarize(double *samples, int n, double *median, double *min)
+static void summarize(const double *samples, int n, double *median, double *min)
 {
-	double tmp[MAX_REPS];
+	int i;
 
-	memcpy(tmp, samples, (size_t)n * sizeof(double));
-	qsort(tmp, (size_t)n, sizeof(double), cmp_double);
-	*min = tmp[0];
-	*median = n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+	*median = mvu_median(samples, (size_t)n);
+	*min = samples[0];
+	for (i = 1; i < n; i++)
+		if (samples[i] < *min)
+			*min = samples[i];
 }
 
 static void run_c(int reps, uint64_t min_ns)

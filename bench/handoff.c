@@ -764,13 +764,6 @@ static void child(struct peer *p, const struct plan *pl)
 
 /* ------------------------------------------------------------------ statistics */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentile of sorted @v. */
 static double pct(const double *v, long n, double q)
 {
@@ -791,7 +784,7 @@ static void stats_of(struct ho_stats *s, double *v, long n)
 	memset(s, 0, sizeof(*s));
 	if (n <= 0)
 		return;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	mvu_sort_doubles(v, (size_t)n);
 	for (i = 0; i < n; i++)
 		sum += v[i];
 	s->n = n;

@@ -53,24 +53,6 @@
 #define PAGE 4096u
 #define TMPFS_MAGIC_ 0x01021994L
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-double ur_median(const double *v, int n)
-{
-	double s[UR_MAX_PASSES];
-
-	if (n <= 0)
-		return 0;
-	memcpy(s, v, (size_t)n * sizeof(*s));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 void ur_progress(const struct ur_config *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -761,8 +743,8 @@ int bench_uring_main(int argc, char **argv)
 			struct ur_cell *x = &r.cells[b][m];
 
 			if (x->ok) {
-				x->med_ops = ur_median(x->ops_s, x->npasses);
-				x->med_gb = ur_median(x->gb_s, x->npasses);
+				x->med_ops = mvu_median(x->ops_s, (size_t)x->npasses);
+				x->med_gb = mvu_median(x->gb_s, (size_t)x->npasses);
 			} else if (!x->why[0]) {
 				snprintf(x->why, sizeof(x->why), "not run");
 			}

@@ -117,9 +117,8 @@ struct ur_pass {
 struct io_uring;
 struct mv_uring;
 
-/* uring.c: the median of @n values; a progress line on stderr (unless --quiet); the segment
- * name to unlink if the run is interrupted (NULL: none). */
-double ur_median(const double *v, int n);
+/* uring.c: a progress line on stderr (unless --quiet); the segment name to unlink if the run
+ * is interrupted (NULL: none). */
 void ur_progress(const struct ur_config *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ur_cleanup_shm(const char *name);

@@ -408,8 +408,8 @@ out:
 	mv_segment_unlink(name, MV_SEGMENT_FORCE);
 	ur_cleanup_shm(NULL);
 	if (out->ok) {
-		out->med_gb = ur_median(out->gb_s, out->npasses);
-		out->med_ops = ur_median(out->ops_s, out->npasses);
+		out->med_gb = mvu_median(out->gb_s, (size_t)out->npasses);
+		out->med_ops = mvu_median(out->ops_s, (size_t)out->npasses);
 	}
 }
 

@@ -1,6 +1,6 @@
 /*
  * util/mvutil.h - small helpers the programs around the library share, so that each is written
- * once: a monotonic clock, and the CPU's model name and pinning to a CPU.
+ * once: a monotonic clock, the CPU's model name and pinning to a CPU, and medians.
  *
  * Who may use it: tools/, bench/ and tests/. Not the library: lib/ depends on nothing of the
  * tree but include/, and keeps what it needs itself (lib/chan.c has its own clock). util/
@@ -63,5 +63,17 @@ int mvu_pin_cpu(int cpu);
 
 /* mvu_last_cpu - the highest-numbered CPU this process may run on, or -1. */
 int mvu_last_cpu(void);
+
+/* ------------------------------------------------------------------ stats.c */
+
+/* mvu_sort_doubles - sort @n values in place, ascending. */
+void mvu_sort_doubles(double *v, size_t n);
+
+/*
+ * mvu_median - the median of @n values (the mean of the middle two when @n is even), 0 when @n is
+ * 0. @v is left as it is: a sorted copy is made, on the stack for up to 256 values (so a
+ * benchmark that counts allocations sees none), else with malloc (NaN if that fails).
+ */
+double mvu_median(const double *v, size_t n);
 
 #endif /* MEMVIEW_UTIL_MVUTIL_H */
