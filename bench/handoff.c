@@ -498,34 +498,16 @@ static int fd_open(struct peer *p)
 
 static void write_all(struct peer *p, int fd, const void *s, size_t n)
 {
-	const char *c = s;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			peer_fail(p, "write: %s", w < 0 ? strerror(errno) : "wrote nothing");
-		c += w;
-		n -= (size_t)w;
-	}
+	if (mvu_write_full(fd, s, n) < 0)
+		peer_fail(p, "write: %s", strerror(errno));
 }
 
 static void read_all(struct peer *p, int fd, void *d, size_t n)
 {
-	char *c = d;
-	ssize_t r;
+	ssize_t r = mvu_read_full(fd, d, n);
 
-	while (n) {
-		r = read(fd, c, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			peer_fail(p, "read: %s", r < 0 ? strerror(errno) : "end of file");
-		c += r;
-		n -= (size_t)r;
-	}
+	if (r != (ssize_t)n)
+		peer_fail(p, "read: %s", r < 0 ? strerror(errno) : "end of file");
 }
 
 static void fd_send(struct peer *p)

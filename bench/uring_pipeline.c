@@ -47,40 +47,6 @@ struct msg {
 	uint64_t off;           /* file offset of the slot's bytes */
 };
 
-static int read_full(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * The consumer process: its own readonly mapping of the segment, a view of it, a slice per
  * message. Exits 0, 1 (data differs from the pattern), 2 (setup failed).
@@ -103,7 +69,7 @@ static void consumer(const char *name, int in, int out, size_t block, int verify
 		_exit(2);
 	}
 	m[0].slot = UINT32_MAX;
-	if (write_full(out, &m[0].slot, sizeof(uint32_t)) < 0)
+	if (mvu_write_full(out, &m[0].slot, sizeof(uint32_t)) < 0)
 		_exit(2);
 	for (;;) {
 		ssize_t r = read(in, m, sizeof(m));
@@ -121,7 +87,7 @@ static void consumer(const char *name, int in, int out, size_t block, int verify
 			if (m[k].len == 0) {
 				mv_view_release(&whole);
 				mv_segment_close(seg);
-				if (write_full(out, &pages, sizeof(pages)) < 0)
+				if (mvu_write_full(out, &pages, sizeof(pages)) < 0)
 					_exit(2);
 				_exit(bad ? 1 : 0);
 			}
@@ -140,7 +106,7 @@ static void consumer(const char *name, int in, int out, size_t block, int verify
 			mv_view_release(&part);
 			back[nb++] = m[k].slot;
 		}
-		if (write_full(out, back, nb * sizeof(back[0])) < 0)
+		if (mvu_write_full(out, back, nb * sizeof(back[0])) < 0)
 			_exit(2);
 	}
 }
@@ -258,7 +224,7 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 		}
 		io_uring_cq_advance(ps->ring, seen);
 		/* One write per batch: the consumer wakes once for all of it. */
-		if (nmsg && write_full(ps->fwd, msgs, nmsg * sizeof(msgs[0])) < 0) {
+		if (nmsg && mvu_write_full(ps->fwd, msgs, nmsg * sizeof(msgs[0])) < 0) {
 			err = -EPIPE;
 			at_consumer -= nmsg;
 		}
@@ -338,7 +304,7 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 	fwdp[0] = backp[1] = -1;
 	ps.fwd = fwdp[1];
 	ps.back = backp[0];
-	if (read_full(ps.back, &ready, sizeof(ready)) < 0 || ready != UINT32_MAX) {
+	if (mvu_read_full(ps.back, &ready, sizeof(ready)) != sizeof(ready) || ready != UINT32_MAX) {
 		snprintf(out->why, sizeof(out->why), "the consumer did not start");
 		goto out;
 	}
@@ -357,8 +323,9 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 		ur_progress(c, "pipeline pass %d: %.2f GB/s", pass + 1, out->gb_s[out->npasses - 1]);
 	}
 	memset(&end, 0, sizeof(end));
-	if (write_full(ps.fwd, &end, sizeof(end)) < 0 ||
-	    read_full(ps.back, &out->pages_checked, sizeof(out->pages_checked)) < 0) {
+	if (mvu_write_full(ps.fwd, &end, sizeof(end)) < 0 ||
+	    mvu_read_full(ps.back, &out->pages_checked, sizeof(out->pages_checked)) !=
+		    sizeof(out->pages_checked)) {
 		snprintf(out->why, sizeof(out->why), "the consumer went away");
 		goto out;
 	}

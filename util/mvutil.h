@@ -1,6 +1,7 @@
 /*
  * util/mvutil.h - small helpers the programs around the library share, so that each is written
- * once: a monotonic clock, the CPU's model name and pinning to a CPU, and medians.
+ * once: a monotonic clock, the CPU's model name and pinning to a CPU, medians, and reading or
+ * writing a whole buffer.
  *
  * Who may use it: tools/, bench/ and tests/. Not the library: lib/ depends on nothing of the
  * tree but include/, and keeps what it needs itself (lib/chan.c has its own clock). util/
@@ -18,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------ time */
@@ -75,5 +77,19 @@ void mvu_sort_doubles(double *v, size_t n);
  * benchmark that counts allocations sees none), else with malloc (NaN if that fails).
  */
 double mvu_median(const double *v, size_t n);
+
+/* ------------------------------------------------------------------ fdio.c */
+
+/*
+ * mvu_read_full - read @len bytes from @fd into @buf, through short reads and EINTR. Returns the
+ * bytes read: @len, or fewer at end of file; -1 with errno set when a read fails.
+ */
+ssize_t mvu_read_full(int fd, void *buf, size_t len);
+
+/*
+ * mvu_write_full - write all @len bytes of @buf to @fd, through short writes and EINTR. Returns 0,
+ * or -1 with errno set when a write fails (EIO when write(2) wrote nothing and said nothing).
+ */
+int mvu_write_full(int fd, const void *buf, size_t len);
 
 #endif /* MEMVIEW_UTIL_MVUTIL_H */
