@@ -909,7 +909,7 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 
 	if (method < HO_NMETHODS)
 		snprintf(what, sizeof(what), "%s %s %s", ho_method_name(method),
-			 ho_size_name(sz, sizeof(sz), size), touched ? "touched" : "untouched");
+			 mvu_size_name(sz, sizeof(sz), size), touched ? "touched" : "untouched");
 	else
 		snprintf(what, sizeof(what), "%s", ho_method_name(method));
 
@@ -1133,7 +1133,7 @@ static int measure_cell(struct run *r, struct ho_cell *cell)
 		if (r->cfg->progress && a < r->cfg->retries)
 			fprintf(stderr, "mvbench: %s %s %s: preempted %ld times, %.1f%% waiting "
 				"for a CPU; measuring again\n", ho_method_name(try.method),
-				ho_size_name(sz, sizeof(sz), try.size),
+				mvu_size_name(sz, sizeof(sz), try.size),
 				try.touched ? "touched" : "untouched", try.preempts,
 				100 * try.runq);
 	}

@@ -591,7 +591,7 @@ static int open_file(const struct ur_config *c, struct ur_report *r, int *create
 	if (*created) {
 		char s[32];
 
-		ur_progress(c, "writing %s of pattern to %s", ur_size_text(c->size, s, sizeof(s)),
+		ur_progress(c, "writing %s of pattern to %s", mvu_size_name(s, sizeof(s), c->size),
 			 r->path);
 		fill_file(fd, c->size, r->path);
 	}
@@ -733,8 +733,9 @@ int bench_uring_main(int argc, char **argv)
 				x->gb_s[x->npasses] = (double)p.bytes / p.secs / 1e9;
 				x->npasses++;
 				ur_progress(&c, "pass %d, %s blocks, %s: %.0f ops/s, %.2f GB/s", pass + 1,
-					 ur_size_text(c.blocks[b], s1, sizeof(s1)), ur_method_names[m],
-					 x->ops_s[x->npasses - 1], x->gb_s[x->npasses - 1]);
+					 mvu_size_name(s1, sizeof(s1), c.blocks[b]),
+					 ur_method_names[m], x->ops_s[x->npasses - 1],
+					 x->gb_s[x->npasses - 1]);
 			}
 		}
 	}
@@ -752,7 +753,7 @@ int bench_uring_main(int argc, char **argv)
 
 	if (c.pipeline) {
 		ur_progress(&c, "pipeline: %u slots of %s in a shared segment, consumer process",
-			 c.pipe_slots, ur_size_text(c.pipe_block, s1, sizeof(s1)));
+			 c.pipe_slots, mvu_size_name(s1, sizeof(s1), c.pipe_block));
 		ur_run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, &r.pipe);
 	}
 

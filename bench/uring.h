@@ -131,9 +131,7 @@ void ur_cleanup_shm(const char *name);
 void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, struct mv_uring *t,
 		     unsigned first, int fd, uint64_t size, int verify, struct ur_pipeline *out);
 
-/* uring_report.c: "4 KiB", "1 GiB", "1000 B" into @buf. */
-const char *ur_size_text(uint64_t n, char *buf, size_t cap);
-/* The 1-, 5- and 15-minute load averages (-1 when unknown). */
+/* uring_report.c: the 1-, 5- and 15-minute load averages (-1 when unknown). */
 void ur_loadavg(double la[3]);
 /* The table, the pipeline line and the targets, on standard output. */
 void ur_print_report(const struct ur_report *r);

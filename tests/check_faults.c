@@ -1142,7 +1142,8 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 	deadline = mvu_now_ns() + LONG_NS;
 	for (;;) {
 		ck_assert_int_eq(mv_chan_get_stats(&stats, ch), 0);
-		if ((stats.free_slots == CHAN_SLOTS && !stats.consumers) || mvu_now_ns() >= deadline)
+		if ((stats.free_slots == CHAN_SLOTS && !stats.consumers) ||
+		    mvu_now_ns() >= deadline)
 			break;
 		usleep(200);
 	}

@@ -1,7 +1,7 @@
 /*
  * util/mvutil.h - small helpers the programs around the library share, so that each is written
- * once: a monotonic clock, the CPU's model name and pinning to a CPU, medians, and reading or
- * writing a whole buffer.
+ * once: a monotonic clock, the CPU's model name and pinning to a CPU, medians, reading or
+ * writing a whole buffer, and names of byte counts.
  *
  * Who may use it: tools/, bench/ and tests/. Not the library: lib/ depends on nothing of the
  * tree but include/, and keeps what it needs itself (lib/chan.c has its own clock). util/
@@ -91,5 +91,14 @@ ssize_t mvu_read_full(int fd, void *buf, size_t len);
  * or -1 with errno set when a write fails (EIO when write(2) wrote nothing and said nothing).
  */
 int mvu_write_full(int fd, const void *buf, size_t len);
+
+/* ------------------------------------------------------------------ size.c */
+
+/*
+ * mvu_size_name - @size in the largest binary unit that divides it exactly, up to TiB: "64 B",
+ * "1000 B", "16 KiB", "1536 KiB", "64 MiB". Writes into @buf (32 bytes are always enough) and
+ * returns it.
+ */
+const char *mvu_size_name(char *buf, size_t cap, uint64_t size);
 
 #endif /* MEMVIEW_UTIL_MVUTIL_H */
