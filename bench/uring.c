@@ -1,7 +1,7 @@
 /*
  * bench/uring.c - "mvbench uring": options, the file, the page-cache methods and
- * bench_uring_main (see uring.h; uring_pipeline.c runs the pipeline, uring_report.c shows the
- * results).
+ * bench_uring_main, which removes what the run made however it ends (see uring.h;
+ * uring_pipeline.c runs the pipeline, uring_report.c shows the results).
  *
  * What is measured, per block size (4 KiB and 128 KiB by default), each reading the file
  * sequentially from its start, at most once per pass:
@@ -52,19 +52,6 @@
 
 #define PAGE 4096u
 #define TMPFS_MAGIC_ 0x01021994L
-
-void ur_progress(const struct ur_config *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->quiet)
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s uring: ", cli_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------ the file */
 
@@ -154,7 +141,8 @@ static void warm(int fd, uint64_t size)
 static char cleanup_file[4096];
 static char cleanup_shm[80];
 
-void ur_cleanup_shm(const char *name)
+/* The segment name to unlink if the run is interrupted (NULL: none). */
+static void cleanup_shm_set(const char *name)
 {
 	if (name)
 		snprintf(cleanup_shm, sizeof(cleanup_shm), "/dev/shm%s", name);
@@ -752,9 +740,15 @@ int bench_uring_main(int argc, char **argv)
 		}
 
 	if (c.pipeline) {
+		char name[64];
+
 		ur_progress(&c, "pipeline: %u slots of %s in a shared segment, consumer process",
 			 c.pipe_slots, mvu_size_name(s1, sizeof(s1), c.pipe_block));
-		ur_run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, &r.pipe);
+		snprintf(name, sizeof(name), "/mvbench-uring-%ld", (long)getpid());
+		cleanup_shm_set(name);
+		ur_run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, name,
+				&r.pipe);
+		cleanup_shm_set(NULL);
 	}
 
 	/* Summary: fixed vs read(2) ops/s at 4 KiB; pipeline vs read(2) GB/s at its block size. */

@@ -240,10 +240,10 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 }
 
 void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring *t,
-			 unsigned first, int fd, uint64_t size, int verify, struct ur_pipeline *out)
+			 unsigned first, int fd, uint64_t size, int verify, const char *name,
+			 struct ur_pipeline *out)
 {
 	struct pipe_state ps;
-	char name[64];
 	mv_segment *seg = NULL;
 	int fwdp[2] = { -1, -1 }, backp[2] = { -1, -1 }, rc, st, pass, k, nviews = 0;
 	unsigned attached = 0, i;
@@ -255,9 +255,7 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 	ps.ring = ring;
 	ps.t = t;
 	ps.first = first;
-	snprintf(name, sizeof(name), "/mvbench-uring-%ld", (long)getpid());
 	mv_segment_unlink(name, MV_SEGMENT_FORCE);
-	ur_cleanup_shm(name);
 	rc = mv_segment_create(&seg, name, (size_t)c->pipe_slots * c->pipe_block, NULL);
 	if (rc < 0) {
 		snprintf(out->why, sizeof(out->why), "segment: %s", mv_errmsg());
@@ -373,7 +371,6 @@ out:
 	if (mv_segment_close(seg) < 0)
 		cli_warn("%s", mv_errmsg());
 	mv_segment_unlink(name, MV_SEGMENT_FORCE);
-	ur_cleanup_shm(NULL);
 	if (out->ok) {
 		out->med_gb = mvu_median(out->gb_s, (size_t)out->npasses);
 		out->med_ops = mvu_median(out->ops_s, (size_t)out->npasses);

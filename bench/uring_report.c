@@ -1,11 +1,12 @@
 /*
- * bench/uring_report.c - what "mvbench uring" shows: the table with its targets, the JSON file
- * with its summary object, and the machine it ran on (see uring.h).
+ * bench/uring_report.c - what "mvbench uring" shows: progress lines, the table with its targets,
+ * the JSON file with its summary object, and the machine it ran on (see uring.h).
  *
  * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,19 @@ const char *const ur_method_names[UR_NMETHODS] = { "read", "uring", "fixed", "re
 const char *const ur_method_desc[UR_NMETHODS] = { "read(2)", "io_uring read",
 						  "io_uring fixed read (memview)",
 						  "read(2) O_DIRECT", "fixed read O_DIRECT" };
+
+void ur_progress(const struct ur_config *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->quiet)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s uring: ", cli_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
 
 void ur_loadavg(double la[3])
 {
