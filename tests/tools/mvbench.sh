@@ -11,7 +11,7 @@
 set -u
 
 : "${top_builddir:=.}"
-MVBENCH=$top_builddir/tools/mvbench
+MVBENCH=$top_builddir/bench/mvbench
 
 if [ ! -x "$MVBENCH" ]; then
 	echo "SKIP: $MVBENCH is not built"

@@ -1,5 +1,5 @@
 /*
- * tools/mvbench.c - mvbench(1): memview's benchmarks.
+ * bench/mvbench.c - mvbench(1): memview's benchmarks, the front end of what bench/ measures.
  *
  *   mvbench handoff   hand messages between two pinned processes: memview channel (spinning,
  *                     sleeping) against a pipe, a unix socket and shm + memcpy, with the floor
@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "../util/cli.h"
-#include "../bench/handoff.h"
-#include "../bench/uring.h"
+#include "handoff.h"
+#include "uring.h"
 
 #define MAX_SIZES 64
 #define MAX_MESSAGE ((uint64_t)1 << 30)
@@ -86,11 +86,10 @@ static int executable(const char *path)
 	return access(path, X_OK) == 0;
 }
 
-/* bench_views: $MVBENCH_BENCH_VIEWS, next to us, in the build tree (bench/, from .libs), $PATH. */
+/* bench_views: $MVBENCH_BENCH_VIEWS, next to us (also from the build tree's .libs), $PATH. */
 static CLI_NORETURN void run_views(int argc, char **argv)
 {
-	static const char *const rel[] = { "bench_views", "../bench/bench_views",
-					   "../../bench/bench_views", NULL };
+	static const char *const rel[] = { "bench_views", "../bench_views", NULL };
 	char self[PATH_MAX], path[PATH_MAX + 64], *slash;
 	const char *env = getenv("MVBENCH_BENCH_VIEWS");
 	ssize_t n;
