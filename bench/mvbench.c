@@ -5,9 +5,10 @@
  *                     sleeping) against a pipe, a unix socket and shm + memcpy, with the floor
  *                     and a futex round trip measured in the same run (bench/handoff.c)
  *   mvbench views     the view-operation benchmark: runs bench_views (bench/bench_views.c),
- *                     found next to mvbench or in the build tree, with the remaining arguments.
+ *                     which make builds next to mvbench, with the remaining arguments.
  *                     bench_views interposes malloc to count allocations, which is why it stays
  *                     a program of its own rather than a function linked into mvbench.
+ *   mvbench uring     io_uring fixed reads into registered buffers (bench/uring.c)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -119,8 +120,8 @@ static CLI_NORETURN void run_views(int argc, char **argv)
 	argv[0] = path;
 	(void)argc;
 	execvp(path, argv);
-	cli_fail("cannot run %s: %s (build it with 'make bench/bench_views', or name it in "
-		 "MVBENCH_BENCH_VIEWS)", path, strerror(errno));
+	cli_fail("cannot run %s: %s (make builds it in bench/ and does not install it; name it "
+		 "in MVBENCH_BENCH_VIEWS)", path, strerror(errno));
 }
 
 /* ------------------------------------------------------------------ handoff */
