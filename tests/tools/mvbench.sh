@@ -12,8 +12,10 @@
 
 set -u
 
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 MVBENCH=$top_builddir/bench/mvbench
+. "$top_srcdir/tests/tools/lib.sh"
 
 if [ ! -x "$MVBENCH" ]; then
 	echo "SKIP: $MVBENCH is not built"
@@ -23,13 +25,6 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvbench-test.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
-failures=0
-
-fail()
-{
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
 
 # ---------------------------------------------------------------- views
 # What "make" built must be enough: bench_views is found next to mvbench, not named by the
