@@ -24,7 +24,6 @@
 #include "testlib.h"
 #include "../util/mvutil.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -58,7 +57,8 @@ struct shared {
 };
 
 static struct shared *sh;
-static pid_t runner_pid;
+/* "chan<runner pid>": in every name this run makes, so the runner can sweep them. */
+static char run_tag[32];
 
 static void shared_setup(void)
 {
@@ -74,28 +74,12 @@ static void shared_teardown(void)
 /* Unchecked teardown (runner process): remove every name this run's tests left behind. */
 static void sweep_names(void)
 {
-	char needle[48], path[300];
-	struct dirent *e;
-	DIR *d = opendir("/dev/shm");
-
-	if (!d)
-		return;
-	snprintf(needle, sizeof(needle), "-chan%ld-", (long)runner_pid);
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "mvtest-", 7) == 0 && strstr(e->d_name, needle)) {
-			snprintf(path, sizeof(path), "/%s", e->d_name);
-			shm_unlink(path);
-		}
-	}
-	closedir(d);
+	mv_test_sweep_names(run_tag);
 }
 
 static const char *chan_name(char *buf, size_t cap)
 {
-	char tag[32];
-
-	snprintf(tag, sizeof(tag), "chan%ld", (long)runner_pid);
-	return mv_test_name(buf, cap, tag);
+	return mv_test_name(buf, cap, run_tag);
 }
 
 static int name_exists(const char *name, const char *suffix)
@@ -135,26 +119,6 @@ __attribute__((format(printf, 1, 2))) static int child_fail(const char *fmt, ...
 	if (!sh->err[0])
 		snprintf(sh->err, sizeof(sh->err), "[pid %ld] %s", (long)getpid(), msg);
 	return 1;
-}
-
-static void put_byte(int fd, char c)
-{
-	ssize_t n;
-
-	do
-		n = write(fd, &c, 1);
-	while (n < 0 && errno == EINTR);
-}
-
-/* The next byte from @fd, or -1 on timeout or end of file. */
-static int get_byte(int fd, int timeout_ms)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	unsigned char c;
-
-	if (poll(&pfd, 1, timeout_ms) <= 0 || read(fd, &c, 1) != 1)
-		return -1;
-	return c;
 }
 
 /* Fork a child running @fn(@arg), exiting with its result; it dies with us. */
@@ -407,7 +371,7 @@ static int consumer_main(void *arg)
 	if (rc < 0)
 		return child_fail("join: %d %s", rc, mv_errmsg());
 	if (c->ready_fd >= 0)
-		put_byte(c->ready_fd, 'r');
+		mv_test_write_byte(c->ready_fd, 'r');
 	for (;;) {
 		unsigned target = c->max_hold ? rnd(&c->seed) % (c->max_hold + 1) : 0;
 		struct msg_hdr h;
@@ -462,7 +426,7 @@ static int consumer_main(void *arg)
 		if (npinned < c->pin) {
 			slot->pinned = 1;
 			if (++npinned == c->pin && c->pinned_fd >= 0)
-				put_byte(c->pinned_fd, 'p');
+				mv_test_write_byte(c->pinned_fd, 'p');
 		} else {
 			slot->pinned = 0;
 			nheld++;
@@ -472,7 +436,7 @@ static int consumer_main(void *arg)
 				return 1;
 			nheld = 0;
 			if (c->ack_fd >= 0)
-				put_byte(c->ack_fd, 's');
+				mv_test_write_byte(c->ack_fd, 's');
 		}
 		if (c->nap && rnd(&c->seed) % 64 == 0)
 			usleep(rnd(&c->seed) % 300);
@@ -521,7 +485,7 @@ static int script_producer(void *arg)
 	rc = make_producer(&p, s->name, &s->opts);
 	if (rc < 0)
 		return child_fail("create: %s", mv_errmsg());
-	put_byte(s->ready_fd, 'r');
+	mv_test_write_byte(s->ready_fd, 'r');
 	if (s->consumers && mv_chan_wait_consumers(p.ch, s->consumers, 5 * SEC) < 0)
 		return mv_chan_close(p.ch), child_fail("wait_consumers: %s", mv_errmsg());
 	for (i = 0; i < s->nmsgs; i++) {
@@ -545,7 +509,7 @@ static int script_producer(void *arg)
 		if (rc < 0)
 			return mv_chan_close(p.ch), child_fail("message %u: %s", i, mv_errmsg());
 	}
-	if (s->cmd_fd >= 0 && get_byte(s->cmd_fd, 20000) != 'q')
+	if (s->cmd_fd >= 0 && mv_test_read_byte(s->cmd_fd, 20000) != 'q')
 		child_fail("no command to close");
 	rc = mv_chan_close(p.ch);
 	if (rc < 0)
@@ -563,7 +527,8 @@ static pid_t start_producer(struct script *s)
 	s->ready_fd = ready[1];
 	pid = spawn(script_producer, s);
 	close(ready[1]);
-	ck_assert_msg(get_byte(ready[0], 10000) == 'r', "producer did not start: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(ready[0], 10000) == 'r', "producer did not start: %s",
+		      sh->err);
 	close(ready[0]);
 	return pid;
 }
@@ -886,8 +851,8 @@ static int holder_main(void *arg)
 		if (check_msg(mv_view_ptr(&v[i]), (size_t)mv_view_nbytes(&v[i]), i, MSG_DATA) >= 0)
 			return child_fail("message %u is wrong", i);
 		if (i == c->n - 1) {
-			put_byte(c->done_fd, 'h');
-			if (get_byte(c->cmd_fd, 10000) != 'x')
+			mv_test_write_byte(c->done_fd, 'h');
+			if (mv_test_read_byte(c->cmd_fd, 10000) != 'x')
 				return child_fail("no command");
 			usleep(100000);
 			for (rc = 0; rc < (int)c->n; rc++)
@@ -928,7 +893,7 @@ START_TEST(loan_fails_while_a_consumer_holds_every_slot_and_succeeds_once_it_rel
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	for (i = 0; i < 4; i++)
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
-	ck_assert_msg(get_byte(done[0], 10000) == 'h', "holder: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'h', "holder: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.free_slots, 0);
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "every slot is held");
@@ -936,7 +901,7 @@ START_TEST(loan_fails_while_a_consumer_holds_every_slot_and_succeeds_once_it_rel
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 30 * MS), ETIMEDOUT, "in time");
 	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 30 * MS && dt < 5 * SEC, "a 30 ms loan gave up after %lld ns", dt);
-	put_byte(cmd[1], 'x'); /* the holder waits 100 ms, then releases */
+	mv_test_write_byte(cmd[1], 'x'); /* the holder waits 100 ms, then releases */
 	t0 = mvu_now_ns();
 	assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
 	dt = mvu_now_ns() - t0;
@@ -976,7 +941,7 @@ START_TEST(recv_gives_eagain_at_once_and_etimedout_after_the_timeout_on_an_empty
 	ck_assert_mv_err(mv_chan_recv(&v, ch, 50 * MS), ETIMEDOUT, "no message in time");
 	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms recv gave up after %lld ns", dt);
-	put_byte(cmd[1], 'q');
+	mv_test_write_byte(cmd[1], 'q');
 	ck_assert_mv_err(mv_chan_recv(&v, ch, MV_CHAN_FOREVER), EPIPE, "producer is gone");
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 	assert_child_ok(pid, 10000, "producer");
@@ -1003,7 +968,7 @@ START_TEST(join_times_out_when_the_producer_admits_nobody)
 	ck_assert_mv_err(mv_chan_join(&ch, name, 50 * MS), ETIMEDOUT, "did not admit");
 	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms join gave up after %lld ns", dt);
-	put_byte(cmd[1], 'q');
+	mv_test_write_byte(cmd[1], 'q');
 	assert_child_ok(pid, 10000, "producer");
 }
 END_TEST
@@ -1093,16 +1058,16 @@ static int deriver_main(void *arg)
 	rc = mv_chan_close(ch);
 	if (rc != -EBUSY || !strstr(mv_errmsg(), "views of slot 0 are alive"))
 		return child_fail("close with a slice alive: %d %s", rc, mv_errmsg());
-	put_byte(c->done_fd, 'a');
-	if (get_byte(c->cmd_fd, 10000) != 'b')
+	mv_test_write_byte(c->done_fd, 'a');
+	if (mv_test_read_byte(c->cmd_fd, 10000) != 'b')
 		return child_fail("no command b");
 	if (check_msg(mv_view_ptr(&r), (size_t)mv_view_nbytes(&r), 0, MSG_DATA) >= 0)
 		return child_fail("message 0 changed under a derived view");
 	mv_view_release(&s);
 	if (mv_chan_close(ch) != -EBUSY)
 		return child_fail("close with a readonly copy alive: %s", mv_errmsg());
-	put_byte(c->done_fd, 'c');
-	if (get_byte(c->cmd_fd, 10000) != 'd')
+	mv_test_write_byte(c->done_fd, 'c');
+	if (mv_test_read_byte(c->cmd_fd, 10000) != 'd')
 		return child_fail("no command d");
 	if (check_msg(mv_view_ptr(&r), (size_t)mv_view_nbytes(&r), 0, MSG_DATA) >= 0)
 		return child_fail("message 0 changed under a derived view");
@@ -1140,16 +1105,16 @@ START_TEST(views_derived_from_a_received_view_keep_its_slot_held)
 	pid = spawn(deriver_main, &d);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	assert_produce(&p, MSG_DATA, 256, 0);
-	ck_assert_msg(get_byte(done[0], 10000) == 'a', "consumer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'a', "consumer: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0); /* the received view is released */
 	ck_assert_uint_eq(st.free_slots, 0);
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "held by consumers");
-	put_byte(cmd[1], 'b');
-	ck_assert_msg(get_byte(done[0], 10000) == 'c', "consumer: %s", sh->err);
+	mv_test_write_byte(cmd[1], 'b');
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'c', "consumer: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0); /* and the slice */
 	ck_assert_uint_eq(st.free_slots, 0);
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "held by consumers");
-	put_byte(cmd[1], 'd');
+	mv_test_write_byte(cmd[1], 'd');
 	assert_produce(&p, MSG_DATA, 256, 5 * SEC); /* once the readonly copy goes */
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
 	assert_child_ok(pid, 10000, "consumer");
@@ -1311,7 +1276,7 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 		if (!after_join)
 			until = mvu_now_ns() + rnd(&rng) % 2000 * 1000LL;
 		while (!until || mvu_now_ns() < until) {
-			if (!until && get_byte(joined_pipe[0], 0) == 'r') {
+			if (!until && mv_test_read_byte(joined_pipe[0], 0) == 'r') {
 				until = mvu_now_ns() + rnd(&rng) % 2000 * 1000LL;
 				joined++;
 			}
@@ -1328,11 +1293,13 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 		ck_assert_int_eq(waitpid(victim, &wst, 0), victim);
 		ck_assert_msg(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL,
 			      "round %u: the victim ended by itself: %s", r, sh->err);
-		while (get_byte(joined_pipe[0], 0) == 'r') /* it may have joined after all */
+		/* it may have joined after all */
+		while (mv_test_read_byte(joined_pipe[0], 0) == 'r')
 			joined++;
 		memset(sh->held[1], 0, sizeof(sh->held[1])); /* what it held is no longer held */
 		assert_produce(&p, MSG_SYNC, HDR, 5 * SEC);
-		ck_assert_msg(get_byte(ack[0], 5000) == 's', "round %u: no ack: %s", r, sh->err);
+		ck_assert_msg(mv_test_read_byte(ack[0], 5000) == 's', "round %u: no ack: %s", r,
+			      sh->err);
 		/* A victim killed while joining is admitted by one poll and found dead by the next. */
 		ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 		ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
@@ -1373,7 +1340,7 @@ static int dying_producer(void *arg)
 	o.slot_size = 512;
 	if (make_producer(&p, d->name, &o) < 0)
 		return child_fail("create: %s", mv_errmsg());
-	put_byte(d->ready_fd, 'r');
+	mv_test_write_byte(d->ready_fd, 'r');
 	if (mv_chan_wait_consumers(p.ch, d->consumers, 5 * SEC) < 0)
 		return child_fail("wait_consumers: %s", mv_errmsg());
 	for (i = 0; i < d->n; i++)
@@ -1382,7 +1349,7 @@ static int dying_producer(void *arg)
 	if (mv_chan_loan(&v, p.ch, 5 * SEC) < 0)
 		return child_fail("loan: %s", mv_errmsg());
 	fill_msg(mv_view_ptr(&v), 256, p.seq, MSG_DATA);
-	put_byte(d->kill_fd, 'k');
+	mv_test_write_byte(d->kill_fd, 'k');
 	for (;;)
 		pause();
 }
@@ -1405,7 +1372,7 @@ START_TEST(killing_the_producer_gives_epipe_after_everything_it_sent)
 	d.consumers = 2;
 	d.n = 300;
 	prod = spawn(dying_producer, &d);
-	ck_assert_msg(get_byte(ready[0], 10000) == 'r', "producer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(ready[0], 10000) == 'r', "producer: %s", sh->err);
 	/* The consumers are forked from the test process: they share nothing with the producer. */
 	for (i = 0; i < 2; i++) {
 		struct consumer init = CONSUMER_INIT(name, (int)i);
@@ -1414,7 +1381,7 @@ START_TEST(killing_the_producer_gives_epipe_after_everything_it_sent)
 		c[i].max_hold = 3;
 		pid[i] = spawn(consumer_main, &c[i]);
 	}
-	ck_assert_msg(get_byte(kil[0], 10000) == 'k', "producer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(kil[0], 10000) == 'k', "producer: %s", sh->err);
 	kill(prod, SIGKILL);
 	ck_assert_int_eq(waitpid(prod, &st, 0), prod);
 	for (i = 0; i < 2; i++) {
@@ -1550,8 +1517,8 @@ static int liar_main(void *arg)
 	if (!me)
 		return child_fail("cannot find my consumer place");
 	ret = (uint32_t *)(me + 1);
-	put_byte(c->done_fd, 'l');
-	while ((cmd = get_byte(c->cmd_fd, 10000)) != 'e') {
+	mv_test_write_byte(c->done_fd, 'l');
+	while ((cmd = mv_test_read_byte(c->cmd_fd, 10000)) != 'e') {
 		uint64_t h = me->ret_head;
 
 		if (cmd == 'g') {
@@ -1570,7 +1537,7 @@ static int liar_main(void *arg)
 		} else {
 			return child_fail("bad command %d", cmd);
 		}
-		put_byte(c->done_fd, (char)(cmd - 'a' + 'A'));
+		mv_test_write_byte(c->done_fd, (char)(cmd - 'a' + 'A'));
 	}
 	mv_segment_close(seg);
 	while ((rc = mv_chan_recv(&v, ch, 10 * SEC)) == 0)
@@ -1611,28 +1578,29 @@ START_TEST(ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_anothe
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 2, 5 * SEC), 2);
 	for (i = 0; i < pinned; i++)
 		assert_produce(&p, MSG_DATA, 256, 0);
-	ck_assert_msg(get_byte(pin[0], 10000) == 'p', "honest consumer: %s", sh->err);
-	ck_assert_msg(get_byte(done[0], 10000) == 'l', "liar: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(pin[0], 10000) == 'p', "honest consumer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'l', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	ck_assert_uint_eq(st.bad_returns, 0);
-	put_byte(cmd[1], 'g'); /* every id, the honest consumer's four among them: all bad */
-	ck_assert_msg(get_byte(done[0], 10000) == 'G', "liar: %s", sh->err);
+	/* every id, the honest consumer's four among them: all bad */
+	mv_test_write_byte(cmd[1], 'g');
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'G', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
-	put_byte(cmd[1], 'o'); /* out of range */
-	ck_assert_msg(get_byte(done[0], 10000) == 'O', "liar: %s", sh->err);
+	mv_test_write_byte(cmd[1], 'o'); /* out of range */
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'O', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots + 3);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
-	put_byte(cmd[1], 'w'); /* a head far past the tail: the whole queue is refused */
-	ck_assert_msg(get_byte(done[0], 10000) == 'W', "liar: %s", sh->err);
+	mv_test_write_byte(cmd[1], 'w'); /* a head far past the tail: the whole queue is refused */
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'W', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots + 4);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	ck_assert_uint_eq(st.consumers, 2);
-	put_byte(cmd[1], 'e');
+	mv_test_write_byte(cmd[1], 'e');
 	/* Traffic through the four other slots: the ledger check in produce() would catch a
 	 * pinned slot being loaned, and the honest consumer checks its pinned views at the end. */
 	for (i = 0; i < n; i++)
@@ -1749,7 +1717,7 @@ START_TEST(the_sixty_fifth_consumer_is_refused_with_ebusy)
 	ck_assert_mv_err(mv_chan_join(&extra, name, SEC), EBUSY, "consumer places are taken");
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
 		ck_assert_int_eq(mv_chan_close(ch[i]), 0);
-	put_byte(cmd[1], 'q');
+	mv_test_write_byte(cmd[1], 'q');
 	assert_child_ok(pid, 10000, "producer");
 }
 END_TEST
@@ -1775,7 +1743,7 @@ static int joiner_main(void *arg)
 	rc = mv_chan_join(&ch, j->name, 10 * SEC);
 	if (rc < 0)
 		return child_fail("join: %d %s", rc, mv_errmsg());
-	put_byte(j->ready_fd, 'r');
+	mv_test_write_byte(j->ready_fd, 'r');
 	while ((rc = mv_chan_recv(&v, ch, 20 * SEC)) == 0)
 		mv_view_release(&v);
 	if (rc != -EPIPE)
@@ -1816,7 +1784,7 @@ START_TEST(consumers_joining_while_the_producer_checks_liveness_are_all_admitted
 	while (ready < n) {
 		ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 		ck_assert_msg(st.reclaimed == 0, "%u consumers taken for dead", st.reclaimed);
-		while (get_byte(pipefd[0], 0) == 'r')
+		while (mv_test_read_byte(pipefd[0], 0) == 'r')
 			ready++;
 		ck_assert_msg(mvu_now_ns() < deadline, "%u of %u joined: %s", ready, n, sh->err);
 	}
@@ -1848,7 +1816,7 @@ int main(void)
 	TCase *tc;
 	int rc;
 
-	runner_pid = getpid();
+	snprintf(run_tag, sizeof(run_tag), "chan%ld", (long)getpid());
 	tc = chan_tcase(s, "handoff", 30);
 	tcase_add_test(tc, one_consumer_receives_every_message_in_order_with_every_byte);
 	tcase_add_test(tc, three_consumers_each_receive_every_message_in_order_with_every_byte);

@@ -17,7 +17,6 @@
 #include "testlib.h"
 #include "../util/mvutil.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <malloc.h>
@@ -70,21 +69,6 @@ static int count_run_names(void)
 static void sweep_names(void)
 {
 	mv_test_sweep_names(run_tag);
-}
-
-/* Open descriptors of this process (the directory's own is not counted). */
-static int count_fds(void)
-{
-	struct dirent *e;
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1;
 }
 
 /* Mappings of this process: lines of /proc/self/maps, read without allocating. */
@@ -371,7 +355,7 @@ static void child_fd_exhaustion(int in, int out, const char *unused)
 	if (x.uring)
 		io_uring_queue_exit(&x.ring);
 
-	fds = count_fds();
+	fds = mv_test_count_fds();
 	names = count_run_names();
 	old = soft_limit(RLIMIT_NOFILE);
 	set_soft_limit(RLIMIT_NOFILE, (rlim_t)fds + 32);
@@ -399,7 +383,7 @@ static void child_fd_exhaustion(int in, int out, const char *unused)
 				fd_ops[i].undo(&x);
 				ok++;
 			}
-			MV_TEST_CHECK(count_fds() == fds);
+			MV_TEST_CHECK(mv_test_count_fds() == fds);
 			MV_TEST_CHECK(count_run_names() == names);
 			MV_TEST_CHECK(!name_exists(x.new_name) && !name_exists(x.new_chan));
 			check_seg_opens(x.seg_name);
@@ -435,7 +419,7 @@ static void child_fd_exhaustion(int in, int out, const char *unused)
 		}
 		fd_ops[i].undo(&x);
 	}
-	MV_TEST_CHECK(count_fds() == fds);
+	MV_TEST_CHECK(mv_test_count_fds() == fds);
 
 	admitter_stop(&adm);
 	MV_TEST_CHECK(mv_segment_close(x.memfd) == 0);
@@ -529,10 +513,11 @@ const char *__asan_default_options(void)
 /* One refused call: -ENOMEM with a message, no mapping, descriptor or name left over. */
 #define EXPECT_ENOMEM(call)                                                                    \
 	do {                                                                                   \
-		int _maps = count_maps(), _fds = count_fds(), _names = count_run_names();      \
+		int _maps = count_maps(), _fds = mv_test_count_fds();                          \
+		int _names = count_run_names();                                                \
 		CHILD_CHECK_ERR(call, ENOMEM);                                                 \
 		MV_TEST_CHECK(!MAPS_COUNTABLE || count_maps() == _maps);                       \
-		MV_TEST_CHECK(count_fds() == _fds);                                            \
+		MV_TEST_CHECK(mv_test_count_fds() == _fds);                                    \
 		MV_TEST_CHECK(count_run_names() == _names);                                    \
 		refused++;                                                                     \
 	} while (0)
@@ -711,7 +696,7 @@ START_TEST(a_peer_truncating_the_data_is_reported_by_views_remap_resize_info_and
 	char a[96];
 	mv_segment *s, *t, *r, *o;
 	mv_view v;
-	int fds = count_fds();
+	int fds = mv_test_count_fds();
 
 	new_name(a, sizeof(a));
 	ck_assert_int_eq(mv_segment_create(&s, a, 65536, NULL), 0);
@@ -752,7 +737,7 @@ START_TEST(a_peer_truncating_the_data_is_reported_by_views_remap_resize_info_and
 	ck_assert_int_eq(mv_segment_close(t), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
 	ck_assert_int_eq(mv_segment_unlink(a, 0), 0);
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: peer truncation of the data: 6 calls report EBADMSG "
 			"\"truncated ... by another process\", info shows what is left, 0 SIGBUS\n");
 }
@@ -765,7 +750,7 @@ START_TEST(a_segment_truncated_below_its_header_is_reported_closes_and_is_remove
 	char a[96];
 	mv_segment *s, *t, *o;
 	mv_view v;
-	int fds = count_fds();
+	int fds = mv_test_count_fds();
 
 	new_name(a, sizeof(a));
 	ck_assert_int_eq(mv_segment_create(&s, a, 65536, NULL), 0);
@@ -788,7 +773,7 @@ START_TEST(a_segment_truncated_below_its_header_is_reported_closes_and_is_remove
 	ck_assert_int_eq(mv_segment_create(&s, a, 65536, NULL), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
 	ck_assert_int_eq(mv_segment_unlink(a, 0), 0);
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: peer truncation below the header: 5 calls report EBADMSG, close "
 			"and unlink work, 0 SIGBUS\n");
 }
@@ -932,7 +917,7 @@ START_TEST(segment_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 	for (i = 0; i < 8; i++)
 		seg_churn_once(base);
 	pass_ns = (mvu_now_ns() - t0) / 8;
-	fds = count_fds();
+	fds = mv_test_count_fds();
 	for (round = 0; round < rounds; round++) {
 		mv_test_name(base, sizeof(base), run_tag);
 		c = mv_test_spawn(child_seg_churn, base);
@@ -948,7 +933,7 @@ START_TEST(segment_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 			k.leaked++;
 		sweep_names();
 	}
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: sigkill segment ops (create/view/grow/open/close/shrink/unlink, "
 			"kill in [0, %lld us)): %d rounds, %d names checked: %d clean, %d absent, %d "
 			"being created (removed), %d corrupt, %d leaked\n",
@@ -1208,7 +1193,7 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 		ck_assert_int_eq(mv_chan_close(ch), 0);
 	}
 	pass_ns = (mvu_now_ns() - t0) / 8;
-	fds = count_fds();
+	fds = mv_test_count_fds();
 	for (round = 0; round < rounds; round++) {
 		round_kill_producer(pass_ns, &k, &epipe);
 		round_kill_consumer(pass_ns, &slots_back);
@@ -1217,7 +1202,7 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 			k.leaked++;
 		sweep_names();
 	}
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: sigkill channel ops (create/join/loan/send/recv/close, kill in "
 			"[0, %lld us)): %d rounds: %d producers killed -> %d consumers got every "
 			"message then EPIPE; %d consumers killed -> slots back %d/%d; %d create/close "

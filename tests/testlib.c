@@ -105,6 +105,20 @@ void mv_test_sweep_names(const char *tag)
 	for_each_name(tag, shm_unlink);
 }
 
+int mv_test_count_fds(void)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
+
 int mv_test_read_byte(int fd, int timeout_ms)
 {
 	struct pollfd p = { fd, POLLIN, 0 };

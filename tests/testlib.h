@@ -1,6 +1,7 @@
 /*
  * tests/testlib.h - what every Check program shares: running a suite, skipping with a reason,
- * unique names for shared objects, reading test data.
+ * unique names for shared objects (and sweeping them), counting descriptors, bytes over pipes,
+ * child processes, reading test data. The monotonic clock is util/mvutil.h's.
  */
 #ifndef MEMVIEW_TESTLIB_H
 #define MEMVIEW_TESTLIB_H
@@ -43,6 +44,9 @@ const char *mv_test_name(char *buf, size_t cap, const char *tag);
  * a runner does after its tests, for those that failed or were killed). */
 int mv_test_count_names(const char *tag);
 void mv_test_sweep_names(const char *tag);
+
+/* Open descriptors of this process (not counting the one that reads /proc/self/fd), or -1. */
+int mv_test_count_fds(void);
 
 /* A byte over a pipe: read_byte waits at most @timeout_ms and returns the byte or -1. */
 int mv_test_read_byte(int fd, int timeout_ms);
