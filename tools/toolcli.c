@@ -206,7 +206,8 @@ const char *cli_format_duration(uint64_t s, char *buf, size_t len)
 			 (unsigned long long)((s % units[i].secs) / units[i + 1].secs),
 			 units[i + 1].unit);
 	else
-		snprintf(buf, len, "%llu%c", (unsigned long long)(s / units[i].secs), units[i].unit);
+		snprintf(buf, len, "%llu%c", (unsigned long long)(s / units[i].secs),
+			 units[i].unit);
 	return buf;
 }
 
