@@ -31,6 +31,7 @@
 #include "../util/mvutil.h"
 #include "toolcli.h"
 #include "mvshm.h"
+#include "shmscan.h"
 
 struct command {
 	const char *name;
@@ -110,16 +111,6 @@ static CLI_NORETURN void usage(void)
 }
 
 /* ------------------------------------------------------------------ names and handles */
-
-const char *shm_name(const char *name)
-{
-	static const char prefix[] = "/dev/shm/";
-
-	if (strncmp(name, prefix, sizeof(prefix) - 1) == 0 &&
-	    !strchr(name + sizeof(prefix) - 1, '/') && name[sizeof(prefix) - 1])
-		return name + sizeof(prefix) - 2;
-	return name;
-}
 
 /* Any other name with a second slash is the path of a memfd's descriptor, not a POSIX name. */
 static int is_memfd_path(const char *name)
