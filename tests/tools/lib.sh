@@ -1,10 +1,11 @@
-# tests/tools/lib.sh - what the tool tests (tests/tools/*.sh) share: counting checks and
+# tests/tools/lib.sh - what the tool tests (tests/tools/*.sh) share: skipping when a program is
+# not built or /dev/shm is missing, the scratch directory and its removal, counting checks and
 # failures, running a command against an expected exit status, comparing values, waiting for a
 # segment's holder, recognising CPython 3.13, and the closing summary. Sourced, never run:
 #
 #     . "$top_srcdir/tests/tools/lib.sh"
 #
-# A test sets $tmp (its mktemp directory) before it calls expect, and $MVSHM before busy.
+# A test calls make_tmp before expect, and sets $MVSHM before it calls busy.
 #
 # SPDX-License-Identifier: MIT
 
@@ -14,6 +15,41 @@
 
 failures=0
 checks=0
+
+# need PROGRAM...: skip the test (status 77) unless every PROGRAM is built.
+need()
+{
+	for need_prog; do
+		if [ ! -x "$need_prog" ]; then
+			echo "SKIP: $need_prog is not built"
+			exit 77
+		fi
+	done
+}
+
+# need_shm: skip the test unless there is a writable /dev/shm for POSIX shared memory.
+need_shm()
+{
+	if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
+		echo "SKIP: no writable /dev/shm for POSIX shared memory"
+		exit 77
+	fi
+}
+
+# make_tmp NAME: $tmp, a fresh directory in $TMPDIR, and cleanup run at exit, also after a
+# signal. This cleanup removes $tmp; a test that leaves more behind defines its own after
+# sourcing this file (and removes $tmp there too).
+cleanup()
+{
+	rm -rf "$tmp"
+}
+
+make_tmp()
+{
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1-test.XXXXXX") || exit 1
+	trap cleanup EXIT
+	trap 'exit 1' HUP INT TERM
+}
 
 # fail MESSAGE: a check failed; said on standard output, which goes to the test's log.
 fail()

@@ -32,16 +32,8 @@ MVSHM=$top_builddir/tools/mvshm
 SHMUSER=$top_builddir/tests/tools/shmuser
 . "$top_srcdir/tests/tools/lib.sh"
 
-for p in "$LSSHM" "$MVSHM" "$SHMUSER"; do
-	if [ ! -x "$p" ]; then
-		echo "SKIP: $p is not built"
-		exit 77
-	fi
-done
-if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
-	echo "SKIP: no writable /dev/shm for POSIX shared memory"
-	exit 77
-fi
+need "$LSSHM" "$MVSHM" "$SHMUSER"
+need_shm
 
 # gc and stale detection need to see every process: root does, unless some are closed even to
 # root (non-dumpable processes without CAP_SYS_PTRACE, as in some containers). Anyone else, and
@@ -69,7 +61,7 @@ if [ -z "${LSSHM_TEST_IN_NS:-}" ]; then
 	fi
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lsshm-test.XXXXXX") || exit 1
+make_tmp lsshm
 prefix=/mvtest-$$
 bg=
 cleanup()
@@ -81,8 +73,6 @@ cleanup()
 	rm -f /dev/shm/"${prefix#/}"-*
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
 
 # has FILE REGEX DESCRIPTION: a line of FILE matches the extended REGEX.
 has()

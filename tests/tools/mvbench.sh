@@ -17,14 +17,8 @@ set -u
 MVBENCH=$top_builddir/bench/mvbench
 . "$top_srcdir/tests/tools/lib.sh"
 
-if [ ! -x "$MVBENCH" ]; then
-	echo "SKIP: $MVBENCH is not built"
-	exit 77
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvbench-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+need "$MVBENCH"
+make_tmp mvbench
 
 # ---------------------------------------------------------------- views
 # What "make" built must be enough: bench_views is found next to mvbench, not named by the

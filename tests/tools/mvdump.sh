@@ -43,14 +43,11 @@ if [ $regenerate = 1 ]; then
 	[ -n "$PY" ] || { echo "--regenerate needs PYTHON313" >&2; exit 1; }
 	command -v xxd >/dev/null || { echo "--regenerate needs xxd" >&2; exit 1; }
 	mkdir -p "$GOLDEN"
-elif [ ! -x "$MVDUMP" ]; then
-	echo "SKIP: $MVDUMP is not built"
-	exit 77
+else
+	need "$MVDUMP"
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvdump-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+make_tmp mvdump
 in=$tmp/in
 mkdir "$in"
 

@@ -20,16 +20,10 @@ MVDUMP=$top_builddir/tools/mvdump
 PY=${PYTHON313:-}
 . "$top_srcdir/tests/tools/lib.sh"
 
-if [ ! -x "$MVSHM" ]; then
-	echo "SKIP: $MVSHM is not built"
-	exit 77
-fi
-if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
-	echo "SKIP: no writable /dev/shm for POSIX shared memory"
-	exit 77
-fi
+need "$MVSHM"
+need_shm
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvshm-test.XXXXXX") || exit 1
+make_tmp mvshm
 prefix=/mvtest-$$
 holders=
 cleanup()
@@ -42,8 +36,6 @@ cleanup()
 	done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
 
 # The stderr of the last expect() is one line starting "mvshm: " and containing $1.
 one_line_error()
