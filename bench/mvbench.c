@@ -148,31 +148,6 @@ static int parse_sizes(const char *arg, size_t *out)
 	return n;
 }
 
-static unsigned parse_methods(const char *arg)
-{
-	char *copy = strdup(arg), *tok, *save = NULL;
-	unsigned mask = 0;
-	int m;
-
-	if (!copy)
-		cli_fail("out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "all") == 0) {
-			mask |= (1u << HO_NMETHODS) - 1;
-			continue;
-		}
-		m = ho_method_parse(tok);
-		if (m < 0)
-			cli_usage_error("unknown method '%s' (spin, sleep, pipe, unix, shm-memcpy)",
-					tok);
-		mask |= 1u << m;
-	}
-	free(copy);
-	if (!mask)
-		cli_usage_error("invalid methods argument: '%s'", arg);
-	return mask;
-}
-
 static double parse_positive(const char *arg, const char *what)
 {
 	char *end;
@@ -264,7 +239,9 @@ static int run_handoff(int argc, char **argv)
 			nsizes = parse_sizes(optarg, sizes);
 			break;
 		case 'm':
-			cfg.methods = parse_methods(optarg);
+			cfg.methods = cli_names_arg(optarg, "method", ho_method_parse,
+						    (1u << HO_NMETHODS) - 1,
+						    "spin, sleep, pipe, unix, shm-memcpy");
 			break;
 		case 'p':
 			if (strcmp(optarg, "untouched") == 0)

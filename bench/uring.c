@@ -386,30 +386,15 @@ static void parse_blocks(struct ur_config *c, const char *arg)
 		cli_usage_error("invalid blocks argument: '%s'", arg);
 }
 
-static unsigned parse_methods(const char *arg)
+/* The method named @name ("fixed-direct"), or -1. */
+static int method_parse(const char *name)
 {
-	char *copy = strdup(arg), *tok, *save = NULL;
-	unsigned mask = 0;
 	int m;
 
-	if (!copy)
-		cli_fail("out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "all") == 0) {
-			mask |= (1u << UR_NMETHODS) - 1;
-			continue;
-		}
-		for (m = 0; m < UR_NMETHODS && strcmp(tok, ur_method_names[m]); m++)
-			;
-		if (m == UR_NMETHODS)
-			cli_usage_error("unknown method '%s' (read, uring, fixed, read-direct, "
-					"fixed-direct)", tok);
-		mask |= 1u << m;
-	}
-	free(copy);
-	if (!mask)
-		cli_usage_error("invalid methods argument: '%s'", arg);
-	return mask;
+	for (m = 0; m < UR_NMETHODS; m++)
+		if (strcmp(name, ur_method_names[m]) == 0)
+			return m;
+	return -1;
 }
 
 enum {
@@ -477,7 +462,9 @@ static void parse_args(struct ur_config *c, int argc, char **argv)
 			parse_blocks(c, optarg);
 			break;
 		case 'm':
-			c->methods = parse_methods(optarg);
+			c->methods = cli_names_arg(optarg, "method", method_parse,
+						   (1u << UR_NMETHODS) - 1,
+						   "read, uring, fixed, read-direct, fixed-direct");
 			break;
 		case 'D':
 			c->depth = (unsigned)parse_long(optarg, "depth", 1, 256);

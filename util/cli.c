@@ -319,6 +319,31 @@ ssize_t cli_ssize_arg(const char *s, const char *what)
 	return v;
 }
 
+unsigned cli_names_arg(const char *s, const char *what, int (*lookup)(const char *name),
+		       unsigned all, const char *choices)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	unsigned mask = 0;
+	int bit;
+
+	if (!copy)
+		cli_fail("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "all") == 0) {
+			mask |= all;
+			continue;
+		}
+		bit = lookup(tok);
+		if (bit < 0)
+			cli_usage_error("unknown %s '%s' (%s)", what, tok, choices);
+		mask |= 1u << bit;
+	}
+	free(copy);
+	if (!mask)
+		cli_usage_error("invalid %ss argument: '%s'", what, s);
+	return mask;
+}
+
 void cli_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);

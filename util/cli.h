@@ -135,4 +135,13 @@ void cli_json_string(FILE *out, const char *s);
 uint64_t cli_size_arg(const char *s, const char *what);
 ssize_t cli_ssize_arg(const char *s, const char *what);
 
+/*
+ * cli_names_arg - a comma-separated list of names as a bit mask: @lookup gives each name's bit
+ * number (-1 for an unknown name), and "all" stands for every bit of @all. Exits with status 2
+ * and "mvbench: unknown <what> '<name>' (<choices>)" on an unknown name, or "mvbench: invalid
+ * <what>s argument: '<s>'" when the list names nothing.
+ */
+unsigned cli_names_arg(const char *s, const char *what, int (*lookup)(const char *name),
+		       unsigned all, const char *choices);
+
 #endif /* MEMVIEW_UTIL_CLI_H */
