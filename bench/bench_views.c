@@ -46,7 +46,8 @@
 #include <unistd.h>
 
 #include "memview.h"
-#include "../tools/cli.h"
+#include "../util/cli.h"
+#include "../util/mvutil.h"
 
 /* ------------------------------------------------------------------ allocation counter */
 
@@ -140,10 +141,7 @@ static clockid_t bench_clock = CLOCK_MONOTONIC;
 
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(bench_clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)mvu_clock_ns(bench_clock);
 }
 
 /* splitmix64: the data generator (bench_views.py has the same one for standalone use). */
@@ -180,13 +178,6 @@ static uint32_t crc32_update(uint32_t crc, const void *data, size_t n)
 	while (n--)
 		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* ------------------------------------------------------------------ the data and the views */
@@ -478,14 +469,15 @@ static long calibrate(void (*fn)(long), uint64_t min_ns)
 	}
 }
 
-static void summarize(double *samples, int n, double *median, double *min)
+static void summarize(const double *samples, int n, double *median, double *min)
 {
-	double tmp[MAX_REPS];
+	int i;
 
-	memcpy(tmp, samples, (size_t)n * sizeof(double));
-	qsort(tmp, (size_t)n, sizeof(double), cmp_double);
-	*min = tmp[0];
-	*median = n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+	*median = mvu_median(samples, (size_t)n);
+	*min = samples[0];
+	for (i = 1; i < n; i++)
+		if (samples[i] < *min)
+			*min = samples[i];
 }
 
 static void run_c(int reps, uint64_t min_ns)
@@ -701,24 +693,10 @@ static double load1 = -1, load5 = -1, load15 = -1;
 
 static void machine_facts(void)
 {
-	char line[512];
 	struct utsname u;
-	FILE *f;
 	double l[3];
 
-	f = fopen("/proc/cpuinfo", "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			char *colon = strchr(line, ':');
-
-			if (!strncmp(line, "model name", 10) && colon) {
-				snprintf(cpu_model, sizeof(cpu_model), "%s", colon + 2);
-				cpu_model[strcspn(cpu_model, "\n")] = '\0';
-				break;
-			}
-		}
-		fclose(f);
-	}
+	mvu_cpu_model(cpu_model, sizeof(cpu_model));
 	if (uname(&u) == 0)
 		snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
 	if (getloadavg(l, 3) == 3) {
@@ -731,27 +709,17 @@ static void machine_facts(void)
 /* Pin to @cpu, or to the highest-numbered allowed CPU when @cpu < 0. */
 static void pin(int cpu)
 {
-	cpu_set_t set;
-	int i;
+	int rc;
 
-	if (cpu < 0) {
-		if (sched_getaffinity(0, sizeof(set), &set) < 0)
-			return;
-		for (i = CPU_SETSIZE - 1; i >= 0; i--) {
-			if (CPU_ISSET(i, &set)) {
-				cpu = i;
-				break;
-			}
-		}
-		if (cpu < 0)
-			return;
-	}
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+	if (cpu < 0)
+		cpu = mvu_last_cpu();
+	if (cpu < 0)
+		return;
+	rc = mvu_pin_cpu(cpu);
+	if (rc == 0)
 		pinned_cpu = cpu;
 	else
-		fprintf(stderr, "bench_views: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+		fprintf(stderr, "bench_views: cannot pin to CPU %d: %s\n", cpu, strerror(-rc));
 }
 
 /* ------------------------------------------------------------------ set-up and checks */

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "memview.h"
+#include "../util/mvutil.h"
 #include "handoff.h"
 
 #define CL 64
@@ -80,14 +81,6 @@ int ho_method_parse(const char *name)
 static int use_tsc; /* 0: clock_gettime; 1: rdtscp; 2: lfence + rdtsc (no rdtscp flag) */
 static double tick_ns = 1.0; /* nanoseconds per tick */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static inline uint64_t tick(void)
 {
 #if defined(__x86_64__)
@@ -101,7 +94,7 @@ static inline uint64_t tick(void)
 		return __builtin_ia32_rdtsc();
 	}
 #endif
-	return (uint64_t)mono_ns();
+	return (uint64_t)mvu_now_ns();
 }
 
 static inline void cpu_relax(void)
@@ -153,11 +146,11 @@ static void timer_init(struct ho_results *res)
 	if (cpu_has_flag("constant_tsc") && cpu_has_flag("nonstop_tsc")) {
 		/* Some hypervisors hide rdtscp (and valgrind then refuses it as the CPU would). */
 		use_tsc = cpu_has_flag("rdtscp") ? 1 : 2;
-		c0 = mono_ns();
+		c0 = mvu_now_ns();
 		t0 = tick();
-		while (mono_ns() - c0 < 50000000)
+		while (mvu_now_ns() - c0 < 50000000)
 			;
-		c1 = mono_ns();
+		c1 = mvu_now_ns();
 		t1 = tick();
 		tick_ns = (double)(c1 - c0) / (double)(t1 - t0);
 	}
@@ -395,13 +388,13 @@ static void nothing_to_close(struct peer *p)
 
 static int join_retry(struct peer *p, mv_chan **out, const char *name)
 {
-	int64_t deadline = mono_ns() + SETUP_TIMEOUT_NS;
+	int64_t deadline = mvu_now_ns() + SETUP_TIMEOUT_NS;
 	int rc;
 
 	for (;;) {
 		rc = mv_chan_join(out, name, NULL, SETUP_TIMEOUT_NS);
 		/* Not created yet, or created and not yet initialised (the magic comes last). */
-		if ((rc != -ENOENT && rc != -EBADMSG) || mono_ns() > deadline)
+		if ((rc != -ENOENT && rc != -EBADMSG) || mvu_now_ns() > deadline)
 			break;
 		usleep(200);
 	}
@@ -505,34 +498,16 @@ static int fd_open(struct peer *p)
 
 static void write_all(struct peer *p, int fd, const void *s, size_t n)
 {
-	const char *c = s;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			peer_fail(p, "write: %s", w < 0 ? strerror(errno) : "wrote nothing");
-		c += w;
-		n -= (size_t)w;
-	}
+	if (mvu_write_full(fd, s, n) < 0)
+		peer_fail(p, "write: %s", strerror(errno));
 }
 
 static void read_all(struct peer *p, int fd, void *d, size_t n)
 {
-	char *c = d;
-	ssize_t r;
+	ssize_t r = mvu_read_full(fd, d, n);
 
-	while (n) {
-		r = read(fd, c, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			peer_fail(p, "read: %s", r < 0 ? strerror(errno) : "end of file");
-		c += r;
-		n -= (size_t)r;
-	}
+	if (r != (ssize_t)n)
+		peer_fail(p, "read: %s", r < 0 ? strerror(errno) : "end of file");
 }
 
 static void fd_send(struct peer *p)
@@ -657,7 +632,7 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	uint64_t start, mstart = 0, t0, t1, every;
 	int64_t deadline;
 	long i, warm = -1, n, sw, inv, inv1;
-	int64_t rq = runq_ns(), w0 = mono_ns();
+	int64_t rq = runq_ns(), w0 = mvu_now_ns();
 
 	sw = switches(&inv);
 	start = tick();
@@ -684,7 +659,7 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	c->nvcsw_lat[0] = switches(&inv1) - sw;
 	c->nivcsw_lat[0] = inv1 - inv;
 	c->runq_lat[0] = runq_ns() - rq;
-	c->wall_lat[0] = mono_ns() - w0;
+	c->wall_lat[0] = mvu_now_ns() - w0;
 	c->warm = warm < 0 ? i : warm;
 	c->rounds = i < pl->cap - 1 ? i + 1 : i;
 	/* The next message is the last: B does not answer it. */
@@ -696,11 +671,11 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	wait_flag(&c->b_streaming);
 	every = p->size >= 65536 ? 1 : 16;
 	sw = switches(NULL);
-	c->t_start = mono_ns();
+	c->t_start = mvu_now_ns();
 	deadline = c->t_start + (int64_t)(cfg->stream_s * 1e9);
 	for (n = 1;; n++) {
 		ops->send(p);
-		if (n % (long)every == 0 && n >= pl->stream_min && mono_ns() >= deadline)
+		if (n % (long)every == 0 && n >= pl->stream_min && mvu_now_ns() >= deadline)
 			break;
 	}
 	__atomic_store_n(&c->total, (uint64_t)n + 1, __ATOMIC_SEQ_CST);
@@ -714,7 +689,7 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 	struct ctl *c = p->ctl;
 	uint64_t h0, n;
 	long i, sw, inv, inv1;
-	int64_t rq = runq_ns(), w0 = mono_ns();
+	int64_t rq = runq_ns(), w0 = mvu_now_ns();
 
 	sw = switches(&inv);
 	for (i = 0;; i++) {
@@ -730,7 +705,7 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 	c->nvcsw_lat[1] = switches(&inv1) - sw;
 	c->nivcsw_lat[1] = inv1 - inv;
 	c->runq_lat[1] = runq_ns() - rq;
-	c->wall_lat[1] = mono_ns() - w0;
+	c->wall_lat[1] = mvu_now_ns() - w0;
 	if (!pl->stream)
 		return;
 
@@ -743,27 +718,20 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 		    n == __atomic_load_n(&c->total, __ATOMIC_ACQUIRE))
 			break;
 	}
-	c->t_end = mono_ns();
+	c->t_end = mvu_now_ns();
 	c->stream_msgs = n;
 	c->nvcsw_stream[1] = switches(NULL) - sw;
-}
-
-static void pin(struct peer *p, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		peer_fail(p, "cannot pin to CPU %d: %s", cpu, strerror(errno));
 }
 
 static void child(struct peer *p, const struct plan *pl)
 {
 	const struct method_ops *ops = &ops_table[pl->method];
 	struct ctl *c = p->ctl;
+	int rc;
 
-	pin(p, p->cfg->cpu[p->role]);
+	rc = mvu_pin_cpu(p->cfg->cpu[p->role]);
+	if (rc < 0)
+		peer_fail(p, "cannot pin to CPU %d: %s", p->cfg->cpu[p->role], strerror(-rc));
 	if (ops->open(p) < 0)
 		_exit(1);
 	__atomic_store_n(&c->ready[p->role], 1, __ATOMIC_RELEASE);
@@ -777,13 +745,6 @@ static void child(struct peer *p, const struct plan *pl)
 }
 
 /* ------------------------------------------------------------------ statistics */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Nearest-rank percentile of sorted @v. */
 static double pct(const double *v, long n, double q)
@@ -805,7 +766,7 @@ static void stats_of(struct ho_stats *s, double *v, long n)
 	memset(s, 0, sizeof(*s));
 	if (n <= 0)
 		return;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	mvu_sort_doubles(v, (size_t)n);
 	for (i = 0; i < n; i++)
 		sum += v[i];
 	s->n = n;
@@ -948,7 +909,7 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 
 	if (method < HO_NMETHODS)
 		snprintf(what, sizeof(what), "%s %s %s", ho_method_name(method),
-			 ho_size_name(sz, sizeof(sz), size), touched ? "touched" : "untouched");
+			 mvu_size_name(sz, sizeof(sz), size), touched ? "touched" : "untouched");
 	else
 		snprintf(what, sizeof(what), "%s", ho_method_name(method));
 
@@ -1172,7 +1133,7 @@ static int measure_cell(struct run *r, struct ho_cell *cell)
 		if (r->cfg->progress && a < r->cfg->retries)
 			fprintf(stderr, "mvbench: %s %s %s: preempted %ld times, %.1f%% waiting "
 				"for a CPU; measuring again\n", ho_method_name(try.method),
-				ho_size_name(sz, sizeof(sz), try.size),
+				mvu_size_name(sz, sizeof(sz), try.size),
 				try.touched ? "touched" : "untouched", try.preempts,
 				100 * try.runq);
 	}
@@ -1222,26 +1183,11 @@ static double load_avg(void)
 
 static void machine_facts(struct ho_results *res)
 {
-	char line[512], *p;
 	struct utsname u;
-	FILE *f;
 	time_t now = time(NULL);
 	struct tm tm;
 
-	snprintf(res->cpu_model, sizeof(res->cpu_model), "unknown");
-	f = fopen("/proc/cpuinfo", "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (strncmp(line, "model name", 10) != 0 || !(p = strchr(line, ':')))
-				continue;
-			for (p++; *p == ' ' || *p == '\t'; p++)
-				;
-			p[strcspn(p, "\n")] = '\0';
-			snprintf(res->cpu_model, sizeof(res->cpu_model), "%s", p);
-			break;
-		}
-		fclose(f);
-	}
+	mvu_cpu_model(res->cpu_model, sizeof(res->cpu_model));
 	if (uname(&u) == 0)
 		snprintf(res->kernel, sizeof(res->kernel), "%s %s %s", u.sysname, u.release,
 			 u.machine);
@@ -1255,7 +1201,7 @@ int ho_run(const struct ho_config *cfg, struct ho_results *res, char *err, size_
 {
 	struct run r = { cfg, res, err, errcap, 0 };
 	struct ho_cell *cell;
-	int64_t t0 = mono_ns();
+	int64_t t0 = mvu_now_ns();
 	unsigned pay;
 	int s, m, t;
 
@@ -1292,7 +1238,7 @@ int ho_run(const struct ho_config *cfg, struct ho_results *res, char *err, size_
 		}
 	}
 	res->load_after = load_avg();
-	res->elapsed_s = (double)(mono_ns() - t0) / 1e9;
+	res->elapsed_s = (double)(mvu_now_ns() - t0) / 1e9;
 	return 0;
 }
 

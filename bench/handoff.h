@@ -138,9 +138,6 @@ struct ho_target {
 void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 		struct ho_target out[HO_NTARGETS]);
 
-/* "64 B", "16 KiB", "64 MiB" */
-const char *ho_size_name(char *buf, size_t cap, size_t size);
-
 void ho_print_table(FILE *out, const struct ho_config *cfg, const struct ho_results *res);
 
 /* Each returns 0, or -1 with errno set. */

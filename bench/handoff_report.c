@@ -12,22 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/cli.h"
+#include "../util/mvutil.h"
 #include "handoff.h"
-#include "../tools/cli.h"
-
-const char *ho_size_name(char *buf, size_t cap, size_t size)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-	size_t v = size;
-
-	while (v >= 1024 && v % 1024 == 0 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, cap, "%zu %s", v, unit[u]);
-	return buf;
-}
 
 /* A time in nanoseconds with a unit that keeps three or four digits: "62 ns", "12.3 us". */
 static const char *fmt_ns(char *buf, size_t cap, double ns)
@@ -156,7 +143,7 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 		out[0].status = x <= 2 ? HO_TARGET_MET : HO_TARGET_MISSED;
 		snprintf(out[0].detail, sizeof(out[0].detail),
 			 "worst %.2fx at %s (%s; floor measured with it %s)", x,
-			 ho_size_name(s1, sizeof(s1), at), fmt_ns(t1, sizeof(t1), val),
+			 mvu_size_name(s1, sizeof(s1), at), fmt_ns(t1, sizeof(t1), val),
 			 fmt_ns(t2, sizeof(t2), base));
 	}
 
@@ -177,8 +164,9 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 		out[1].status = x <= 1.2 ? HO_TARGET_MET : HO_TARGET_MISSED;
 		snprintf(out[1].detail, sizeof(out[1].detail), "%.2fx%s (%s: %s; %s: %s)", x,
 			 moved ? " in multiples of each row's floor, which moved" : "",
-			 ho_size_name(s1, sizeof(s1), b->size), fmt_ns(t1, sizeof(t1), b->lat.p50),
-			 ho_size_name(s2, sizeof(s2), a->size), fmt_ns(t2, sizeof(t2), a->lat.p50));
+			 mvu_size_name(s1, sizeof(s1), b->size), fmt_ns(t1, sizeof(t1), b->lat.p50),
+			 mvu_size_name(s2, sizeof(s2), a->size),
+			 fmt_ns(t2, sizeof(t2), a->lat.p50));
 	}
 
 	out[2].key = "spin_vs_pipe_1MiB";
@@ -200,7 +188,7 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 		out[3].status = x <= 1.5 ? HO_TARGET_MET : HO_TARGET_MISSED;
 		snprintf(out[3].detail, sizeof(out[3].detail),
 			 "worst %.2fx at %s (round trip %s; futex measured with it %s)", x,
-			 ho_size_name(s1, sizeof(s1), at), fmt_ns(t1, sizeof(t1), 2 * val),
+			 mvu_size_name(s1, sizeof(s1), at), fmt_ns(t1, sizeof(t1), 2 * val),
 			 fmt_ns(t3, sizeof(t3), 2 * base));
 	}
 
@@ -212,7 +200,7 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 		out[4].status = a->msgs_per_s >= 2e6 ? HO_TARGET_MET : HO_TARGET_MISSED;
 		snprintf(out[4].detail, sizeof(out[4].detail), "%s msgs/s at %s",
 			 fmt_rate(t1, sizeof(t1), a->msgs_per_s),
-			 ho_size_name(s1, sizeof(s1), a->size));
+			 mvu_size_name(s1, sizeof(s1), a->size));
 	}
 }
 
@@ -250,7 +238,7 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 		res->load_after, res->started, res->elapsed_s);
 	fprintf(o, "timer: %s (a stamp costs %.0f ns); %u slots; sleep/futex gap %.0f us; "
 		"pipe capacity %s%s\n", res->timer, res->timer_ns, cfg->nslots, cfg->gap_us,
-		res->pipe_capacity ? ho_size_name(s, sizeof(s), res->pipe_capacity) : "-",
+		res->pipe_capacity ? mvu_size_name(s, sizeof(s), res->pipe_capacity) : "-",
 		cfg->fill ? "; the sender fills every message" : "");
 	fputc('\n', o);
 	print_ref(o, "floor (cache-line ping-pong)", &res->floor, &res->floor_rt,
@@ -264,7 +252,7 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 	for (i = 0; i < res->ncells; i++) {
 		cell = &res->cells[i];
 		fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8.2f %7ld %4.0f%% %10s %9.3f\n",
-			ho_method_name(cell->method), ho_size_name(s, sizeof(s), cell->size),
+			ho_method_name(cell->method), mvu_size_name(s, sizeof(s), cell->size),
 			cell->touched ? "touched" : "untouched",
 			fmt_ns(a, sizeof(a), cell->lat.p50), fmt_ns(b, sizeof(b), cell->lat.p99),
 			fmt_ns(c, sizeof(c), cell->lat.p999), fmt_ns(d, sizeof(d), cell->lat.max),
@@ -694,7 +682,7 @@ int ho_write_svg(const char *path, const struct ho_config *cfg, const struct ho_
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
 			"stroke=\"#e4e4e4\"/>\n", x, PT, x, PB);
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
-			PB + 18, ho_size_name(s1, sizeof(s1), cfg->sizes[i]));
+			PB + 18, mvu_size_name(s1, sizeof(s1), cfg->sizes[i]));
 	}
 	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
 		"stroke=\"#333\"/>\n", PL, PT, PR - PL, PB - PT);

@@ -1,7 +1,7 @@
 /*
  * bench/uring.c - "mvbench uring": options, the file, the page-cache methods and
- * bench_uring_main (see uring.h; uring_pipeline.c runs the pipeline, uring_report.c shows the
- * results).
+ * bench_uring_main, which removes what the run made however it ends (see uring.h;
+ * uring_pipeline.c runs the pipeline, uring_report.c shows the results).
  *
  * What is measured, per block size (4 KiB and 128 KiB by default), each reading the file
  * sequentially from its start, at most once per pass:
@@ -46,50 +46,12 @@
 #include <unistd.h>
 
 #include "memview.h"
-#include "../tools/cli.h"
+#include "../util/cli.h"
+#include "../util/mvutil.h"
 #include "uring.h"
 
 #define PAGE 4096u
 #define TMPFS_MAGIC_ 0x01021994L
-
-double ur_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-double ur_median(const double *v, int n)
-{
-	double s[UR_MAX_PASSES];
-
-	if (n <= 0)
-		return 0;
-	memcpy(s, v, (size_t)n * sizeof(*s));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-void ur_progress(const struct ur_config *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->quiet)
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s uring: ", cli_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------ the file */
 
@@ -179,7 +141,8 @@ static void warm(int fd, uint64_t size)
 static char cleanup_file[4096];
 static char cleanup_shm[80];
 
-void ur_cleanup_shm(const char *name)
+/* The segment name to unlink if the run is interrupted (NULL: none). */
+static void cleanup_shm_set(const char *name)
 {
 	if (name)
 		snprintf(cleanup_shm, sizeof(cleanup_shm), "/dev/shm%s", name);
@@ -229,7 +192,7 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pa
 		free(buf);
 		return -errno;
 	}
-	t0 = ur_now();
+	t0 = mvu_now_s();
 	while (off < size) {
 		ssize_t n = read(fd, buf, bs);
 
@@ -243,10 +206,10 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pa
 			break;
 		off += (uint64_t)n;
 		ops++;
-		if ((ops & 63) == 0 && ur_now() - t0 > max_s)
+		if ((ops & 63) == 0 && mvu_now_s() - t0 > max_s)
 			break;
 	}
-	p->secs = ur_now() - t0;
+	p->secs = mvu_now_s() - t0;
 	p->bytes = off;
 	p->ops = ops;
 	free(buf);
@@ -267,7 +230,7 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 
 	for (i = 0; i < depth; i++)
 		free_ids[nfree++] = depth - 1 - i;
-	t0 = ur_now();
+	t0 = mvu_now_s();
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
@@ -331,10 +294,10 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 				stop = 1; /* end of file */
 		}
 		io_uring_cq_advance(ring, seen);
-		if (!stop && ur_now() - t0 > max_s)
+		if (!stop && mvu_now_s() - t0 > max_s)
 			stop = 1;
 	}
-	p->secs = ur_now() - t0;
+	p->secs = mvu_now_s() - t0;
 	p->bytes = done;
 	p->ops = ops;
 	return err;
@@ -423,30 +386,15 @@ static void parse_blocks(struct ur_config *c, const char *arg)
 		cli_usage_error("invalid blocks argument: '%s'", arg);
 }
 
-static unsigned parse_methods(const char *arg)
+/* The method named @name ("fixed-direct"), or -1. */
+static int method_parse(const char *name)
 {
-	char *copy = strdup(arg), *tok, *save = NULL;
-	unsigned mask = 0;
 	int m;
 
-	if (!copy)
-		cli_fail("out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "all") == 0) {
-			mask |= (1u << UR_NMETHODS) - 1;
-			continue;
-		}
-		for (m = 0; m < UR_NMETHODS && strcmp(tok, ur_method_names[m]); m++)
-			;
-		if (m == UR_NMETHODS)
-			cli_usage_error("unknown method '%s' (read, uring, fixed, read-direct, "
-					"fixed-direct)", tok);
-		mask |= 1u << m;
-	}
-	free(copy);
-	if (!mask)
-		cli_usage_error("invalid methods argument: '%s'", arg);
-	return mask;
+	for (m = 0; m < UR_NMETHODS; m++)
+		if (strcmp(name, ur_method_names[m]) == 0)
+			return m;
+	return -1;
 }
 
 enum {
@@ -514,7 +462,9 @@ static void parse_args(struct ur_config *c, int argc, char **argv)
 			parse_blocks(c, optarg);
 			break;
 		case 'm':
-			c->methods = parse_methods(optarg);
+			c->methods = cli_names_arg(optarg, "method", method_parse,
+						   (1u << UR_NMETHODS) - 1,
+						   "read, uring, fixed, read-direct, fixed-direct");
 			break;
 		case 'D':
 			c->depth = (unsigned)parse_long(optarg, "depth", 1, 256);
@@ -616,7 +566,7 @@ static int open_file(const struct ur_config *c, struct ur_report *r, int *create
 	if (*created) {
 		char s[32];
 
-		ur_progress(c, "writing %s of pattern to %s", ur_size_text(c->size, s, sizeof(s)),
+		ur_progress(c, "writing %s of pattern to %s", mvu_size_name(s, sizeof(s), c->size),
 			 r->path);
 		fill_file(fd, c->size, r->path);
 	}
@@ -649,7 +599,7 @@ int bench_uring_main(int argc, char **argv)
 	mv_view *views[UR_MAX_BLOCKS];
 	char **bufs[UR_MAX_BLOCKS];
 	int fd, dfd = -1, created, b, m, pass, rc, i;
-	double t_start = ur_now();
+	double t_start = mvu_now_s();
 	char s1[32];
 
 	parse_args(&c, argc, argv);
@@ -657,7 +607,7 @@ int bench_uring_main(int argc, char **argv)
 	r.c = &c;
 	r.fixed_vs_read_4k = r.pipeline_vs_read_bw = -1;
 	ur_loadavg(r.load_start);
-	ur_cpu_model(r.cpu, sizeof(r.cpu));
+	mvu_cpu_model(r.cpu, sizeof(r.cpu));
 	snprintf(r.kernel, sizeof(r.kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
 	signal(SIGPIPE, SIG_IGN);
 	cleanup_install();
@@ -758,8 +708,9 @@ int bench_uring_main(int argc, char **argv)
 				x->gb_s[x->npasses] = (double)p.bytes / p.secs / 1e9;
 				x->npasses++;
 				ur_progress(&c, "pass %d, %s blocks, %s: %.0f ops/s, %.2f GB/s", pass + 1,
-					 ur_size_text(c.blocks[b], s1, sizeof(s1)), ur_method_names[m],
-					 x->ops_s[x->npasses - 1], x->gb_s[x->npasses - 1]);
+					 mvu_size_name(s1, sizeof(s1), c.blocks[b]),
+					 ur_method_names[m], x->ops_s[x->npasses - 1],
+					 x->gb_s[x->npasses - 1]);
 			}
 		}
 	}
@@ -768,17 +719,23 @@ int bench_uring_main(int argc, char **argv)
 			struct ur_cell *x = &r.cells[b][m];
 
 			if (x->ok) {
-				x->med_ops = ur_median(x->ops_s, x->npasses);
-				x->med_gb = ur_median(x->gb_s, x->npasses);
+				x->med_ops = mvu_median(x->ops_s, (size_t)x->npasses);
+				x->med_gb = mvu_median(x->gb_s, (size_t)x->npasses);
 			} else if (!x->why[0]) {
 				snprintf(x->why, sizeof(x->why), "not run");
 			}
 		}
 
 	if (c.pipeline) {
+		char name[64];
+
 		ur_progress(&c, "pipeline: %u slots of %s in a shared segment, consumer process",
-			 c.pipe_slots, ur_size_text(c.pipe_block, s1, sizeof(s1)));
-		ur_run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, &r.pipe);
+			 c.pipe_slots, mvu_size_name(s1, sizeof(s1), c.pipe_block));
+		snprintf(name, sizeof(name), "/mvbench-uring-%ld", (long)getpid());
+		cleanup_shm_set(name);
+		ur_run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, name,
+				&r.pipe);
+		cleanup_shm_set(NULL);
 	}
 
 	/* Summary: fixed vs read(2) ops/s at 4 KiB; pipeline vs read(2) GB/s at its block size. */
@@ -825,7 +782,7 @@ int bench_uring_main(int argc, char **argv)
 	cleanup_file[0] = '\0';
 
 	ur_loadavg(r.load_end);
-	r.elapsed = ur_now() - t_start;
+	r.elapsed = mvu_now_s() - t_start;
 	ur_print_report(&r);
 	if (c.json) {
 		FILE *f = strcmp(c.json, "-") == 0 ? stdout : fopen(c.json, "w");

@@ -7,8 +7,10 @@
  * read(2) ops/s at 4 KiB; pipeline >= 80% of read(2) bandwidth), and writes JSON with a
  * "summary" object on request.
  *
- * uring.c measures (and holds the options and bench_uring_main); uring_report.c shows the
- * results. Both need <sched.h> (cpu_set_t), which this header includes.
+ * uring.c measures (and holds the options and bench_uring_main) and runs the pipeline through
+ * uring_pipeline.c; uring_report.c shows the results and the progress lines. Calls go one way:
+ * uring.c -> uring_pipeline.c -> uring_report.c, and uring.c -> uring_report.c. They need
+ * <sched.h> (cpu_set_t), which this header includes.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -117,28 +119,21 @@ struct ur_pass {
 struct io_uring;
 struct mv_uring;
 
-/* uring.c: a monotonic clock in seconds; the median of @n values; a progress line on stderr
- * (unless --quiet); the segment name to unlink if the run is interrupted (NULL: none). */
-double ur_now(void);
-double ur_median(const double *v, int n);
-void ur_progress(const struct ur_config *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void ur_cleanup_shm(const char *name);
-
 /*
  * uring_pipeline.c: c->passes passes of the pipeline through slots @first.. of @t, reading @fd
- * (@size bytes; @verify: the consumer checks the pattern). Fills @out (out->ok 0 and out->why
- * when it could not run); leaves the slots empty and their tags reaped.
+ * (@size bytes; @verify: the consumer checks the pattern), in a segment it creates as @name and
+ * unlinks before it returns (the caller unlinks @name if the run is interrupted). Fills @out
+ * (out->ok 0 and out->why when it could not run); leaves the slots empty and their tags reaped.
  */
 void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, struct mv_uring *t,
-		     unsigned first, int fd, uint64_t size, int verify, struct ur_pipeline *out);
+		     unsigned first, int fd, uint64_t size, int verify, const char *name,
+		     struct ur_pipeline *out);
 
-/* uring_report.c: "4 KiB", "1 GiB", "1000 B" into @buf. */
-const char *ur_size_text(uint64_t n, char *buf, size_t cap);
+/* uring_report.c: a progress line on stderr (unless --quiet). */
+void ur_progress(const struct ur_config *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* The 1-, 5- and 15-minute load averages (-1 when unknown). */
 void ur_loadavg(double la[3]);
-/* The CPU's model name from /proc/cpuinfo. */
-void ur_cpu_model(char *buf, size_t cap);
 /* The table, the pipeline line and the targets, on standard output. */
 void ur_print_report(const struct ur_report *r);
 /* The JSON document, ending with its "summary" object. */

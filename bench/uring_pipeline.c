@@ -26,7 +26,8 @@
 #include <unistd.h>
 
 #include "memview.h"
-#include "../tools/cli.h"
+#include "../util/cli.h"
+#include "../util/mvutil.h"
 #include "uring.h"
 
 #define PAGE 4096u
@@ -34,14 +35,10 @@
 /* Pin the calling process to @cpu (-1: leave it). */
 static void pin(int cpu)
 {
-	cpu_set_t set;
+	int rc = cpu < 0 ? 0 : mvu_pin_cpu(cpu);
 
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		cli_warn("cannot pin to CPU %d: %s", cpu, strerror(errno));
+	if (rc < 0)
+		cli_warn("cannot pin to CPU %d: %s", cpu, strerror(-rc));
 }
 
 struct msg {
@@ -49,40 +46,6 @@ struct msg {
 	uint32_t len;           /* 0: the end */
 	uint64_t off;           /* file offset of the slot's bytes */
 };
-
-static int read_full(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /*
  * The consumer process: its own readonly mapping of the segment, a view of it, a slice per
@@ -106,7 +69,7 @@ static void consumer(const char *name, int in, int out, size_t block, int verify
 		_exit(2);
 	}
 	m[0].slot = UINT32_MAX;
-	if (write_full(out, &m[0].slot, sizeof(uint32_t)) < 0)
+	if (mvu_write_full(out, &m[0].slot, sizeof(uint32_t)) < 0)
 		_exit(2);
 	for (;;) {
 		ssize_t r = read(in, m, sizeof(m));
@@ -124,7 +87,7 @@ static void consumer(const char *name, int in, int out, size_t block, int verify
 			if (m[k].len == 0) {
 				mv_view_release(&whole);
 				mv_segment_close(seg);
-				if (write_full(out, &pages, sizeof(pages)) < 0)
+				if (mvu_write_full(out, &pages, sizeof(pages)) < 0)
 					_exit(2);
 				_exit(bad ? 1 : 0);
 			}
@@ -143,7 +106,7 @@ static void consumer(const char *name, int in, int out, size_t block, int verify
 			mv_view_release(&part);
 			back[nb++] = m[k].slot;
 		}
-		if (write_full(out, back, nb * sizeof(back[0])) < 0)
+		if (mvu_write_full(out, back, nb * sizeof(back[0])) < 0)
 			_exit(2);
 	}
 }
@@ -181,7 +144,7 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 
 	for (i = 0; i < nslots; i++)
 		free_ids[nfree++] = nslots - 1 - i;
-	t0 = ur_now();
+	t0 = mvu_now_s();
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0, issued = 0;
@@ -261,26 +224,26 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 		}
 		io_uring_cq_advance(ps->ring, seen);
 		/* One write per batch: the consumer wakes once for all of it. */
-		if (nmsg && write_full(ps->fwd, msgs, nmsg * sizeof(msgs[0])) < 0) {
+		if (nmsg && mvu_write_full(ps->fwd, msgs, nmsg * sizeof(msgs[0])) < 0) {
 			err = -EPIPE;
 			at_consumer -= nmsg;
 		}
 		if (err && !inflight)
 			break;
-		if (!stop && ur_now() - t0 > max_s)
+		if (!stop && mvu_now_s() - t0 > max_s)
 			stop = 1;
 	}
-	p->secs = ur_now() - t0;
+	p->secs = mvu_now_s() - t0;
 	p->bytes = done;
 	p->ops = ops;
 	return err;
 }
 
 void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring *t,
-			 unsigned first, int fd, uint64_t size, int verify, struct ur_pipeline *out)
+			 unsigned first, int fd, uint64_t size, int verify, const char *name,
+			 struct ur_pipeline *out)
 {
 	struct pipe_state ps;
-	char name[64];
 	mv_segment *seg = NULL;
 	int fwdp[2] = { -1, -1 }, backp[2] = { -1, -1 }, rc, st, pass, k, nviews = 0;
 	unsigned attached = 0, i;
@@ -292,9 +255,7 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 	ps.ring = ring;
 	ps.t = t;
 	ps.first = first;
-	snprintf(name, sizeof(name), "/mvbench-uring-%ld", (long)getpid());
 	mv_segment_unlink(name, MV_SEGMENT_FORCE);
-	ur_cleanup_shm(name);
 	rc = mv_segment_create(&seg, name, (size_t)c->pipe_slots * c->pipe_block, NULL);
 	if (rc < 0) {
 		snprintf(out->why, sizeof(out->why), "segment: %s", mv_errmsg());
@@ -341,7 +302,7 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 	fwdp[0] = backp[1] = -1;
 	ps.fwd = fwdp[1];
 	ps.back = backp[0];
-	if (read_full(ps.back, &ready, sizeof(ready)) < 0 || ready != UINT32_MAX) {
+	if (mvu_read_full(ps.back, &ready, sizeof(ready)) != sizeof(ready) || ready != UINT32_MAX) {
 		snprintf(out->why, sizeof(out->why), "the consumer did not start");
 		goto out;
 	}
@@ -360,8 +321,9 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 		ur_progress(c, "pipeline pass %d: %.2f GB/s", pass + 1, out->gb_s[out->npasses - 1]);
 	}
 	memset(&end, 0, sizeof(end));
-	if (write_full(ps.fwd, &end, sizeof(end)) < 0 ||
-	    read_full(ps.back, &out->pages_checked, sizeof(out->pages_checked)) < 0) {
+	if (mvu_write_full(ps.fwd, &end, sizeof(end)) < 0 ||
+	    mvu_read_full(ps.back, &out->pages_checked, sizeof(out->pages_checked)) !=
+		    sizeof(out->pages_checked)) {
 		snprintf(out->why, sizeof(out->why), "the consumer went away");
 		goto out;
 	}
@@ -409,10 +371,9 @@ out:
 	if (mv_segment_close(seg) < 0)
 		cli_warn("%s", mv_errmsg());
 	mv_segment_unlink(name, MV_SEGMENT_FORCE);
-	ur_cleanup_shm(NULL);
 	if (out->ok) {
-		out->med_gb = ur_median(out->gb_s, out->npasses);
-		out->med_ops = ur_median(out->ops_s, out->npasses);
+		out->med_gb = mvu_median(out->gb_s, (size_t)out->npasses);
+		out->med_ops = mvu_median(out->ops_s, (size_t)out->npasses);
 	}
 }
 

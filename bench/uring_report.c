@@ -1,18 +1,20 @@
 /*
- * bench/uring_report.c - what "mvbench uring" shows: the table with its targets, the JSON file
- * with its summary object, and the machine it ran on (see uring.h).
+ * bench/uring_report.c - what "mvbench uring" shows: progress lines, the table with its targets,
+ * the JSON file with its summary object, and the machine it ran on (see uring.h).
  *
  * SPDX-License-Identifier: MIT
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "memview.h"
+#include "../util/cli.h"
+#include "../util/mvutil.h"
 #include "uring.h"
-#include "../tools/cli.h"
 
 const char *const ur_method_names[UR_NMETHODS] = { "read", "uring", "fixed", "read-direct",
 						   "fixed-direct" };
@@ -20,17 +22,17 @@ const char *const ur_method_desc[UR_NMETHODS] = { "read(2)", "io_uring read",
 						  "io_uring fixed read (memview)",
 						  "read(2) O_DIRECT", "fixed read O_DIRECT" };
 
-const char *ur_size_text(uint64_t n, char *buf, size_t cap)
+void ur_progress(const struct ur_config *c, const char *fmt, ...)
 {
-	if (n >= (1u << 30) && n % (1u << 30) == 0)
-		snprintf(buf, cap, "%llu GiB", (unsigned long long)(n >> 30));
-	else if (n >= (1u << 20) && n % (1u << 20) == 0)
-		snprintf(buf, cap, "%llu MiB", (unsigned long long)(n >> 20));
-	else if (n >= 1024 && n % 1024 == 0)
-		snprintf(buf, cap, "%llu KiB", (unsigned long long)(n >> 10));
-	else
-		snprintf(buf, cap, "%llu B", (unsigned long long)n);
-	return buf;
+	va_list ap;
+
+	if (c->quiet)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s uring: ", cli_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 void ur_loadavg(double la[3])
@@ -43,27 +45,6 @@ void ur_loadavg(double la[3])
 			la[0] = la[1] = la[2] = -1;
 		fclose(f);
 	}
-}
-
-void ur_cpu_model(char *buf, size_t cap)
-{
-	FILE *f = fopen("/proc/cpuinfo", "re");
-	char line[512];
-
-	snprintf(buf, cap, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) == 0 && colon) {
-			colon += 2;
-			colon[strcspn(colon, "\n")] = '\0';
-			snprintf(buf, cap, "%s", colon);
-			break;
-		}
-	}
-	fclose(f);
 }
 
 void ur_write_json(const struct ur_report *r, FILE *f)
@@ -155,7 +136,7 @@ void ur_print_report(const struct ur_report *r)
 	int b, m;
 
 	printf("mvbench uring: %s file on %s (%s), %.0f%% in the page cache%s\n",
-	       ur_size_text(r->size, s1, sizeof(s1)), r->fs, r->path, r->cached * 100,
+	       mvu_size_name(s1, sizeof(s1), r->size), r->fs, r->path, r->cached * 100,
 	       c->quick ? " [--quick]" : "");
 	printf("%s, %ld CPUs, Linux %s; load average %.2f %.2f %.2f at start, %.2f at end\n",
 	       r->cpu, sysconf(_SC_NPROCESSORS_ONLN), r->kernel, r->load_start[0],
@@ -171,7 +152,7 @@ void ur_print_report(const struct ur_report *r)
 
 			if (!(c->methods & (1u << m)))
 				continue;
-			ur_size_text(c->blocks[b], s1, sizeof(s1));
+			mvu_size_name(s1, sizeof(s1), c->blocks[b]);
 			if (!x->ok) {
 				printf("%-9s %-32s %s\n", s1, ur_method_desc[m], x->why);
 				continue;
@@ -184,16 +165,16 @@ void ur_print_report(const struct ur_report *r)
 	}
 	if (c->pipeline) {
 		printf("\npipeline: file -> registered shm slot (%u x %s) -> consumer process view "
-		       "(no copy)", c->pipe_slots, ur_size_text(c->pipe_block, s1, sizeof(s1)));
+		       "(no copy)", c->pipe_slots, mvu_size_name(s1, sizeof(s1), c->pipe_block));
 		if (c->cpu[0] >= 0)
 			printf(", producer on CPU %d, consumer on CPU %d", c->cpu[0], c->cpu[1]);
 		putchar('\n');
 		if (r->pipe.ok)
 			printf("%-9s %-32s %12.0f %9.2f %10.2fx  (of read(2) at %s)\n",
-			       ur_size_text(c->pipe_block, s1, sizeof(s1)), "pipeline", r->pipe.med_ops,
-			       r->pipe.med_gb,
+			       mvu_size_name(s1, sizeof(s1), c->pipe_block), "pipeline",
+			       r->pipe.med_ops, r->pipe.med_gb,
 			       r->pipeline_vs_read_bw >= 0 ? r->pipeline_vs_read_bw : 0.0,
-			       ur_size_text(r->pipe_ref_block, s2, sizeof(s2)));
+			       mvu_size_name(s2, sizeof(s2), r->pipe_ref_block));
 		else
 			printf("not measured: %s\n", r->pipe.why);
 		if (r->pipe.ok)

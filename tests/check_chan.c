@@ -22,8 +22,8 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "../util/mvutil.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -59,7 +59,8 @@ struct shared {
 };
 
 static struct shared *sh;
-static pid_t runner_pid;
+/* "chan<runner pid>": in every name this run makes, so the runner can sweep them. */
+static char run_tag[32];
 
 static void shared_setup(void)
 {
@@ -75,28 +76,12 @@ static void shared_teardown(void)
 /* Unchecked teardown (runner process): remove every name this run's tests left behind. */
 static void sweep_names(void)
 {
-	char needle[48], path[300];
-	struct dirent *e;
-	DIR *d = opendir("/dev/shm");
-
-	if (!d)
-		return;
-	snprintf(needle, sizeof(needle), "-chan%ld-", (long)runner_pid);
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "mvtest-", 7) == 0 && strstr(e->d_name, needle)) {
-			snprintf(path, sizeof(path), "/%s", e->d_name);
-			shm_unlink(path);
-		}
-	}
-	closedir(d);
+	mv_test_sweep_names(run_tag);
 }
 
 static const char *chan_name(char *buf, size_t cap)
 {
-	char tag[32];
-
-	snprintf(tag, sizeof(tag), "chan%ld", (long)runner_pid);
-	return mv_test_name(buf, cap, tag);
+	return mv_test_name(buf, cap, run_tag);
 }
 
 static int name_exists(const char *name, const char *suffix)
@@ -112,14 +97,6 @@ static int name_exists(const char *name, const char *suffix)
 }
 
 /* ------------------------------------------------------------------ small helpers */
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * SEC + ts.tv_nsec;
-}
 
 static uint32_t rnd(uint32_t *s)
 {
@@ -146,26 +123,6 @@ __attribute__((format(printf, 1, 2))) static int child_fail(const char *fmt, ...
 	return 1;
 }
 
-static void put_byte(int fd, char c)
-{
-	ssize_t n;
-
-	do
-		n = write(fd, &c, 1);
-	while (n < 0 && errno == EINTR);
-}
-
-/* The next byte from @fd, or -1 on timeout or end of file. */
-static int get_byte(int fd, int timeout_ms)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	unsigned char c;
-
-	if (poll(&pfd, 1, timeout_ms) <= 0 || read(fd, &c, 1) != 1)
-		return -1;
-	return c;
-}
-
 /* Fork a child running @fn(@arg), exiting with its result; it dies with us. */
 static pid_t spawn(int (*fn)(void *), void *arg)
 {
@@ -185,19 +142,19 @@ static pid_t spawn(int (*fn)(void *), void *arg)
 /* Wait for @pid up to @timeout_ms (then SIGKILL it); its wait status. */
 static int reap(pid_t pid, int timeout_ms)
 {
-	long long deadline = now_ns() + timeout_ms * MS;
+	long long deadline = mvu_now_ns() + timeout_ms * MS;
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0); /* readable once the child ended */
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	int st = 0, done;
 
 	do {
 		if (fd >= 0)
-			poll(&pfd, 1, (int)((deadline - now_ns()) / MS) + 1);
+			poll(&pfd, 1, (int)((deadline - mvu_now_ns()) / MS) + 1);
 		else
 			usleep(1000); /* a kernel before 5.3 */
 		done = waitpid(pid, &st, WNOHANG);
 		ck_assert_int_ge(done, 0);
-	} while (!done && now_ns() < deadline);
+	} while (!done && mvu_now_ns() < deadline);
 	if (fd >= 0)
 		close(fd);
 	if (!done) {
@@ -416,7 +373,7 @@ static int consumer_main(void *arg)
 	if (rc < 0)
 		return child_fail("join: %d %s", rc, mv_errmsg());
 	if (c->ready_fd >= 0)
-		put_byte(c->ready_fd, 'r');
+		mv_test_write_byte(c->ready_fd, 'r');
 	for (;;) {
 		unsigned target = c->max_hold ? rnd(&c->seed) % (c->max_hold + 1) : 0;
 		struct msg_hdr h;
@@ -471,7 +428,7 @@ static int consumer_main(void *arg)
 		if (npinned < c->pin) {
 			slot->pinned = 1;
 			if (++npinned == c->pin && c->pinned_fd >= 0)
-				put_byte(c->pinned_fd, 'p');
+				mv_test_write_byte(c->pinned_fd, 'p');
 		} else {
 			slot->pinned = 0;
 			nheld++;
@@ -481,7 +438,7 @@ static int consumer_main(void *arg)
 				return 1;
 			nheld = 0;
 			if (c->ack_fd >= 0)
-				put_byte(c->ack_fd, 's');
+				mv_test_write_byte(c->ack_fd, 's');
 		}
 		if (c->nap && rnd(&c->seed) % 64 == 0)
 			usleep(rnd(&c->seed) % 300);
@@ -531,7 +488,7 @@ static int script_producer(void *arg)
 	rc = make_producer(&p, s->name, &s->opts);
 	if (rc < 0)
 		return child_fail("create: %s", mv_errmsg());
-	put_byte(s->ready_fd, 'r');
+	mv_test_write_byte(s->ready_fd, 'r');
 	if (s->consumers && mv_chan_wait_consumers(p.ch, s->consumers, 5 * SEC) < 0)
 		return mv_chan_close(p.ch), child_fail("wait_consumers: %s", mv_errmsg());
 	for (i = 0; i < s->nmsgs; i++) {
@@ -557,14 +514,14 @@ static int script_producer(void *arg)
 	}
 	/* Waiting for the command as an event loop would: the channel's calls admit joiners. */
 	if (s->cmd_fd >= 0 && s->deaf) {
-		if (get_byte(s->cmd_fd, 20000) != 'q')
+		if (mv_test_read_byte(s->cmd_fd, 20000) != 'q')
 			child_fail("no command to close");
 	} else if (s->cmd_fd >= 0) {
 		mv_chan_stats st = MV_CHAN_STATS_INIT;
-		long long deadline = now_ns() + 20 * SEC;
+		long long deadline = mvu_now_ns() + 20 * SEC;
 		int c;
 
-		while ((c = get_byte(s->cmd_fd, 10)) != 'q' && now_ns() < deadline)
+		while ((c = mv_test_read_byte(s->cmd_fd, 10)) != 'q' && mvu_now_ns() < deadline)
 			mv_chan_get_stats(&st, p.ch);
 		if (c != 'q')
 			child_fail("no command to close");
@@ -585,7 +542,8 @@ static pid_t start_producer(struct script *s)
 	s->ready_fd = ready[1];
 	pid = spawn(script_producer, s);
 	close(ready[1]);
-	ck_assert_msg(get_byte(ready[0], 10000) == 'r', "producer did not start: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(ready[0], 10000) == 'r', "producer did not start: %s",
+		      sh->err);
 	close(ready[0]);
 	return pid;
 }
@@ -908,8 +866,8 @@ static int holder_main(void *arg)
 		if (check_msg(mv_view_ptr(&v[i]), (size_t)mv_view_nbytes(&v[i]), i, MSG_DATA) >= 0)
 			return child_fail("message %u is wrong", i);
 		if (i == c->n - 1) {
-			put_byte(c->done_fd, 'h');
-			if (get_byte(c->cmd_fd, 10000) != 'x')
+			mv_test_write_byte(c->done_fd, 'h');
+			if (mv_test_read_byte(c->cmd_fd, 10000) != 'x')
 				return child_fail("no command");
 			usleep(100000);
 			for (rc = 0; rc < (int)c->n; rc++)
@@ -950,18 +908,18 @@ START_TEST(loan_fails_while_a_consumer_holds_every_slot_and_succeeds_once_it_rel
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	for (i = 0; i < 4; i++)
 		assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
-	ck_assert_msg(get_byte(done[0], 10000) == 'h', "holder: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'h', "holder: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.free_slots, 0);
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "every slot is held");
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 30 * MS), ETIMEDOUT, "in time");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 30 * MS && dt < 5 * SEC, "a 30 ms loan gave up after %lld ns", dt);
-	put_byte(cmd[1], 'x'); /* the holder waits 100 ms, then releases */
-	t0 = now_ns();
+	mv_test_write_byte(cmd[1], 'x'); /* the holder waits 100 ms, then releases */
+	t0 = mvu_now_ns();
 	assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 90 * MS && dt < 2 * SEC, "the waiting loan took %lld ns", dt);
 	assert_produce(&p, MSG_DATA, some_len(&p), 5 * SEC);
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
@@ -990,15 +948,15 @@ START_TEST(recv_gives_eagain_at_once_and_etimedout_after_the_timeout_on_an_empty
 	s.consumers = 1;
 	pid = start_producer(&s);
 	ck_assert_msg(mv_chan_join(&ch, name, NULL, 5 * SEC) == 0, "join: %s", mv_errmsg());
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_recv(&v, ch, 0), EAGAIN, "no message");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt < SEC, "recv with timeout 0 took %lld ns", dt);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_recv(&v, ch, 50 * MS), ETIMEDOUT, "no message in time");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms recv gave up after %lld ns", dt);
-	put_byte(cmd[1], 'q');
+	mv_test_write_byte(cmd[1], 'q');
 	ck_assert_mv_err(mv_chan_recv(&v, ch, MV_CHAN_FOREVER), EPIPE, "producer is gone");
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 	assert_child_ok(pid, 10000, "producer");
@@ -1022,11 +980,11 @@ START_TEST(join_times_out_when_the_producer_admits_nobody)
 	s.cmd_fd = cmd[0];
 	s.deaf = 1;
 	pid = start_producer(&s);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_join(&ch, name, NULL, 50 * MS), ETIMEDOUT, "did not admit");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 50 * MS && dt < 5 * SEC, "a 50 ms join gave up after %lld ns", dt);
-	put_byte(cmd[1], 'q');
+	mv_test_write_byte(cmd[1], 'q');
 	assert_child_ok(pid, 10000, "producer");
 }
 END_TEST
@@ -1040,9 +998,9 @@ START_TEST(wait_consumers_times_out_when_nobody_joins)
 
 	ck_assert_int_eq(mv_chan_create(&ch, chan_name(name, sizeof(name)), &o), 0);
 	ck_assert_int_eq(mv_chan_wait_consumers(ch, 0, 0), 0);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	ck_assert_mv_err(mv_chan_wait_consumers(ch, 1, 30 * MS), ETIMEDOUT, "0 of 1 consumers");
-	dt = now_ns() - t0;
+	dt = mvu_now_ns() - t0;
 	ck_assert_msg(dt >= 30 * MS && dt < 5 * SEC, "a 30 ms wait gave up after %lld ns", dt);
 	ck_assert_int_eq(mv_chan_close(ch), 0);
 }
@@ -1116,16 +1074,16 @@ static int deriver_main(void *arg)
 	rc = mv_chan_close(ch);
 	if (rc != -EBUSY || !strstr(mv_errmsg(), "views of slot 0 are alive"))
 		return child_fail("close with a slice alive: %d %s", rc, mv_errmsg());
-	put_byte(c->done_fd, 'a');
-	if (get_byte(c->cmd_fd, 10000) != 'b')
+	mv_test_write_byte(c->done_fd, 'a');
+	if (mv_test_read_byte(c->cmd_fd, 10000) != 'b')
 		return child_fail("no command b");
 	if (check_msg(mv_view_ptr(&r), (size_t)mv_view_nbytes(&r), 0, MSG_DATA) >= 0)
 		return child_fail("message 0 changed under a derived view");
 	mv_view_release(&s);
 	if (mv_chan_close(ch) != -EBUSY)
 		return child_fail("close with a readonly copy alive: %s", mv_errmsg());
-	put_byte(c->done_fd, 'c');
-	if (get_byte(c->cmd_fd, 10000) != 'd')
+	mv_test_write_byte(c->done_fd, 'c');
+	if (mv_test_read_byte(c->cmd_fd, 10000) != 'd')
 		return child_fail("no command d");
 	if (check_msg(mv_view_ptr(&r), (size_t)mv_view_nbytes(&r), 0, MSG_DATA) >= 0)
 		return child_fail("message 0 changed under a derived view");
@@ -1163,16 +1121,16 @@ START_TEST(views_derived_from_a_received_view_keep_its_slot_held)
 	pid = spawn(deriver_main, &d);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
 	assert_produce(&p, MSG_DATA, 256, 0);
-	ck_assert_msg(get_byte(done[0], 10000) == 'a', "consumer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'a', "consumer: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0); /* the received view is released */
 	ck_assert_uint_eq(st.free_slots, 0);
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "held by consumers");
-	put_byte(cmd[1], 'b');
-	ck_assert_msg(get_byte(done[0], 10000) == 'c', "consumer: %s", sh->err);
+	mv_test_write_byte(cmd[1], 'b');
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'c', "consumer: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0); /* and the slice */
 	ck_assert_uint_eq(st.free_slots, 0);
 	ck_assert_mv_err(mv_chan_loan(&v, p.ch, 0), EAGAIN, "held by consumers");
-	put_byte(cmd[1], 'd');
+	mv_test_write_byte(cmd[1], 'd');
 	assert_produce(&p, MSG_DATA, 256, 5 * SEC); /* once the readonly copy goes */
 	ck_assert_int_eq(mv_chan_close(p.ch), 0);
 	assert_child_ok(pid, 10000, "consumer");
@@ -1302,7 +1260,7 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	struct producer p;
 	unsigned r, joined = 0; /* victims that said they joined */
-	long long stop = now_ns() + 40 * SEC;
+	long long stop = mvu_now_ns() + 40 * SEC;
 	uint32_t rng = 12345;
 	char name[64];
 	int ack[2], joined_pipe[2];
@@ -1318,10 +1276,10 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 	s.ack_fd = ack[1];
 	survivor = spawn(consumer_main, &s);
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 1, 5 * SEC), 1);
-	for (r = 0; r < rounds && now_ns() < stop; r++) {
+	for (r = 0; r < rounds && mvu_now_ns() < stop; r++) {
 		struct consumer v = CONSUMER_INIT(name, 1);
 		int rc, wst, after_join = rnd(&rng) % 4 != 0;
-		long long until = 0, start = now_ns();
+		long long until = 0, start = mvu_now_ns();
 		pid_t victim;
 
 		v.from_zero = 0;
@@ -1332,13 +1290,13 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 		/* A quarter of the victims die within 2 ms of the fork (mostly while joining), the
 		 * others within 2 ms of having joined (receiving, holding, releasing). */
 		if (!after_join)
-			until = now_ns() + rnd(&rng) % 2000 * 1000LL;
-		while (!until || now_ns() < until) {
-			if (!until && get_byte(joined_pipe[0], 0) == 'r') {
-				until = now_ns() + rnd(&rng) % 2000 * 1000LL;
+			until = mvu_now_ns() + rnd(&rng) % 2000 * 1000LL;
+		while (!until || mvu_now_ns() < until) {
+			if (!until && mv_test_read_byte(joined_pipe[0], 0) == 'r') {
+				until = mvu_now_ns() + rnd(&rng) % 2000 * 1000LL;
 				joined++;
 			}
-			ck_assert_msg(until || now_ns() - start < 10 * SEC,
+			ck_assert_msg(until || mvu_now_ns() - start < 10 * SEC,
 				      "round %u: the victim did not join: %s", r, sh->err);
 			rc = produce(&p, MSG_DATA, some_len(&p), 0);
 			if (rc == -EAGAIN) {
@@ -1351,11 +1309,13 @@ START_TEST(consumers_killed_at_random_points_leak_no_slot_and_survivors_lose_not
 		ck_assert_int_eq(waitpid(victim, &wst, 0), victim);
 		ck_assert_msg(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL,
 			      "round %u: the victim ended by itself: %s", r, sh->err);
-		while (get_byte(joined_pipe[0], 0) == 'r') /* it may have joined after all */
+		/* it may have joined after all */
+		while (mv_test_read_byte(joined_pipe[0], 0) == 'r')
 			joined++;
 		memset(sh->held[1], 0, sizeof(sh->held[1])); /* what it held is no longer held */
 		assert_produce(&p, MSG_SYNC, HDR, 5 * SEC);
-		ck_assert_msg(get_byte(ack[0], 5000) == 's', "round %u: no ack: %s", r, sh->err);
+		ck_assert_msg(mv_test_read_byte(ack[0], 5000) == 's', "round %u: no ack: %s", r,
+			      sh->err);
 		/* A victim killed while joining is admitted by one poll and found dead by the next. */
 		ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 		ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
@@ -1396,7 +1356,7 @@ static int dying_producer(void *arg)
 	o.slot_size = 512;
 	if (make_producer(&p, d->name, &o) < 0)
 		return child_fail("create: %s", mv_errmsg());
-	put_byte(d->ready_fd, 'r');
+	mv_test_write_byte(d->ready_fd, 'r');
 	if (mv_chan_wait_consumers(p.ch, d->consumers, 5 * SEC) < 0)
 		return child_fail("wait_consumers: %s", mv_errmsg());
 	for (i = 0; i < d->n; i++)
@@ -1405,7 +1365,7 @@ static int dying_producer(void *arg)
 	if (mv_chan_loan(&v, p.ch, 5 * SEC) < 0)
 		return child_fail("loan: %s", mv_errmsg());
 	fill_msg(mv_view_ptr(&v), 256, p.seq, MSG_DATA);
-	put_byte(d->kill_fd, 'k');
+	mv_test_write_byte(d->kill_fd, 'k');
 	for (;;)
 		pause();
 }
@@ -1428,7 +1388,7 @@ START_TEST(killing_the_producer_gives_epipe_after_everything_it_sent)
 	d.consumers = 2;
 	d.n = 300;
 	prod = spawn(dying_producer, &d);
-	ck_assert_msg(get_byte(ready[0], 10000) == 'r', "producer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(ready[0], 10000) == 'r', "producer: %s", sh->err);
 	/* The consumers are forked from the test process: they share nothing with the producer. */
 	for (i = 0; i < 2; i++) {
 		struct consumer init = CONSUMER_INIT(name, (int)i);
@@ -1437,7 +1397,7 @@ START_TEST(killing_the_producer_gives_epipe_after_everything_it_sent)
 		c[i].max_hold = 3;
 		pid[i] = spawn(consumer_main, &c[i]);
 	}
-	ck_assert_msg(get_byte(kil[0], 10000) == 'k', "producer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(kil[0], 10000) == 'k', "producer: %s", sh->err);
 	kill(prod, SIGKILL);
 	ck_assert_int_eq(waitpid(prod, &st, 0), prod);
 	for (i = 0; i < 2; i++) {
@@ -1458,10 +1418,10 @@ END_TEST
  */
 START_TEST(a_polling_consumer_receives_every_message_before_epipe_when_the_producer_closes)
 {
-	long long stop = now_ns() + 10 * SEC; /* 300 rounds take about 5 s (sanitizers: 15 s) */
+	long long stop = mvu_now_ns() + 10 * SEC; /* 300 rounds take about 5 s (sanitizers: 15 s) */
 	unsigned r, rounds = 300;
 
-	for (r = 0; r < rounds && now_ns() < stop; r++) {
+	for (r = 0; r < rounds && mvu_now_ns() < stop; r++) {
 		mv_chan_opts o = MV_CHAN_OPTS_INIT;
 		struct consumer c = CONSUMER_INIT(NULL, 0);
 		struct producer p;
@@ -1564,8 +1524,8 @@ static int liar_main(void *arg)
 	if (!me || me->magic != LIE_CONS_MAGIC)
 		return child_fail("the consumer memory is not what the test mirrors");
 	ret = (uint32_t *)(me + 1);
-	put_byte(c->done_fd, 'l');
-	while ((cmd = get_byte(c->cmd_fd, 10000)) != 'e') {
+	mv_test_write_byte(c->done_fd, 'l');
+	while ((cmd = mv_test_read_byte(c->cmd_fd, 10000)) != 'e') {
 		uint64_t h = me->ret_head;
 
 		if (cmd == 'g') {
@@ -1584,7 +1544,7 @@ static int liar_main(void *arg)
 		} else {
 			return child_fail("bad command %d", cmd);
 		}
-		put_byte(c->done_fd, (char)(cmd - 'a' + 'A'));
+		mv_test_write_byte(c->done_fd, (char)(cmd - 'a' + 'A'));
 	}
 	while ((rc = mv_chan_recv(&v, ch, 10 * SEC)) == 0)
 		mv_view_release(&v);
@@ -1625,28 +1585,29 @@ START_TEST(ids_a_consumer_hands_back_falsely_are_counted_and_free_no_slot_anothe
 	ck_assert_int_eq(mv_chan_wait_consumers(p.ch, 2, 5 * SEC), 2);
 	for (i = 0; i < pinned; i++)
 		assert_produce(&p, MSG_DATA, 256, 0);
-	ck_assert_msg(get_byte(pin[0], 10000) == 'p', "honest consumer: %s", sh->err);
-	ck_assert_msg(get_byte(done[0], 10000) == 'l', "liar: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(pin[0], 10000) == 'p', "honest consumer: %s", sh->err);
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'l', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	ck_assert_uint_eq(st.bad_returns, 0);
-	put_byte(cmd[1], 'g'); /* every id, the honest consumer's four among them: all bad */
-	ck_assert_msg(get_byte(done[0], 10000) == 'G', "liar: %s", sh->err);
+	/* every id, the honest consumer's four among them: all bad */
+	mv_test_write_byte(cmd[1], 'g');
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'G', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
-	put_byte(cmd[1], 'o'); /* out of range */
-	ck_assert_msg(get_byte(done[0], 10000) == 'O', "liar: %s", sh->err);
+	mv_test_write_byte(cmd[1], 'o'); /* out of range */
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'O', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots + 3);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
-	put_byte(cmd[1], 'w'); /* a head far past the tail: the whole queue is refused */
-	ck_assert_msg(get_byte(done[0], 10000) == 'W', "liar: %s", sh->err);
+	mv_test_write_byte(cmd[1], 'w'); /* a head far past the tail: the whole queue is refused */
+	ck_assert_msg(mv_test_read_byte(done[0], 10000) == 'W', "liar: %s", sh->err);
 	ck_assert_int_eq(mv_chan_get_stats(&st, p.ch), 0);
 	ck_assert_uint_eq(st.bad_returns, nslots + 4);
 	ck_assert_uint_eq(st.free_slots, nslots - pinned);
 	ck_assert_uint_eq(st.consumers, 2);
-	put_byte(cmd[1], 'e');
+	mv_test_write_byte(cmd[1], 'e');
 	/* Traffic through the four other slots: the ledger check in produce() would catch a
 	 * pinned slot being loaned, and the honest consumer checks its pinned views at the end. */
 	for (i = 0; i < n; i++)
@@ -1689,7 +1650,7 @@ static int fake_producer(const char *name, int what, int ready_fd)
 			  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 13 + len)) < 0 ||
 	    listen(s, 4) < 0)
 		return child_fail("fake producer: %s", strerror(errno));
-	put_byte(ready_fd, 'r');
+	mv_test_write_byte(ready_fd, 'r');
 	c = accept(s, NULL, NULL);
 	if (c < 0)
 		return child_fail("accept: %s", strerror(errno));
@@ -1729,7 +1690,7 @@ static int fake_producer(const char *name, int what, int ready_fd)
 	}
 	if (sendmsg(c, &msg, MSG_NOSIGNAL) < 0)
 		return child_fail("sendmsg: %s", strerror(errno));
-	get_byte(c, 5000); /* until the joiner gives up */
+	mv_test_read_byte(c, 5000); /* until the joiner gives up */
 	return 0;
 }
 
@@ -1769,7 +1730,7 @@ START_TEST(join_of_something_that_is_not_a_channel_fails)
 		f.what = what;
 		f.ready_fd = ready[1];
 		pid = spawn(fake_main, &f);
-		ck_assert_msg(get_byte(ready[0], 5000) == 'r', "fake producer: %s", sh->err);
+		ck_assert_msg(mv_test_read_byte(ready[0], 5000) == 'r', "fake producer: %s", sh->err);
 		ch = NULL;
 		ck_assert_mv_err(mv_chan_join(&ch, name, NULL, 2 * SEC), expected[what], "");
 		ck_assert_ptr_null(ch);
@@ -1854,7 +1815,7 @@ START_TEST(the_sixty_fifth_consumer_is_refused_with_ebusy)
 	ck_assert_mv_err(mv_chan_join(&extra, name, NULL, SEC), EBUSY, "consumer places are taken");
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
 		ck_assert_int_eq(mv_chan_close(ch[i]), 0);
-	put_byte(cmd[1], 'q');
+	mv_test_write_byte(cmd[1], 'q');
 	assert_child_ok(pid, 10000, "producer");
 }
 END_TEST
@@ -1880,7 +1841,7 @@ static int joiner_main(void *arg)
 	rc = mv_chan_join(&ch, j->name, NULL, 10 * SEC);
 	if (rc < 0)
 		return child_fail("join: %d %s", rc, mv_errmsg());
-	put_byte(j->ready_fd, 'r');
+	mv_test_write_byte(j->ready_fd, 'r');
 	while ((rc = mv_chan_recv(&v, ch, 20 * SEC)) == 0)
 		mv_view_release(&v);
 	if (rc != -EPIPE)
@@ -1917,13 +1878,13 @@ START_TEST(consumers_joining_while_the_producer_checks_liveness_are_all_admitted
 	for (i = 0; i < n; i++)
 		pid[i] = spawn(joiner_main, &j);
 	close(j.gate[1]); /* all of them join at once */
-	deadline = now_ns() + 20 * SEC;
+	deadline = mvu_now_ns() + 20 * SEC;
 	while (ready < n) {
 		ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 		ck_assert_msg(st.reclaimed == 0, "%u consumers taken for dead", st.reclaimed);
-		while (get_byte(pipefd[0], 0) == 'r')
+		while (mv_test_read_byte(pipefd[0], 0) == 'r')
 			ready++;
-		ck_assert_msg(now_ns() < deadline, "%u of %u joined: %s", ready, n, sh->err);
+		ck_assert_msg(mvu_now_ns() < deadline, "%u of %u joined: %s", ready, n, sh->err);
 	}
 	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
 	ck_assert_uint_eq(st.consumers, n);
@@ -1953,7 +1914,7 @@ int main(void)
 	TCase *tc;
 	int rc;
 
-	runner_pid = getpid();
+	snprintf(run_tag, sizeof(run_tag), "chan%ld", (long)getpid());
 	tc = chan_tcase(s, "handoff", 30);
 	tcase_add_test(tc, one_consumer_receives_every_message_in_order_with_every_byte);
 	tcase_add_test(tc, three_consumers_each_receive_every_message_in_order_with_every_byte);

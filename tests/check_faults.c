@@ -15,8 +15,8 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "../util/mvutil.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <malloc.h>
@@ -71,12 +71,6 @@ static void sweep_names(void)
 	mv_test_sweep_names(run_tag);
 }
 
-/* Open descriptors of this process. */
-static int count_fds(void)
-{
-	return mv_test_count_fds();
-}
-
 /* Mappings of this process: lines of /proc/self/maps, read without allocating. */
 static int count_maps(void)
 {
@@ -109,14 +103,6 @@ static off_t name_size(const char *name)
 
 	snprintf(path, sizeof(path), "/dev/shm%s", name);
 	return stat(path, &st) == 0 ? st.st_size : -1;
-}
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void sleep_ns(long long ns)
@@ -372,7 +358,7 @@ static void child_fd_exhaustion(int in, int out, const char *unused)
 	if (x.uring)
 		io_uring_queue_exit(&x.ring);
 
-	fds = count_fds();
+	fds = mv_test_count_fds();
 	names = count_run_names();
 	old = soft_limit(RLIMIT_NOFILE);
 	set_soft_limit(RLIMIT_NOFILE, (rlim_t)fds + 32);
@@ -400,7 +386,7 @@ static void child_fd_exhaustion(int in, int out, const char *unused)
 				fd_ops[i].undo(&x);
 				ok++;
 			}
-			MV_TEST_CHECK(count_fds() == fds);
+			MV_TEST_CHECK(mv_test_count_fds() == fds);
 			MV_TEST_CHECK(count_run_names() == names);
 			MV_TEST_CHECK(!name_exists(x.new_name) && !name_exists(x.new_chan));
 			check_seg_opens(x.seg_name);
@@ -436,7 +422,7 @@ static void child_fd_exhaustion(int in, int out, const char *unused)
 		}
 		fd_ops[i].undo(&x);
 	}
-	MV_TEST_CHECK(count_fds() == fds);
+	MV_TEST_CHECK(mv_test_count_fds() == fds);
 
 	admitter_stop(&adm);
 	MV_TEST_CHECK(mv_segment_close(x.memfd) == 0);
@@ -530,10 +516,11 @@ const char *__asan_default_options(void)
 /* One refused call: -ENOMEM with a message, no mapping, descriptor or name left over. */
 #define EXPECT_ENOMEM(call)                                                                    \
 	do {                                                                                   \
-		int _maps = count_maps(), _fds = count_fds(), _names = count_run_names();      \
+		int _maps = count_maps(), _fds = mv_test_count_fds();                          \
+		int _names = count_run_names();                                                \
 		CHILD_CHECK_ERR(call, ENOMEM);                                                 \
 		MV_TEST_CHECK(!MAPS_COUNTABLE || count_maps() == _maps);                       \
-		MV_TEST_CHECK(count_fds() == _fds);                                            \
+		MV_TEST_CHECK(mv_test_count_fds() == _fds);                                    \
 		MV_TEST_CHECK(count_run_names() == _names);                                    \
 		refused++;                                                                     \
 	} while (0)
@@ -712,7 +699,7 @@ START_TEST(a_peer_truncating_the_data_is_reported_by_views_remap_resize_info_and
 	char a[96];
 	mv_segment *s, *t, *r, *o;
 	mv_view v;
-	int fds = count_fds();
+	int fds = mv_test_count_fds();
 
 	new_name(a, sizeof(a));
 	ck_assert_int_eq(mv_segment_create(&s, a, 65536, NULL), 0);
@@ -753,7 +740,7 @@ START_TEST(a_peer_truncating_the_data_is_reported_by_views_remap_resize_info_and
 	ck_assert_int_eq(mv_segment_close(t), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
 	ck_assert_int_eq(mv_segment_unlink(a, 0), 0);
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: peer truncation of the data: 6 calls report EBADMSG "
 			"\"truncated ... by another process\", info shows what is left, 0 SIGBUS\n");
 }
@@ -766,7 +753,7 @@ START_TEST(a_segment_truncated_below_its_header_is_reported_closes_and_is_remove
 	char a[96];
 	mv_segment *s, *t, *o;
 	mv_view v;
-	int fds = count_fds();
+	int fds = mv_test_count_fds();
 
 	new_name(a, sizeof(a));
 	ck_assert_int_eq(mv_segment_create(&s, a, 65536, NULL), 0);
@@ -789,7 +776,7 @@ START_TEST(a_segment_truncated_below_its_header_is_reported_closes_and_is_remove
 	ck_assert_int_eq(mv_segment_create(&s, a, 65536, NULL), 0);
 	ck_assert_int_eq(mv_segment_close(s), 0);
 	ck_assert_int_eq(mv_segment_unlink(a, 0), 0);
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: peer truncation below the header: 5 calls report EBADMSG, close "
 			"and unlink work, 0 SIGBUS\n");
 }
@@ -929,11 +916,11 @@ START_TEST(segment_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 	rng_state = 0x5eed5e9ULL;
 	/* How long one pass takes here, now: kills land uniformly within it. */
 	mv_test_name(base, sizeof(base), run_tag);
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	for (i = 0; i < 8; i++)
 		seg_churn_once(base);
-	pass_ns = (now_ns() - t0) / 8;
-	fds = count_fds();
+	pass_ns = (mvu_now_ns() - t0) / 8;
+	fds = mv_test_count_fds();
 	for (round = 0; round < rounds; round++) {
 		mv_test_name(base, sizeof(base), run_tag);
 		c = mv_test_spawn(child_seg_churn, base);
@@ -949,7 +936,7 @@ START_TEST(segment_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 			k.leaked++;
 		sweep_names();
 	}
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: sigkill segment ops (create/view/grow/open/close/shrink/unlink, "
 			"kill in [0, %lld us)): %d rounds, %d names checked: %d clean, %d absent, %d "
 			"being created (removed), %d corrupt, %d leaked\n",
@@ -1098,8 +1085,8 @@ static void round_kill_producer(long long pass_ns, struct kill_outcomes *k, int 
 	ck_assert_int_gt(c.pid, 0);
 	ck_assert_int_eq(mv_test_read_byte(c.from, 20000), 'R');
 	ck_assert_msg(mv_chan_join(&ch, name, NULL, LONG_NS) == 0, "join: %s", mv_errmsg());
-	until = now_ns() + kill_delay(pass_ns);
-	while (now_ns() < until) {
+	until = mvu_now_ns() + kill_delay(pass_ns);
+	while (mvu_now_ns() < until) {
 		rc = mv_chan_recv(&v, ch, 0);
 		if (rc == -EAGAIN)
 			continue;
@@ -1137,8 +1124,8 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 	ck_assert_int_gt(c.pid, 0);
 	ck_assert_int_eq(mv_chan_create(&ch, name, &o), 0);
 	mv_test_write_byte(c.to, 'G');
-	until = now_ns() + kill_delay(pass_ns);
-	while (now_ns() < until) {
+	until = mvu_now_ns() + kill_delay(pass_ns);
+	while (mvu_now_ns() < until) {
 		rc = mv_chan_loan(&v, ch, 0);
 		if (rc == -EAGAIN) {
 			mv_chan_get_stats(&stats, ch); /* admits and collects */
@@ -1149,10 +1136,11 @@ static void round_kill_consumer(long long pass_ns, int *slots_back)
 	}
 	kill_and_reap(&c);
 	/* The producer finds the consumer dead and takes back every slot it held. */
-	deadline = now_ns() + LONG_NS;
+	deadline = mvu_now_ns() + LONG_NS;
 	for (;;) {
 		ck_assert_int_eq(mv_chan_get_stats(&stats, ch), 0);
-		if ((stats.free_slots == CHAN_SLOTS && !stats.consumers) || now_ns() >= deadline)
+		if ((stats.free_slots == CHAN_SLOTS && !stats.consumers) ||
+		    mvu_now_ns() >= deadline)
 			break;
 		usleep(200);
 	}
@@ -1199,7 +1187,7 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 
 	rng_state = 0xc4a77e1ULL;
 	/* One create, 64 loan/send, close: the span kills are spread over. */
-	t0 = now_ns();
+	t0 = mvu_now_ns();
 	for (round = 0; round < 8; round++) {
 		ck_assert_int_eq(mv_chan_create(&ch, new_name(name, sizeof(name)), &o), 0);
 		for (i = 0; i < 64; i++) {
@@ -1208,8 +1196,8 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 		}
 		ck_assert_int_eq(mv_chan_close(ch), 0);
 	}
-	pass_ns = (now_ns() - t0) / 8;
-	fds = count_fds();
+	pass_ns = (mvu_now_ns() - t0) / 8;
+	fds = mv_test_count_fds();
 	for (round = 0; round < rounds; round++) {
 		round_kill_producer(pass_ns, &k, &epipe);
 		round_kill_consumer(pass_ns, &slots_back);
@@ -1218,7 +1206,7 @@ START_TEST(channel_operations_killed_at_random_points_leave_nothing_corrupt_or_l
 			k.leaked++;
 		sweep_names();
 	}
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	fprintf(stderr, "faults: sigkill channel ops (create/join/loan/send/recv/close, kill in "
 			"[0, %lld us)): %d rounds: %d producers killed -> %d consumers got every "
 			"message then EPIPE; %d consumers killed -> slots back %d/%d; %d create/close "

@@ -15,7 +15,6 @@
 #include "testlib.h"
 #include "../lib/segment_layout.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -67,20 +66,7 @@ static void unlink_names(void)
 /* Runner side: remove whatever this run's tests left in /dev/shm (failed or killed tests). */
 static void sweep_names(void)
 {
-	char needle[48], path[300];
-	struct dirent *e;
-	DIR *d = opendir("/dev/shm");
-
-	if (!d)
-		return;
-	snprintf(needle, sizeof(needle), "-%s-", run_tag);
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "mvtest-", 7) == 0 && strstr(e->d_name, needle)) {
-			snprintf(path, sizeof(path), "/%s", e->d_name);
-			shm_unlink(path);
-		}
-	}
-	closedir(d);
+	mv_test_sweep_names(run_tag);
 }
 
 /* ------------------------------------------------------------------ child processes */
@@ -241,19 +227,6 @@ static uint64_t rnd(void)
 static uint64_t rnd_below(uint64_t n)
 {
 	return n ? rnd() % n : 0;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 /* ------------------------------------------------------------------ names and creation */
@@ -1666,7 +1639,8 @@ START_TEST(a_thousand_corrupted_headers_are_refused_with_ebadmsg_and_never_crash
 	ck_assert_int_eq(mv_segment_close(s), 0);
 
 	ro.flags = MV_SEGMENT_READONLY;
-	fds = count_fds();
+	fds = mv_test_count_fds();
+	ck_assert_int_ge(fds, 0);
 	rng_state = 20240601;
 	for (i = 0; i < 1000; i++) {
 		kind = i % K_KINDS;
@@ -1688,7 +1662,7 @@ START_TEST(a_thousand_corrupted_headers_are_refused_with_ebadmsg_and_never_crash
 	}
 	for (kind = 0; kind < K_KINDS; kind++)
 		ck_assert_int_eq(hits[kind], 100);
-	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(mv_test_count_fds(), fds);
 	free(buf);
 	free(tmpl);
 }

@@ -105,6 +105,20 @@ void mv_test_sweep_names(const char *tag)
 	for_each_name(tag, shm_unlink);
 }
 
+int mv_test_count_fds(void)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
+
 int mv_test_read_byte(int fd, int timeout_ms)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
@@ -201,18 +215,4 @@ char *mv_test_read_data(const char *name, size_t *len)
 	}
 	fclose(f);
 	return data;
-}
-
-int mv_test_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the directory's own descriptor */
 }

@@ -1,6 +1,7 @@
 /*
  * tests/testlib.h - what every Check program shares: running a suite, skipping with a reason,
- * unique names for shared objects, reading test data.
+ * unique names for shared objects (and sweeping them), counting descriptors, bytes over pipes,
+ * child processes, reading test data. The monotonic clock is util/mvutil.h's.
  */
 #ifndef MEMVIEW_TESTLIB_H
 #define MEMVIEW_TESTLIB_H
@@ -44,6 +45,9 @@ const char *mv_test_name(char *buf, size_t cap, const char *tag);
 int mv_test_count_names(const char *tag);
 void mv_test_sweep_names(const char *tag);
 
+/* Open descriptors of this process (not counting the one that reads /proc/self/fd), or -1. */
+int mv_test_count_fds(void);
+
 /* A byte over a pipe: read_byte waits at most @timeout_ms and returns the byte or -1. */
 int mv_test_read_byte(int fd, int timeout_ms);
 void mv_test_write_byte(int fd, char c);
@@ -76,9 +80,6 @@ int mv_test_reap(struct mv_test_child *c);
 
 /* Read a whole file from tests/data (MV_TEST_DATA); malloc'ed, NUL-terminated; NULL on error. */
 char *mv_test_read_data(const char *name, size_t *len);
-
-/* The number of descriptors this process has open (from /proc/self/fd), or -1. */
-int mv_test_count_fds(void);
 
 /* Assert a memview call failed with @err and its message contains @needle. */
 #define ck_assert_mv_err(call, err, needle)                                                   \

@@ -10,10 +10,11 @@
 # victims (fork needs no tracing decision; exec does).
 #
 # A shell test (TEST ends in .sh) runs natively, against a shadow of the build directory in which
-# every program of tools/ and tests/tools/ is a small script that runs the real program under
-# valgrind the same way (valgrind.sh --run). So every memview program a script starts is traced -
-# also one started through setpriv, script(1) or "sh -c" - and the shells, grep and sed are not
-# (they are not ours, and a traced shell traces its hundreds of subshells: ten times slower).
+# every program of tools/, bench/ and tests/tools/ is a small script that runs the real program
+# under valgrind the same way (valgrind.sh --run). So every memview program a script starts is
+# traced - also one started through setpriv, script(1) or "sh -c" - and the shells, grep and sed
+# are not (they are not ours, and a traced shell traces its hundreds of subshells: ten times
+# slower).
 # Programs that a traced program execs are traced unless they are system programs (/usr/...).
 # The exceptions are in lsshm.sh: the processes it starts to hold segments (shmuser, "mvshm
 # hold", "mvshm create --memfd") run natively there, since lsshm is checked to name them and
@@ -118,8 +119,8 @@ logdir=$(cd "$logdir" && pwd)
 chmod 1777 "$logdir"
 
 # shadow_dir REAL SHADOW: SHADOW mirrors directory REAL - entries are symbolic links, except
-# tools/, tests/ and tests/tools/, which are mirrored in turn, and the programs in those, which
-# become scripts running the real program under valgrind.
+# tools/, bench/, tests/ and tests/tools/, which are mirrored in turn, and the programs in those,
+# which become scripts running the real program under valgrind.
 shadow_dir()
 {
 	mkdir -p "$2" || exit 99
@@ -128,7 +129,7 @@ shadow_dir()
 		base=${entry##*/}
 		rel=${entry#"$builddir"/}
 		case $rel in
-		tools | tests | tests/tools)
+		tools | bench | tests | tests/tools)
 			shadow_dir "$entry" "$2/$base"
 			continue
 			;;

@@ -25,7 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../util/cli.h"
+#include "toolcli.h"
 #include "shmscan.h"
 
 /* Column kinds: how a value is shown and sorted. */

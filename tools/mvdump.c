@@ -22,7 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "memview.h"
+#include "../util/cli.h"
+#include "../util/mvutil.h"
+#include "toolcli.h"
 
 enum output { OUT_LIST, OUT_HEX, OUT_XXD };
 
@@ -111,14 +114,12 @@ static void read_all(int fd, struct input *in, uint64_t limit)
 		want = cap - len;
 		if (want > limit - len)
 			want = (size_t)(limit - len);
-		n = read(fd, buf + len, want);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = mvu_read_full(fd, buf + len, want);
 		if (n < 0)
 			cli_fail("cannot read %s: %s", in->name, strerror(errno));
-		if (n == 0)
-			break;
 		len += (size_t)n;
+		if ((size_t)n < want)
+			break; /* end of input */
 	}
 	in->heap = buf;
 	in->data = buf;

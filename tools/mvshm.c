@@ -26,8 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "memview.h"
+#include "../util/cli.h"
+#include "../util/mvutil.h"
+#include "toolcli.h"
 #include "mvshm.h"
+#include "shmscan.h"
 
 struct command {
 	const char *name;
@@ -107,16 +111,6 @@ static CLI_NORETURN void usage(void)
 }
 
 /* ------------------------------------------------------------------ names and handles */
-
-const char *shm_name(const char *name)
-{
-	static const char prefix[] = "/dev/shm/";
-
-	if (strncmp(name, prefix, sizeof(prefix) - 1) == 0 &&
-	    !strchr(name + sizeof(prefix) - 1, '/') && name[sizeof(prefix) - 1])
-		return name + sizeof(prefix) - 2;
-	return name;
-}
 
 /* Any other name with a second slash is the path of a memfd's descriptor, not a POSIX name. */
 static int is_memfd_path(const char *name)
@@ -573,35 +567,18 @@ static int cmd_rm(struct args *a)
 /* Read up to @len bytes; fewer only at end of input. Exits on error. */
 static size_t read_full(int fd, void *buf, size_t len, const char *what)
 {
-	size_t done = 0;
-	ssize_t n;
+	ssize_t n = mvu_read_full(fd, buf, len);
 
-	while (done < len) {
-		n = read(fd, (char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			cli_fail("cannot read %s: %s", what, strerror(errno));
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return done;
+	if (n < 0)
+		cli_fail("cannot read %s: %s", what, strerror(errno));
+	return (size_t)n;
 }
 
+/* Write all @len bytes. Exits on error. */
 static void write_full(int fd, const void *buf, size_t len, const char *what)
 {
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = write(fd, (const char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			cli_fail("cannot write %s: %s", what, strerror(errno));
-		done += (size_t)n;
-	}
+	if (mvu_write_full(fd, buf, len) < 0)
+		cli_fail("cannot write %s: %s", what, strerror(errno));
 }
 
 static CLI_NORETURN void too_large(const char *name, const char *what, size_t cap)

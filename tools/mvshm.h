@@ -1,7 +1,8 @@
 /*
- * tools/mvshm.h - what the commands of mvshm(1) share: the parsed command line, and names.
- * The commands live in mvshm.c, but for gc (mvshm_gc.c), which works on every object in /dev/shm
- * through the survey lsshm prints (shmscan.c).
+ * tools/mvshm.h - what the commands of mvshm(1) share: the parsed command line. The commands
+ * live in mvshm.c, but for gc (mvshm_gc.c), which works on every object in /dev/shm through the
+ * survey lsshm prints (shmscan.c). mvshm.c calls mvshm_gc.c, never the other way round: what
+ * both need of names (shm_name) is shmscan.c's.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -42,9 +43,6 @@ struct args {
 	uint64_t older_than;  /* gc: seconds */
 	int verbose;
 };
-
-/* shm_name - "/dev/shm/NAME" is what lsshm and ls show; the library wants "/NAME". */
-const char *shm_name(const char *name);
 
 /* cmd_gc - "mvshm gc": remove stale objects from /dev/shm. Returns the exit status. */
 int cmd_gc(struct args *a);

@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../util/cli.h"
+#include "toolcli.h"
 #include "mvshm.h"
 #include "shmscan.h"
 

@@ -588,3 +588,13 @@ out:
 	close(fd); /* drops the lock */
 	return rc;
 }
+
+const char *shm_name(const char *name)
+{
+	static const char prefix[] = "/dev/shm/";
+
+	if (strncmp(name, prefix, sizeof(prefix) - 1) == 0 &&
+	    !strchr(name + sizeof(prefix) - 1, '/') && name[sizeof(prefix) - 1])
+		return name + sizeof(prefix) - 2;
+	return name;
+}

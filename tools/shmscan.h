@@ -97,4 +97,10 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 /* shm_kind_name - "yes", "no", "bad", "?" as lsshm's MEMVIEW column says it. */
 const char *shm_kind_name(enum shm_kind kind);
 
+/*
+ * shm_name - "/NAME" for "/dev/shm/NAME", which is what lsshm and ls show, and @name itself
+ * otherwise: the library wants "/NAME".
+ */
+const char *shm_name(const char *name);
+
 #endif /* MEMVIEW_TOOLS_SHMSCAN_H */

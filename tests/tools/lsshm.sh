@@ -30,17 +30,10 @@ set -u
 LSSHM=$top_builddir/tools/lsshm
 MVSHM=$top_builddir/tools/mvshm
 SHMUSER=$top_builddir/tests/tools/shmuser
+. "$top_srcdir/tests/tools/lib.sh"
 
-for p in "$LSSHM" "$MVSHM" "$SHMUSER"; do
-	if [ ! -x "$p" ]; then
-		echo "SKIP: $p is not built"
-		exit 77
-	fi
-done
-if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
-	echo "SKIP: no writable /dev/shm for POSIX shared memory"
-	exit 77
-fi
+need "$LSSHM" "$MVSHM" "$SHMUSER"
+need_shm
 
 # gc and stale detection need to see every process: root does, unless some are closed even to
 # root (non-dumpable processes without CAP_SYS_PTRACE, as in some containers). Anyone else, and
@@ -68,7 +61,7 @@ if [ -z "${LSSHM_TEST_IN_NS:-}" ]; then
 	fi
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lsshm-test.XXXXXX") || exit 1
+make_tmp lsshm
 prefix=/mvtest-$$
 bg=
 cleanup()
@@ -79,41 +72,6 @@ cleanup()
 	wait 2>/dev/null
 	rm -f /dev/shm/"${prefix#/}"-*
 	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-failures=0
-checks=0
-
-fail()
-{
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-# expect STATUS DESCRIPTION -- COMMAND...: run COMMAND with its output in $tmp/out and $tmp/err.
-expect()
-{
-	want=$1
-	what=$2
-	shift 3
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" != "$want" ]; then
-		fail "$what: exit status $got, expected $want: $*"
-		sed 's/^/    stdout: /' "$tmp/out"
-		sed 's/^/    stderr: /' "$tmp/err"
-		return 1
-	fi
-	return 0
-}
-
-check_eq()
-{
-	checks=$((checks + 1))
-	[ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
 # has FILE REGEX DESCRIPTION: a line of FILE matches the extended REGEX.
@@ -183,19 +141,6 @@ ready()
 		n=$((n + 1))
 	done
 	fail "$2: not ready within 10 s"
-	return 1
-}
-
-# busy NAME: wait until a live process holds views of NAME (a background `mvshm hold`).
-busy()
-{
-	n=0
-	while [ $n -lt 100 ]; do
-		"$MVSHM" info "$1" 2>/dev/null | grep -q '^Busy: *yes' && return 0
-		sleep 0.1
-		n=$((n + 1))
-	done
-	fail "$1: no holder appeared within 10 s"
 	return 1
 }
 
@@ -797,5 +742,4 @@ for col in $(sed -n 's/^ \{2,\}\([A-Z][A-Z]*\)  .*/\1/p' "$tmp/help" | sort -u);
 	fi
 done
 
-echo "$checks checks, $failures failures"
-[ "$failures" = 0 ]
+finish

@@ -23,6 +23,7 @@ set -u
 MVDUMP=$top_builddir/tools/mvdump
 GOLDEN=$top_srcdir/tests/tools/golden
 PY=${PYTHON313:-}
+. "$top_srcdir/tests/tools/lib.sh"
 regenerate=0
 [ "${1:-}" = --regenerate ] && regenerate=1
 
@@ -34,8 +35,7 @@ then
 fi
 
 # A Python that is really 3.13: the oracle's semantics are CPython 3.13's.
-if [ -n "$PY" ] && ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
-	>/dev/null 2>&1; then
+if [ -n "$PY" ] && ! is_python313 "$PY"; then
 	echo "note: PYTHON313='$PY' is not a working Python 3.13; no cross-check with CPython"
 	PY=
 fi
@@ -43,24 +43,13 @@ if [ $regenerate = 1 ]; then
 	[ -n "$PY" ] || { echo "--regenerate needs PYTHON313" >&2; exit 1; }
 	command -v xxd >/dev/null || { echo "--regenerate needs xxd" >&2; exit 1; }
 	mkdir -p "$GOLDEN"
-elif [ ! -x "$MVDUMP" ]; then
-	echo "SKIP: $MVDUMP is not built"
-	exit 77
+else
+	need "$MVDUMP"
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvdump-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+make_tmp mvdump
 in=$tmp/in
 mkdir "$in"
-failures=0
-checks=0
-
-fail()
-{
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
 
 # ---------------------------------------------------------------- inputs
 # Octal escapes: dash's printf has no \x.
@@ -317,8 +306,8 @@ if [ $regenerate = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- the tool's own messages
-# expect NAME STATUS STDOUT-FIRST-LINE STDERR-FIRST-LINE [OPTIONS...] (on seq16; "*" = anything)
-expect()
+# msg_case NAME STATUS STDOUT-LINE-1 STDERR-LINE-1 [OPTIONS...]: mvdump on seq16 ("*": anything)
+msg_case()
 {
 	name=$1 status=$2 out1=$3 err1=$4
 	shift 4
@@ -341,45 +330,45 @@ expect()
 version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/config.h" 2>/dev/null)
 [ -n "$version" ] || version=*
 [ "$version" = "*" ] || version="mvdump from memview $version"
-expect version		0 "$version" ""	--version
-expect version_short	0 "$version" ""	-V
-expect help		0 ""  ""	--help
-expect help_short	0 ""  ""	-h
-expect help_wins	0 ""  ""	-f Z --help
-expect bad_long_option	2 ""  "mvdump: unrecognized option '--bogus'" --bogus
-expect bad_short_option	2 ""  "mvdump: invalid option -- 'z'" -z
-expect missing_argument	2 ""  "mvdump: option requires an argument -- 'f'" -f
-expect bad_format	2 ""  "*" -f Z
-expect empty_format	2 ""  "*" -f ''
-expect two_item_format	2 ""  "*" -f BB
-expect std_size_n	2 ""  "*" -f '<n'
-expect step_zero	2 ""  "mvdump: invalid --slice argument: '::0': slice step cannot be zero" \
+msg_case version		0 "$version" ""	--version
+msg_case version_short	0 "$version" ""	-V
+msg_case help		0 ""  ""	--help
+msg_case help_short	0 ""  ""	-h
+msg_case help_wins	0 ""  ""	-f Z --help
+msg_case bad_long_option	2 ""  "mvdump: unrecognized option '--bogus'" --bogus
+msg_case bad_short_option	2 ""  "mvdump: invalid option -- 'z'" -z
+msg_case missing_argument	2 ""  "mvdump: option requires an argument -- 'f'" -f
+msg_case bad_format	2 ""  "*" -f Z
+msg_case empty_format	2 ""  "*" -f ''
+msg_case two_item_format	2 ""  "*" -f BB
+msg_case std_size_n	2 ""  "*" -f '<n'
+msg_case step_zero	2 ""  "mvdump: invalid --slice argument: '::0': slice step cannot be zero" \
 	--slice ::0
-expect bad_slice	2 ""  "mvdump: invalid --slice argument: '5' (expected START:STOP:STEP)" \
+msg_case bad_slice	2 ""  "mvdump: invalid --slice argument: '5' (expected START:STOP:STEP)" \
 	--slice 5
-expect bad_slice_4	2 ""  "*" --slice 1:2:3:4
-expect bad_slice_num	2 ""  "*" --slice 1x:2
-expect bad_shape	2 ""  "mvdump: invalid --shape argument: '2,,8' (expected D0,D1,...)" \
+msg_case bad_slice_4	2 ""  "*" --slice 1:2:3:4
+msg_case bad_slice_num	2 ""  "*" --slice 1x:2
+msg_case bad_shape	2 ""  "mvdump: invalid --shape argument: '2,,8' (expected D0,D1,...)" \
 	--shape 2,,8
-expect bad_shape_end	2 ""  "*" --shape 2,
-expect bad_offset	2 ""  "mvdump: invalid --offset argument: '1X'" --offset 1X
-expect negative_length	2 ""  "mvdump: invalid --length argument: '-1'" --length -1
-expect huge_offset	2 ""  "mvdump: --offset argument is too large: '99999999999999999999'" \
+msg_case bad_shape_end	2 ""  "*" --shape 2,
+msg_case bad_offset	2 ""  "mvdump: invalid --offset argument: '1X'" --offset 1X
+msg_case negative_length	2 ""  "mvdump: invalid --length argument: '-1'" --length -1
+msg_case huge_offset	2 ""  "mvdump: --offset argument is too large: '99999999999999999999'" \
 	--offset 99999999999999999999
-expect huge_suffix	2 ""  "mvdump: --length argument is too large: '9000000000E'" \
+msg_case huge_suffix	2 ""  "mvdump: --length argument is too large: '9000000000E'" \
 	--length 9000000000E
-expect hex_sep_long	2 ""  "mvdump: invalid --hex argument 'ab': sep must be length 1." --hex=ab
-expect hex_sep_ascii	2 ""  "mvdump: invalid --hex argument 'é': sep must be ASCII." --hex=é
-expect hex_bad_group	2 ""  "*" --hex=:,x
-expect exclusive	2 ""  "mvdump: --list, --hex and --xxd are mutually exclusive" --list --xxd
-expect two_files	2 ""  "mvdump: unexpected argument: 'b'" a b
-expect missing_file	1 ""  "mvdump: cannot open /nonexistent/x: No such file or directory" \
+msg_case hex_sep_long	2 ""  "mvdump: invalid --hex argument 'ab': sep must be length 1." --hex=ab
+msg_case hex_sep_ascii	2 ""  "mvdump: invalid --hex argument 'é': sep must be ASCII." --hex=é
+msg_case hex_bad_group	2 ""  "*" --hex=:,x
+msg_case exclusive	2 ""  "mvdump: --list, --hex and --xxd are mutually exclusive" --list --xxd
+msg_case two_files	2 ""  "mvdump: unexpected argument: 'b'" a b
+msg_case missing_file	1 ""  "mvdump: cannot open /nonexistent/x: No such file or directory" \
 	/nonexistent/x
-expect directory	1 ""  "mvdump: cannot read $in: Is a directory" "$in"
-expect dev_null		0 "[]" "" /dev/null
-expect stdin_dash	0 "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]" "" -
-expect options_after	0 "[256, 770, 1284, 1798, 2312, 2826, 3340, 3854]" "" - -f H
-expect double_dash	1 ""  "mvdump: cannot open --x: No such file or directory" -- --x
+msg_case directory	1 ""  "mvdump: cannot read $in: Is a directory" "$in"
+msg_case dev_null		0 "[]" "" /dev/null
+msg_case stdin_dash	0 "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]" "" -
+msg_case options_after	0 "[256, 770, 1284, 1798, 2312, 2826, 3340, 3854]" "" - -f H
+msg_case double_dash	1 ""  "mvdump: cannot open --x: No such file or directory" -- --x
 
 # --help: util-linux layout, and every option the man page and the completion know about.
 "$MVDUMP" --help >"$tmp/help"
@@ -533,5 +522,4 @@ else
 	echo "note: no Python 3.13; no cross-check with CPython on random files"
 fi
 
-echo "$((checks - failures)) of $checks checks passed"
-[ $failures = 0 ]
+finish

@@ -18,17 +18,12 @@ set -u
 MVSHM=$top_builddir/tools/mvshm
 MVDUMP=$top_builddir/tools/mvdump
 PY=${PYTHON313:-}
+. "$top_srcdir/tests/tools/lib.sh"
 
-if [ ! -x "$MVSHM" ]; then
-	echo "SKIP: $MVSHM is not built"
-	exit 77
-fi
-if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
-	echo "SKIP: no writable /dev/shm for POSIX shared memory"
-	exit 77
-fi
+need "$MVSHM"
+need_shm
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mvshm-test.XXXXXX") || exit 1
+make_tmp mvshm
 prefix=/mvtest-$$
 holders=
 cleanup()
@@ -41,35 +36,6 @@ cleanup()
 	done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-failures=0
-checks=0
-
-fail()
-{
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-# expect STATUS DESCRIPTION -- COMMAND...: run COMMAND, keep its output in $tmp/out and
-# $tmp/err, and check its exit status.
-expect()
-{
-	want=$1
-	what=$2
-	shift 3
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" != "$want" ]; then
-		fail "$what: exit status $got, expected $want: $*"
-		sed 's/^/    stderr: /' "$tmp/err"
-		return 1
-	fi
-	return 0
-}
 
 # The stderr of the last expect() is one line starting "mvshm: " and containing $1.
 one_line_error()
@@ -81,23 +47,9 @@ one_line_error()
 	fi
 }
 
-# Wait until a live process holds views of segment $1 (a background `mvshm hold`).
-wait_busy()
-{
-	n=0
-	while [ $n -lt 100 ]; do
-		"$MVSHM" info "$1" 2>/dev/null | grep -q '^Busy: *yes' && return 0
-		sleep 0.1
-		n=$((n + 1))
-	done
-	fail "$1: no holder appeared within 10 s"
-	return 1
-}
-
 # A Python for parsing JSON: the configured 3.13 if it works, else any python3.
 JSONPY=
-if [ -n "$PY" ] && "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
-	>/dev/null 2>&1; then
+if is_python313 "$PY"; then
 	JSONPY=$PY
 else
 	if [ -n "$PY" ]; then
@@ -118,12 +70,6 @@ print(json.dumps(v) if isinstance(v, (list, dict)) else v)' "$1" "$2"
 		# The output puts one key per line: "   "key": value,".
 		sed -n "s/^   \"$2\": \\(.*\\)/\\1/p" "$1" | sed 's/,$//; s/^"\(.*\)"$/\1/'
 	fi
-}
-
-check_eq()
-{
-	checks=$((checks + 1))
-	[ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
 # ---------------------------------------------------------------- create, info
@@ -251,7 +197,7 @@ one_line_error "shrink" "shrink while held"
 "$MVSHM" hold "$s" &
 hold_pid=$!
 holders="$holders $hold_pid"
-if wait_busy "$s"; then
+if busy "$s"; then
 	expect 1 "rm while a background hold runs" -- "$MVSHM" rm "$s"
 	one_line_error "holds views" "rm while a background hold runs"
 	checks=$((checks + 1))
@@ -271,7 +217,7 @@ expect 0 "create for readonly hold" -- "$MVSHM" create "$s-ro" --size 16
 "$MVSHM" hold --readonly "$s-ro" &
 hold_pid=$!
 holders="$holders $hold_pid"
-if wait_busy "$s-ro"; then
+if busy "$s-ro"; then
 	expect 1 "rm while a readonly hold runs" -- "$MVSHM" rm "$s-ro"
 	expect 0 "info while a readonly hold runs" -- "$MVSHM" info "$s-ro" --json
 	check_eq "readonly holder has no slot" "$(json_get "$tmp/out" holders)" "[]"
@@ -413,5 +359,4 @@ open(sys.argv[2], "wb").write(data)' "${r#/}" "$tmp/raw-expect"
 	expect 0 "rm of the CPython segment" -- "$MVSHM" rm "$r"
 fi
 
-echo "$checks checks, $failures failures"
-[ "$failures" = 0 ]
+finish

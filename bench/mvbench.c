@@ -1,13 +1,14 @@
 /*
- * tools/mvbench.c - mvbench(1): memview's benchmarks.
+ * bench/mvbench.c - mvbench(1): memview's benchmarks, the front end of what bench/ measures.
  *
  *   mvbench handoff   hand messages between two pinned processes: memview channel (spinning,
  *                     sleeping) against a pipe, a unix socket and shm + memcpy, with the floor
  *                     and a futex round trip measured in the same run (bench/handoff.c)
  *   mvbench views     the view-operation benchmark: runs bench_views (bench/bench_views.c),
- *                     found next to mvbench or in the build tree, with the remaining arguments.
+ *                     which make builds next to mvbench, with the remaining arguments.
  *                     bench_views interposes malloc to count allocations, which is why it stays
  *                     a program of its own rather than a function linked into mvbench.
+ *   mvbench uring     io_uring fixed reads into registered buffers (bench/uring.c)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -22,9 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "../bench/handoff.h"
-#include "../bench/uring.h"
+#include "../util/cli.h"
+#include "handoff.h"
+#include "uring.h"
 
 #define MAX_SIZES 64
 #define MAX_MESSAGE ((uint64_t)1 << 30)
@@ -86,11 +87,10 @@ static int executable(const char *path)
 	return access(path, X_OK) == 0;
 }
 
-/* bench_views: $MVBENCH_BENCH_VIEWS, next to us, in the build tree (bench/, from .libs), $PATH. */
+/* bench_views: $MVBENCH_BENCH_VIEWS, next to us (also from the build tree's .libs), $PATH. */
 static CLI_NORETURN void run_views(int argc, char **argv)
 {
-	static const char *const rel[] = { "bench_views", "../bench/bench_views",
-					   "../../bench/bench_views", NULL };
+	static const char *const rel[] = { "bench_views", "../bench_views", NULL };
 	char self[PATH_MAX], path[PATH_MAX + 64], *slash;
 	const char *env = getenv("MVBENCH_BENCH_VIEWS");
 	ssize_t n;
@@ -120,8 +120,8 @@ static CLI_NORETURN void run_views(int argc, char **argv)
 	argv[0] = path;
 	(void)argc;
 	execvp(path, argv);
-	cli_fail("cannot run %s: %s (build it with 'make bench/bench_views', or name it in "
-		 "MVBENCH_BENCH_VIEWS)", path, strerror(errno));
+	cli_fail("cannot run %s: %s (make builds it in bench/ and does not install it; name it "
+		 "in MVBENCH_BENCH_VIEWS)", path, strerror(errno));
 }
 
 /* ------------------------------------------------------------------ handoff */
@@ -146,31 +146,6 @@ static int parse_sizes(const char *arg, size_t *out)
 	if (!n)
 		cli_usage_error("invalid size argument: '%s'", arg);
 	return n;
-}
-
-static unsigned parse_methods(const char *arg)
-{
-	char *copy = strdup(arg), *tok, *save = NULL;
-	unsigned mask = 0;
-	int m;
-
-	if (!copy)
-		cli_fail("out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "all") == 0) {
-			mask |= (1u << HO_NMETHODS) - 1;
-			continue;
-		}
-		m = ho_method_parse(tok);
-		if (m < 0)
-			cli_usage_error("unknown method '%s' (spin, sleep, pipe, unix, shm-memcpy)",
-					tok);
-		mask |= 1u << m;
-	}
-	free(copy);
-	if (!mask)
-		cli_usage_error("invalid methods argument: '%s'", arg);
-	return mask;
 }
 
 static double parse_positive(const char *arg, const char *what)
@@ -264,7 +239,9 @@ static int run_handoff(int argc, char **argv)
 			nsizes = parse_sizes(optarg, sizes);
 			break;
 		case 'm':
-			cfg.methods = parse_methods(optarg);
+			cfg.methods = cli_names_arg(optarg, "method", ho_method_parse,
+						    (1u << HO_NMETHODS) - 1,
+						    "spin, sleep, pipe, unix, shm-memcpy");
 			break;
 		case 'p':
 			if (strcmp(optarg, "untouched") == 0)

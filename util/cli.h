@@ -1,20 +1,24 @@
 /*
- * tools/cli.h - what the memview tools (mvdump, mvshm, mvbench, lsshm) share: the program name,
- * the util-linux usage layout, --version, error exits with the project's statuses, and parsing
- * of sizes, integer lists and Python slices.
+ * util/cli.h - the command-line conventions every memview program follows: the program name,
+ * the util-linux usage layout, --version, error exits with the project's statuses, parsing of
+ * sizes and integer lists, and JSON strings.
  *
- * Exit statuses, the same for every tool and documented in each man page:
+ * Who may use it: the programs of tools/ (mvdump, mvshm, lsshm) and bench/ (mvbench,
+ * bench_views); not the library. Part of util/, which depends on the library's public API and
+ * nothing else of the tree: it includes nothing from tools/, bench/ or tests/. What only the
+ * tools need (Python slices, durations, column lists, util-linux sizes) is in tools/toolcli.h.
+ *
+ * Exit statuses, the same for every program and documented in each man page:
  *   0 success, 1 failure (I/O, or an operation memview refused), 2 usage error.
  *
  * SPDX-License-Identifier: MIT
  */
-#ifndef MEMVIEW_TOOLS_CLI_H
-#define MEMVIEW_TOOLS_CLI_H
+#ifndef MEMVIEW_UTIL_CLI_H
+#define MEMVIEW_UTIL_CLI_H
 
 #include <stdint.h>
 #include <stdio.h>
-
-#include "memview.h"
+#include <sys/types.h>
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILURE 1
@@ -120,38 +124,6 @@ int cli_parse_ssize(const char *s, ssize_t *out);
  */
 int cli_parse_list(const char *s, ssize_t **out, int *n);
 
-/*
- * cli_parse_slice - Python slice syntax "START:STOP:STEP" or "START:STOP", each part optional
- * and possibly negative: "::-1", "2:", ":-3", "1:9:2". Omitted parts are MV_NONE. As in Python,
- * integers beyond ssize_t are clamped (so "-99999999999999999999:" means "from the start"), and
- * a step of zero is accepted here and refused by the slicing ("slice step cannot be zero").
- */
-int cli_parse_slice(const char *s, mv_slice *out);
-
-/*
- * cli_parse_duration - a time span: a number of seconds, or numbers each followed by a unit, "90",
- * "90s", "15m", "1h30m", "7d", "2w" (s, m, h, d, w; also sec, min, hour, day, week and their
- * plurals). The result is in seconds.
- */
-int cli_parse_duration(const char *s, uint64_t *out);
-
-/*
- * cli_parse_columns - an -o/--output list: column names separated by commas, in any case. @names
- * are the tool's columns (upper case), @n of them. The indices are stored in @cols (room for @max);
- * a list that starts with '+' adds to the *@ncols already there (the defaults), otherwise replaces
- * them. On -EINVAL the unknown name is copied to @bad; -E2BIG when more than @max are given.
- */
-int cli_parse_columns(const char *list, const char *const *names, size_t n, int *cols, size_t max,
-		      size_t *ncols, char *bad, size_t badlen);
-
-/*
- * Formatting, util-linux's way. cli_format_size: "512B", "4K", "4.3K", "1.5M" (powers of 1024,
- * one decimal when it is not zero). cli_format_duration: "5s", "12m5s", "3h12m", "2d3h".
- * Both write into @buf and return it.
- */
-const char *cli_format_size(uint64_t bytes, char *buf, size_t len);
-const char *cli_format_duration(uint64_t seconds, char *buf, size_t len);
-
 /* cli_json_string - write @s to @out as a JSON string: quoted, with '"', '\\' and control
  * characters escaped (bytes >= 0x80 pass through: the tools' strings are UTF-8 or ASCII). */
 void cli_json_string(FILE *out, const char *s);
@@ -162,6 +134,14 @@ void cli_json_string(FILE *out, const char *s);
  */
 uint64_t cli_size_arg(const char *s, const char *what);
 ssize_t cli_ssize_arg(const char *s, const char *what);
-uint64_t cli_duration_arg(const char *s, const char *what);
 
-#endif /* MEMVIEW_TOOLS_CLI_H */
+/*
+ * cli_names_arg - a comma-separated list of names as a bit mask: @lookup gives each name's bit
+ * number (-1 for an unknown name), and "all" stands for every bit of @all. Exits with status 2
+ * and "mvbench: unknown <what> '<name>' (<choices>)" on an unknown name, or "mvbench: invalid
+ * <what>s argument: '<s>'" when the list names nothing.
+ */
+unsigned cli_names_arg(const char *s, const char *what, int (*lookup)(const char *name),
+		       unsigned all, const char *choices);
+
+#endif /* MEMVIEW_UTIL_CLI_H */
