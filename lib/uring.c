@@ -46,75 +46,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define UD_KIND_READ 1u
-#define UD_KIND_WRITE 2u
-#define UD_KIND_TAG 3u
-
-/* What occupies a slot: one of the MV_URING_SLOT_* kinds and what releasing it takes. */
-struct slot_mem {
-	int kind;                    /* MV_URING_SLOT_* */
-	int readonly;                /* views are readonly */
-	int shared;                  /* MAP_SHARED shm or memfd (from /proc/self/maps) */
-	char *base;
-	size_t len;                  /* bytes registered */
-	size_t map_len;              /* ALLOC: bytes mmap'ed */
-	mv_release_fn release; /* WRAP */
-	void *ctx;                   /* WRAP */
-	mv_buffer held;              /* ATTACH: the export of the attached exporter */
-};
-
-struct uring_slot {
-	mv_exporter exp;     /* first: views and I/Os in flight (exp.exports) */
-	struct mv_uring *t;
-	unsigned index;
-	long inflight;       /* atomic: I/Os prepared and not yet completed */
-	uint32_t gen;        /* generation in the tag of the memory registered now; under t->mu */
-	struct slot_mem mem; /* changed only under t->mu with the exports locked */
-};
-
-/* A replaced buffer waiting for its tag completion. */
-struct retired {
-	struct retired *next;
-	unsigned index;
-	uint32_t gen;
-	struct slot_mem mem;
-};
-
-/* A prepared I/O: state 0 when free, else live (generation, kind, slot). */
-struct uring_req {
-	uint32_t cookie;
-	uint32_t state;
-};
-
-#define REQ_BITS 20
-#define REQ_GEN_BITS 12
-#define REQ_CHUNK 1024u
-#define REQ_MAX (1u << REQ_BITS)
-#define REQ_STATE(gen, kind, index) (1u << 31 | (gen) << 16 | (kind) << 14 | (index))
-
-struct mv_uring {
-	struct io_uring *ring;    /* the caller's */
-	unsigned nslots;
-	unsigned serial;          /* 8 bits, in every user_data of this table */
-	unsigned features;        /* MV_URING_FEATURE_* */
-	int registered;           /* 0 after mv_uring_unregister(); under mu */
-	pthread_mutex_t mu;       /* slot changes and the retired list */
-	struct retired *retired;  /* under mu */
-	unsigned npending;        /* entries of @retired; under mu */
-	struct uring_slot *slots;
-	/* Requests: chunks that never move (completions may read them from any thread), a stack
-	 * of free numbers, all under req_mu once the process has threads. */
-	pthread_mutex_t req_mu;
-	struct uring_req *req_chunks[REQ_MAX / REQ_CHUNK];
-	uint32_t *req_free;
-	uint32_t nreq_free, nreq;
-	uint32_t req_gen;
-};
-
-/* Replaced buffers of freed tables, waiting for their tags (generations are process-wide). */
-static struct retired *orphans;
-static pthread_mutex_t orphans_mu = PTHREAD_MUTEX_INITIALIZER;
-
 /* Tag generations and table serials, process-wide, so that no two live tags are alike. */
 static uint32_t next_generation;
 static unsigned next_serial;
@@ -149,11 +80,6 @@ static int register_buffers_sparse(struct io_uring *ring, unsigned nr)
 #endif
 }
 
-static uint64_t ud_make(unsigned kind, unsigned serial, unsigned index, uint32_t low)
-{
-	return (uint64_t)MV_URING_USER_DATA_MAGIC << 56 | (uint64_t)kind << 54 |
-	       (uint64_t)(serial & 0xffu) << 46 | (uint64_t)(index & 0x3fffu) << 32 | low;
-}
 
 /* ------------------------------------------------------------------ mappings */
 
@@ -203,14 +129,14 @@ static int slot_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 }
 
 /* The memory of a slot may change through I/O: views of it are not hashable. */
-static const mv_exporter_ops slot_ops = {
+const mv_exporter_ops mv_uring_slot_ops = {
 	.size = sizeof(mv_exporter_ops),
 	.name = "uring buffer",
 	.get = slot_get,
 	.flags = MV_EXPORTER_UNHASHABLE,
 };
 
-static void mem_release(struct slot_mem *m)
+void mv_uring_mem_release(struct slot_mem *m)
 {
 	switch (m->kind) {
 	case MV_URING_SLOT_ALLOC:
@@ -303,7 +229,7 @@ static int slot_replace(struct mv_uring *t, unsigned index, struct slot_mem *nm,
 	}
 	if (nm->kind != MV_URING_SLOT_EMPTY && (t->features & MV_URING_FEATURE_TAGS)) {
 		gen = __atomic_add_fetch(&next_generation, 1, __ATOMIC_RELAXED);
-		tag = ud_make(UD_KIND_TAG, t->serial, index, gen);
+		tag = mv_uring_ud(UD_KIND_TAG, t->serial, index, gen);
 	}
 	rc = update(t, index, nm->base, nm->len, tag);
 	if (rc < 0) {
@@ -322,7 +248,7 @@ static int slot_replace(struct mv_uring *t, unsigned index, struct slot_mem *nm,
 		r = NULL;
 	} else if (r) {
 		/* Untagged (no tag support): the update waited for the kernel's last use. */
-		mem_release(&s->mem);
+		mv_uring_mem_release(&s->mem);
 	}
 	s->mem = *nm;
 	s->gen = gen;
@@ -577,7 +503,7 @@ int mv_uring_new(mv_uring **out, struct io_uring *ring, unsigned nslots)
 	t->registered = 1;
 	t->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED) & 0xffu;
 	for (i = 0; i < nslots; i++) {
-		t->slots[i].exp.ops = &slot_ops;
+		t->slots[i].exp.ops = &mv_uring_slot_ops;
 		t->slots[i].t = t;
 		t->slots[i].index = i;
 	}
@@ -644,7 +570,7 @@ static int unregister(struct mv_uring *t, int force)
 			memset(&s->mem, 0, sizeof(s->mem));
 		} else {
 			/* No tag to wait for (or no memory to wait in): release now. */
-			mem_release(&s->mem);
+			mv_uring_mem_release(&s->mem);
 		}
 		s->gen = 0;
 	}
@@ -686,10 +612,7 @@ int mv_uring_free(mv_uring *t)
 	 */
 	for (r = t->retired; r; r = next) {
 		next = r->next;
-		pthread_mutex_lock(&orphans_mu);
-		r->next = orphans;
-		orphans = r;
-		pthread_mutex_unlock(&orphans_mu);
+		mv_uring_orphan(r);
 	}
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->req_mu);
@@ -699,276 +622,6 @@ int mv_uring_free(mv_uring *t)
 	free(t->slots);
 	free(t);
 	return 0;
-}
-
-/* ------------------------------------------------------------------ requests */
-
-static void req_lock(struct mv_uring *t)
-{
-	if (!__libc_single_threaded)
-		pthread_mutex_lock(&t->req_mu);
-}
-
-static void req_unlock(struct mv_uring *t)
-{
-	if (!__libc_single_threaded)
-		pthread_mutex_unlock(&t->req_mu);
-}
-
-static struct uring_req *req_at(const struct mv_uring *t, uint32_t id)
-{
-	struct uring_req *chunk = t->req_chunks[id / REQ_CHUNK];
-
-	return chunk ? &chunk[id % REQ_CHUNK] : NULL;
-}
-
-/* A free request number, made live for @kind on @index; its user_data low word in *@low. */
-static int req_take(struct mv_uring *t, unsigned kind, unsigned index, uint32_t cookie,
-		    uint32_t *low)
-{
-	struct uring_req *r;
-	uint32_t id, gen;
-
-	req_lock(t);
-	if (t->nreq_free == 0) {
-		/* Grow by a chunk; the free stack holds every number there is. */
-		uint32_t c = t->nreq / REQ_CHUNK, i, *stack;
-
-		if (t->nreq >= REQ_MAX) {
-			req_unlock(t);
-			return mv_fail(EAGAIN, "%u memview I/Os are in flight: complete some first",
-				       REQ_MAX);
-		}
-		stack = realloc(t->req_free, (t->nreq + REQ_CHUNK) * sizeof(*stack));
-		if (stack)
-			t->req_free = stack;
-		t->req_chunks[c] = stack ? calloc(REQ_CHUNK, sizeof(struct uring_req)) : NULL;
-		if (!t->req_chunks[c]) {
-			req_unlock(t);
-			return mv_fail(ENOMEM, "cannot allocate memview I/O requests");
-		}
-		for (i = 0; i < REQ_CHUNK; i++)
-			t->req_free[t->nreq_free++] = t->nreq + REQ_CHUNK - 1 - i;
-		t->nreq += REQ_CHUNK;
-	}
-	id = t->req_free[--t->nreq_free];
-	gen = t->req_gen++ & ((1u << REQ_GEN_BITS) - 1);
-	req_unlock(t);
-	r = &t->req_chunks[id / REQ_CHUNK][id % REQ_CHUNK];
-	r->cookie = cookie;
-	__atomic_store_n(&r->state, REQ_STATE(gen, kind, index), __ATOMIC_RELEASE);
-	*low = id << REQ_GEN_BITS | gen;
-	return 0;
-}
-
-/* Retire the request @low names if it is live for @kind on @index: 1 and its cookie, or 0. */
-static int req_finish(struct mv_uring *t, uint32_t low, unsigned kind, unsigned index,
-		      uint32_t *cookie)
-{
-	uint32_t id = low >> REQ_GEN_BITS, gen = low & ((1u << REQ_GEN_BITS) - 1);
-	uint32_t want = REQ_STATE(gen, kind, index);
-	struct uring_req *r = id < t->nreq ? req_at(t, id) : NULL;
-
-	/* One compare-and-swap decides, however many threads pass the same completion. */
-	if (!r || !__atomic_compare_exchange_n(&r->state, &want, 0, false, __ATOMIC_ACQ_REL,
-					       __ATOMIC_RELAXED))
-		return 0;
-	*cookie = r->cookie;
-	req_lock(t);
-	t->req_free[t->nreq_free++] = id;
-	req_unlock(t);
-	return 1;
-}
-
-/* ------------------------------------------------------------------ fixed I/O */
-
-/* The slot of @v and the view's offset in it. */
-static int slot_of_view(struct uring_slot **out, size_t *offset, const struct mv_uring *t,
-			const mv_view *v)
-{
-	const struct uring_slot *s;
-	mv_exporter *exp;
-	size_t off, len;
-	char *buf;
-
-	MV_CHECK_ARG(t, "t");
-	MV_CHECK_ARG(v, "v");
-	exp = mv_view_obj(v);
-	if (unlikely(!exp))
-		return -EBADF; /* released: mv_view_obj() said so */
-	if (unlikely(exp->ops != &slot_ops))
-		return mv_fail(EINVAL, "the view is not of an io_uring buffer slot (its exporter "
-				       "is a %s)", exp->ops->name);
-	s = (const struct uring_slot *)exp;
-	if (unlikely(s->t != t))
-		return mv_fail(EINVAL, "the view is of uring slot %u of another table", s->index);
-	if (unlikely(!mv_view_c_contiguous(v)))
-		return mv_fail(EINVAL, "fixed I/O needs a C-contiguous view, and this view of uring "
-				       "slot %u is not", s->index);
-	buf = mv_view_ptr(v);
-	len = (size_t)mv_view_nbytes(v);
-	off = (size_t)(buf - s->mem.base);
-	if (unlikely(buf < s->mem.base || off > s->mem.len || len > s->mem.len - off))
-		return mv_fail(EINVAL, "the view lies outside uring slot %u", s->index);
-	*out = (struct uring_slot *)exp;
-	*offset = off;
-	return 0;
-}
-
-int mv_uring_locate(unsigned *index, size_t *offset, const mv_uring *t, const mv_view *v)
-{
-	struct uring_slot *s;
-	size_t off;
-	int rc;
-
-	rc = slot_of_view(&s, &off, t, v);
-	if (rc < 0)
-		return rc;
-	if (index)
-		*index = s->index;
-	if (offset)
-		*offset = off;
-	return 0;
-}
-
-static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, const mv_view *v,
-		      uint64_t offset, uint32_t cookie, unsigned kind)
-{
-	struct io_uring_sqe *sqe;
-	struct uring_slot *s;
-	uint32_t low = 0;
-	size_t off;
-	int rc;
-
-	rc = slot_of_view(&s, &off, t, v);
-	if (rc < 0)
-		return rc;
-	if (kind == UD_KIND_READ && mv_view_readonly(v))
-		return mv_fail(EROFS, "cannot read into a readonly view of uring slot %u: the kernel "
-				      "would write to it", s->index);
-	if (unlikely(io_uring_sq_space_left(t->ring) == 0))
-		return mv_fail(EAGAIN, "the ring's submission queue is full: submit what is "
-				       "prepared first");
-	rc = req_take(t, kind, s->index, cookie, &low);
-	if (rc < 0)
-		return rc;
-	sqe = io_uring_get_sqe(t->ring); /* there is room: checked above, one thread at a time */
-	/*
-	 * One more export for the I/O. The view holds one of the family, so the count is above
-	 * zero and no invalidating operation can lock the slot now: a plain increment (atomic once
-	 * the process has threads, as for view families) cannot race with a lock.
-	 */
-	mv_exports_add_held(&s->exp);
-	mv_count_inc(&s->inflight);
-	/* A slot is at most 1 GiB, so the length fits the request's 32 bits. */
-	if (kind == UD_KIND_READ)
-		io_uring_prep_read_fixed(sqe, fd, mv_view_ptr(v), (unsigned)mv_view_nbytes(v), offset,
-					 (int)s->index);
-	else
-		io_uring_prep_write_fixed(sqe, fd, mv_view_ptr(v), (unsigned)mv_view_nbytes(v), offset,
-					  (int)s->index);
-	sqe->user_data = ud_make(kind, t->serial, s->index, low);
-	if (out)
-		*out = sqe;
-	return 0;
-}
-
-int mv_uring_prep_read_fixed(struct io_uring_sqe **sqe, mv_uring *t, int fd, const mv_view *v,
-			     uint64_t offset, uint32_t cookie)
-{
-	return prep_fixed(sqe, t, fd, v, offset, cookie, UD_KIND_READ);
-}
-
-int mv_uring_prep_write_fixed(struct io_uring_sqe **sqe, mv_uring *t, int fd, const mv_view *v,
-			      uint64_t offset, uint32_t cookie)
-{
-	return prep_fixed(sqe, t, fd, v, offset, cookie, UD_KIND_WRITE);
-}
-
-/* A tag completion: the kernel is done with a replaced buffer. */
-static void reap_tag(struct mv_uring *t, unsigned index, uint32_t gen)
-{
-	struct retired **pp, *r = NULL;
-
-	pthread_mutex_lock(&t->mu);
-	for (pp = &t->retired; *pp; pp = &(*pp)->next) {
-		if ((*pp)->index == index && (*pp)->gen == gen) {
-			r = *pp;
-			*pp = r->next;
-			t->npending--;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&t->mu);
-	/* Outside the lock: a wrap's callback may call back into the table. */
-	if (r) {
-		mem_release(&r->mem);
-		free(r);
-	}
-}
-
-/* The tag of a replaced buffer whose table was freed: now its memory can go. */
-static void reap_orphan(uint32_t gen)
-{
-	struct retired **pp, *r = NULL;
-
-	pthread_mutex_lock(&orphans_mu);
-	for (pp = &orphans; *pp; pp = &(*pp)->next) {
-		if ((*pp)->gen == gen) {
-			r = *pp;
-			*pp = r->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&orphans_mu);
-	if (r) {
-		mem_release(&r->mem);
-		free(r);
-	}
-}
-
-int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_cqe *cqe)
-{
-	struct uring_slot *s;
-	unsigned kind, serial, index;
-	uint32_t cookie;
-	uint64_t ud;
-
-	MV_CHECK_ARG(cqe, "cqe");
-	if (out)
-		MV_CHECK_SIZED(out, mv_uring_result, MV_URING_RESULT_INIT);
-	ud = cqe->user_data;
-	if (likely((ud >> 56) != MV_URING_USER_DATA_MAGIC))
-		return MV_URING_CQE_FOREIGN;
-	kind = (unsigned)(ud >> 54) & 3u;
-	serial = (unsigned)(ud >> 46) & 0xffu;
-	index = (unsigned)(ud >> 32) & 0x3fffu;
-	if (kind == UD_KIND_TAG) {
-		if (t && serial == t->serial && index < t->nslots)
-			reap_tag(t, index, (uint32_t)ud);
-		else
-			reap_orphan((uint32_t)ud); /* of a table already freed, or of another one */
-		return MV_URING_CQE_INTERNAL;
-	}
-	if (kind != UD_KIND_READ && kind != UD_KIND_WRITE)
-		return MV_URING_CQE_FOREIGN;
-	if (!t || serial != t->serial || index >= t->nslots)
-		return mv_fail(EINVAL, "completion 0x%llx is of a memview I/O of another table",
-			       (unsigned long long)ud);
-	if (unlikely(!req_finish(t, (uint32_t)ud, kind, index, &cookie)))
-		return mv_fail(EINVAL, "completion 0x%llx is of no memview I/O in flight on uring "
-				       "slot %u: was it passed twice?", (unsigned long long)ud,
-			       index);
-	s = &t->slots[index];
-	mv_count_dec(&s->inflight);
-	mv_exports_drop(&s->exp);
-	if (out) {
-		out->res = cqe->res;
-		out->index = index;
-		out->cookie = cookie;
-		out->op = (int)kind;
-	}
-	return MV_URING_CQE_IO;
 }
 
 /* ------------------------------------------------------------------ describing */

@@ -1,6 +1,7 @@
 /*
- * lib/uring_internal.h - what lib/uring.c, lib/uring_init.c and lib/uring_mapping.c share (not
- * installed).
+ * lib/uring_internal.h - what the io_uring modules share (not installed): the table and its
+ * slots (lib/uring.c), fixed I/O and completions (lib/uring_io.c), ring creation and refusals
+ * explained (lib/uring_init.c), judging memory from /proc/self/maps (lib/uring_mapping.c).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -8,6 +9,87 @@
 #define MV_URING_INTERNAL_H
 
 #include "internal.h"
+
+#include <pthread.h>
+
+#define UD_KIND_READ 1u
+#define UD_KIND_WRITE 2u
+#define UD_KIND_TAG 3u
+
+/* What occupies a slot: one of the MV_URING_SLOT_* kinds and what releasing it takes. */
+struct slot_mem {
+	int kind;                    /* MV_URING_SLOT_* */
+	int readonly;                /* views are readonly */
+	int shared;                  /* MAP_SHARED shm or memfd (from /proc/self/maps) */
+	char *base;
+	size_t len;                  /* bytes registered */
+	size_t map_len;              /* ALLOC: bytes mmap'ed */
+	mv_release_fn release; /* WRAP */
+	void *ctx;                   /* WRAP */
+	mv_buffer held;              /* ATTACH: the export of the attached exporter */
+};
+
+struct uring_slot {
+	mv_exporter exp;     /* first: views and I/Os in flight (exp.exports) */
+	struct mv_uring *t;
+	unsigned index;
+	long inflight;       /* atomic: I/Os prepared and not yet completed */
+	uint32_t gen;        /* generation in the tag of the memory registered now; under t->mu */
+	struct slot_mem mem; /* changed only under t->mu with the exports locked */
+};
+
+/* A replaced buffer waiting for its tag completion. */
+struct retired {
+	struct retired *next;
+	unsigned index;
+	uint32_t gen;
+	struct slot_mem mem;
+};
+
+/* A prepared I/O: state 0 when free, else live (generation, kind, slot). */
+struct uring_req {
+	uint32_t cookie;
+	uint32_t state;
+};
+
+#define REQ_BITS 20
+#define REQ_GEN_BITS 12
+#define REQ_CHUNK 1024u
+#define REQ_MAX (1u << REQ_BITS)
+#define REQ_STATE(gen, kind, index) (1u << 31 | (gen) << 16 | (kind) << 14 | (index))
+
+struct mv_uring {
+	struct io_uring *ring;    /* the caller's */
+	unsigned nslots;
+	unsigned serial;          /* 8 bits, in every user_data of this table */
+	unsigned features;        /* MV_URING_FEATURE_* */
+	int registered;           /* 0 after mv_uring_unregister(); under mu */
+	pthread_mutex_t mu;       /* slot changes and the retired list */
+	struct retired *retired;  /* under mu */
+	unsigned npending;        /* entries of @retired; under mu */
+	struct uring_slot *slots;
+	/* Requests: chunks that never move (completions may read them from any thread), a stack
+	 * of free numbers, all under req_mu once the process has threads. */
+	pthread_mutex_t req_mu;
+	struct uring_req *req_chunks[REQ_MAX / REQ_CHUNK];
+	uint32_t *req_free;
+	uint32_t nreq_free, nreq;
+	uint32_t req_gen;
+};
+
+/* A user_data of memview's (the layout is in lib/uring.c's opening comment). */
+static inline uint64_t mv_uring_ud(unsigned kind, unsigned serial, unsigned index, uint32_t low)
+{
+	return (uint64_t)MV_URING_USER_DATA_MAGIC << 56 | (uint64_t)kind << 54 |
+	       (uint64_t)(serial & 0xffu) << 46 | (uint64_t)(index & 0x3fffu) << 32 | low;
+}
+
+/* The exporter operations of a slot: views of a slot are recognised by them. */
+MV_HIDDEN extern const mv_exporter_ops mv_uring_slot_ops;
+/* Give back what a slot held: free, call the wrap's callback, or release the attached export. */
+MV_HIDDEN void mv_uring_mem_release(struct slot_mem *m);
+/* Keep @r, of a table being freed, until its tag arrives (lib/uring_io.c). */
+MV_HIDDEN void mv_uring_orphan(struct retired *r);
 
 /* What /proc/self/maps says about a range of memory. */
 struct map_check {
