@@ -132,6 +132,23 @@ static void chan_seeds(void)
 	program_seeds("fuzz_chan_handback", 27, 120, made, made_len, 3, 0);
 }
 
+static void hostile_seeds(void)
+{
+	/* segment: view, peer rewrites the data offset with a good checksum, view, remap, view */
+	static const uint8_t a[] = { 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 1, 1, 0, 0, 0, 0, 2,
+				     0, 0, 0, 0, 1 };
+	/* segment, typed: peer truncates, victim views, resizes, peer grows, holders */
+	static const uint8_t b[] = { 0, 1, 1, 3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1, 4, 0, 2, 0, 0,
+				     4, 0, 4, 0, 0 };
+	/* channel: loans and receives, the liar lies in its queue and on its connection */
+	static const uint8_t c[] = { 1, 3, 0, 0, 0, 0, 1, 1, 1, 3, 0, 2, 0, 5, 1, 0, 6, 0, 7,
+				     0, 1, 2, 0, 4, 0, 9, 0, 6 };
+	static const uint8_t *const made[] = { a, b, c };
+	static const size_t made_len[] = { sizeof(a), sizeof(b), sizeof(c) };
+
+	program_seeds("fuzz_hostile_peer", 29, 120, made, made_len, 3, 0);
+}
+
 /* A real header: create a memfd segment, read the object back, close it. */
 static void segment_seed(unsigned *n, uint8_t mode, const char *fmt, const ssize_t *shape,
 			 int ndim, size_t data_size)
@@ -199,6 +216,7 @@ int main(int argc, char **argv)
 	format_seeds();
 	view_seeds();
 	chan_seeds();
+	hostile_seeds();
 	segment_seeds();
 	return 0;
 }

@@ -29,8 +29,8 @@
  * The header lock: an OFD write lock on this byte guards changes of the header's static part
  * and holder-slot allocation. The kernel holds it, so nothing of it lives in shared memory, and
  * drops it when its holder dies. It is the last byte of the header page (data starts at a
- * multiple of SEG_ALIGN, so it is never data), away from the low bytes that formats built on a
- * segment lock for their own use (a channel's control segment: 1 to 65).
+ * multiple of SEG_ALIGN, so it is never data), away from the low bytes a format built on a
+ * segment may want to lock for its own use.
  */
 #define SEG_HEADER_LOCK_BYTE 4095
 /* The data starts at a multiple of this, at least one page. */
@@ -67,7 +67,7 @@ struct seg_header {
 	uint32_t reserved0;
 	uint64_t creator_start; /* creator's start time, as in seg_holder */
 	uint64_t created_ns;    /* CLOCK_REALTIME at creation, nanoseconds */
-	uint32_t checksum;      /* low 32 bits of mv_view_hash_bytes() over the bytes before it */
+	uint32_t checksum;      /* low 32 bits of SipHash-1-3, zero key, over the bytes before it */
 	uint32_t seq;           /* odd while a writer changes the static part */
 	/* --- dynamic part --- */
 	char unused[64];        /* 0; never read (version 1 kept a glibc mutex here) */
