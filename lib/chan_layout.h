@@ -186,7 +186,7 @@ MV_HIDDEN int mv_chan_wire_addr(struct sockaddr_un *a, const char *name);
 MV_HIDDEN int mv_chan_wire_send(int sock, const struct chan_wire *m, int pass_fd);
 /*
  * Receive one message without blocking: 1 and *@fd (-1 when it carried none; any further
- * descriptors are closed), 0 at end of file, -EAGAIN, -EBADMSG for anything that is not a whole
+ * descriptors are closed), 0 at end of file (or a reset: the peer closed), -EAGAIN, -EBADMSG for anything that is not a whole
  * message of this version (descriptors closed), or another -errno.
  */
 MV_HIDDEN int mv_chan_wire_recv(int sock, struct chan_wire *m, int *fd);

@@ -119,6 +119,9 @@ int mv_chan_wire_recv(int sock, struct chan_wire *m, int *fd)
 		if (n >= 0 || errno != EINTR)
 			break;
 	}
+	/* A peer that closed with our messages unread resets the connection: that is its end too. */
+	if (n < 0 && errno == ECONNRESET)
+		return 0;
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	take_fds(&msg, fd);
