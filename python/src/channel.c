@@ -56,14 +56,22 @@ PyTypeObject *MvpyChannelStats_Type;
 
 /* ------------------------------------------------------------------ the handle's mutex */
 
+/* A look without pend_mu (the hot path): pushes store the list head with release order. */
+static int chan_has_pending(ChannelObject *self)
+{
+	return __atomic_load_n(&self->pending, __ATOMIC_ACQUIRE) != NULL;
+}
+
 /* Release the views of objects that died while the mutex was held (caller holds it). */
 static void chan_drain(ChannelObject *self)
 {
 	struct slotview *sv, *next;
 
+	if (!chan_has_pending(self))
+		return;
 	pthread_mutex_lock(&self->pend_mu);
 	sv = self->pending;
-	self->pending = NULL;
+	__atomic_store_n(&self->pending, NULL, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&self->pend_mu);
 	for (; sv; sv = next) {
 		next = sv->next;
@@ -72,15 +80,6 @@ static void chan_drain(ChannelObject *self)
 	}
 }
 
-static int chan_has_pending(ChannelObject *self)
-{
-	int any;
-
-	pthread_mutex_lock(&self->pend_mu);
-	any = self->pending != NULL;
-	pthread_mutex_unlock(&self->pend_mu);
-	return any;
-}
 
 /*
  * Let go of the mutex, releasing pending views first. A view pushed after the drain, by a
@@ -107,7 +106,7 @@ static void chan_release_later(ChannelObject *self, struct slotview *sv)
 	}
 	pthread_mutex_lock(&self->pend_mu);
 	sv->next = self->pending;
-	self->pending = sv;
+	__atomic_store_n(&self->pending, sv, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&self->pend_mu);
 	if (pthread_mutex_trylock(&self->mu) == 0)
 		chan_unlock(self);
@@ -545,7 +544,7 @@ static PyObject *channel_take(ChannelObject *self, PyObject *timeout, chan_call 
 
 	if (mvpy_timeout(timeout, &ns) < 0)
 		return NULL;
-	sv = calloc(1, sizeof(*sv));
+	sv = malloc(sizeof(*sv)); /* written by the library on success only */
 	if (!sv)
 		return PyErr_NoMemory();
 	if (chan_wait(self, fn, sv, ns) < 0) {
@@ -570,7 +569,9 @@ static PyObject *channel_loan(ChannelObject *self, PyObject *args, PyObject *kw)
 	static const char *kwlist[] = { "timeout", NULL };
 	PyObject *timeout = Py_None;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:loan", (char **)kwlist, &timeout))
+	/* The common call, recv() or loan(), skips the argument parser: it is per message. */
+	if ((PyTuple_GET_SIZE(args) || kw) &&
+	    !PyArg_ParseTupleAndKeywords(args, kw, "|O:loan", (char **)kwlist, &timeout))
 		return NULL;
 	return channel_take(self, timeout, call_loan, &MvpyLoan_Type);
 }
@@ -591,7 +592,9 @@ static PyObject *channel_recv(ChannelObject *self, PyObject *args, PyObject *kw)
 	static const char *kwlist[] = { "timeout", NULL };
 	PyObject *timeout = Py_None;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:recv", (char **)kwlist, &timeout))
+	/* The common call, recv() or loan(), skips the argument parser: it is per message. */
+	if ((PyTuple_GET_SIZE(args) || kw) &&
+	    !PyArg_ParseTupleAndKeywords(args, kw, "|O:recv", (char **)kwlist, &timeout))
 		return NULL;
 	return channel_take(self, timeout, call_recv, &MvpyMessage_Type);
 }
