@@ -21,7 +21,8 @@
 #                    the block with numpy.ndarray(buffer=...) - zero-copy on the receiving side.
 #   Queue            multiprocessing.Queue.put(array) / get(): pickled through a pipe.
 # C rows: "mvbench handoff --quick --methods spin,sleep --sizes 64,1M --payload untouched",
-# run first, its one-way p50 from its JSON.
+# run first, its one-way p50 from its JSON. --parts instead times, in one process, what a
+# message costs the interpreter (the calls, numpy.asarray) without the cross-core handoff.
 #
 # SPDX-License-Identifier: MIT
 import argparse
@@ -197,6 +198,61 @@ def run_queue(size, n, cpus):
     return samples
 
 
+# ---------------------------------------------------------------------------- parts
+
+
+def parts(n=200000):
+    """Where a message's Python time goes, in one process (no cross-core latency): ns each."""
+    import threading
+
+    name = "/pyhandoff-parts-%d" % os.getpid()
+    prod = memview.Channel.create(name, slots=4, slot_size=64, spin=True)
+    t = threading.Thread(target=prod.wait_consumers, args=(1, 10))
+    t.start()
+    cons = memview.Channel.join(name, timeout=10)
+    t.join()
+
+    def whole():
+        loan = prod.loan()
+        a = np.asarray(loan)
+        a[0] = 1
+        del a
+        prod.send(loan)
+        msg = cons.recv()
+        a = np.asarray(msg)
+        int(a[0])
+        del a
+        msg.release()
+
+    def calls():
+        prod.send(prod.loan())
+        cons.recv().release()
+
+    held = []
+
+    def asarray():
+        if not held:
+            held.append(prod.loan())
+        np.asarray(held[0])
+
+    out = {}
+    for label, fn in (("loan+asarray+send+recv+asarray+release", whole),
+                      ("loan+send+recv+release", calls), ("numpy.asarray(loan)", asarray)):
+        best = None
+        for _ in range(3):
+            t0 = time.perf_counter_ns()
+            for _ in range(n):
+                fn()
+            per = (time.perf_counter_ns() - t0) / n
+            best = per if best is None else min(best, per)
+        out[label] = best
+        print("%-42s %6.0f ns" % (label, best))
+    held[0].release()
+    cons.close()
+    prod.close()
+    return out
+
+
 # ---------------------------------------------------------------------------- the run
 
 METHODS = {
@@ -252,7 +308,12 @@ def main():
     ap.add_argument("--time", type=float, default=0.5, help="seconds per row (default 0.5)")
     ap.add_argument("--iterations", type=int, default=20000, help="most round trips a row")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--parts", action="store_true",
+                    help="only time the Python side of a message in one process")
     args = ap.parse_args()
+    if args.parts:
+        parts()
+        return
     cpus = [int(c) for c in args.cpus.split(",")]
     sizes = [SIZES[s] for s in args.sizes.split(",")]
     methods = args.methods.split(",")
