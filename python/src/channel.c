@@ -152,6 +152,9 @@ static int chan_wait(ChannelObject *self, chan_call fn, void *arg, long long tim
 		long long slice = MVPY_SLICE_NS;
 		int last = 0;
 
+		Py_BEGIN_ALLOW_THREADS
+		pthread_mutex_lock(&self->mu);
+		/* Time left is reckoned once the handle is ours: other threads may have had it. */
 		if (timeout_ns >= 0) {
 			long long left = deadline - mvpy_now_ns();
 
@@ -160,12 +163,13 @@ static int chan_wait(ChannelObject *self, chan_call fn, void *arg, long long tim
 				last = 1;
 			}
 		}
-		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&self->mu);
 		if (!self->ch) {
 			rc = CLOSED_RC;
 		} else {
 			rc = fn(self->ch, arg, slice);
+			/* A deadline that passed while we waited for the handle is a timeout. */
+			if (rc == -EAGAIN && timeout_ns > 0)
+				rc = -ETIMEDOUT;
 			if (rc < 0)
 				mvpy_keep_msg(msg);
 		}

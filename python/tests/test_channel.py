@@ -310,3 +310,49 @@ def test_example_runs():
         "frame 1: (480, 640) float32, mean 0.500",
         "frame 2: (480, 640) float32, mean 1.000",
     ]
+
+
+def test_threads_share_a_consumer(channame):
+    """Four threads receive from one consumer handle, one sends: each message exactly once."""
+    name = channame()
+    prod, cons = local_pair(name, slots=4, slot_size=64, format="q")
+    total = 1000
+    got, errors = [], []
+    handed = []  # messages passed between threads, dropped by whichever thread comes next
+
+    def receive():
+        while True:
+            try:
+                msg = cons.recv(timeout=0.3)
+            except TimeoutError:
+                return
+            except Exception as e:  # noqa: BLE001 - reported below, in the test's thread
+                errors.append(e)
+                return
+            got.append(int(memoryview(msg)[0]))
+            handed.append(msg)  # collected later, on another thread perhaps
+            del msg
+            while len(handed) > 2:
+                try:
+                    handed.pop(0)
+                except IndexError:
+                    break
+
+    def send():
+        for i in range(total):
+            loan = prod.loan(timeout=10)
+            memoryview(loan)[0] = i
+            prod.send(loan)
+
+    threads = [threading.Thread(target=receive) for _ in range(4)]
+    threads.append(threading.Thread(target=send))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    handed.clear()
+    assert not errors
+    assert sorted(got) == list(range(total))
+    assert prod.stats().sent == total and cons.stats().received == total
+    cons.close()
+    prod.close()
