@@ -28,16 +28,17 @@ if ! "$PYTHON" -c 'import pytest, numpy' 2>/dev/null; then
 	echo "SKIP: $PYTHON lacks pytest or numpy (Debian: python3-pytest python3-numpy)"
 	exit 77
 fi
+# The ASan and UBSan runtimes, for the interpreter only (and its children, which inherit them).
+preload=
 if [ -n "${MV_SANITIZED:-}" ]; then
-	preload=
 	for rt in libasan.so libubsan.so; do
 		f=$(${CC:-cc} -print-file-name=$rt 2>/dev/null)
 		[ -f "$f" ] && preload="$preload $f"
 	done
-	LD_PRELOAD="${preload# }${LD_PRELOAD:+ $LD_PRELOAD}"
+	preload="${preload# }${LD_PRELOAD:+ $LD_PRELOAD}"
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-	export LD_PRELOAD ASAN_OPTIONS
+	export ASAN_OPTIONS
 fi
 [ $# -gt 0 ] || set -- "$top_srcdir/python/tests"
-sh "$top_srcdir/python/run.sh" "$PYTHON" -m pytest -p no:cacheprovider -q -ra \
-	--rootdir="$top_srcdir/python/tests" "$@"
+sh "$top_srcdir/python/run.sh" env ${preload:+LD_PRELOAD="$preload"} "$PYTHON" -m pytest \
+	-p no:cacheprovider -q -ra --rootdir="$top_srcdir/python/tests" "$@"

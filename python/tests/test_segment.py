@@ -29,8 +29,11 @@ def test_library_is_the_build_trees():
     want = os.environ.get("MEMVIEW_BUILD_LIB")
     if not want:
         pytest.skip("not run from the build tree")
-    lib = {l.split()[-1] for l in open("/proc/self/maps") if "libmemview" in l}
+    maps = open("/proc/self/maps").read().split("\n")
+    lib = {l.split()[-1] for l in maps if "libmemview" in l}
     assert lib and all(os.path.realpath(p).startswith(os.path.realpath(want)) for p in lib)
+    if os.environ.get("MV_SANITIZED"):  # pytest.sh preloads the runtime of the ASan build
+        assert any("libasan" in l for l in maps)
 
 
 def test_typed_zero_copy(segname):
