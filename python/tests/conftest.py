@@ -3,7 +3,6 @@
 # the run uses (in pytest's header).
 #
 # SPDX-License-Identifier: MIT
-import os
 
 import pytest
 

@@ -5,7 +5,6 @@
 # SPDX-License-Identifier: MIT
 import errno
 import math
-import os
 import pickle
 import tempfile
 

@@ -11,7 +11,6 @@ import os
 import sys
 
 import numpy as np
-import pytest
 
 import memview
 from helpers import local_pair
