@@ -102,6 +102,14 @@ PyObject *mvpy_shape_tuple(const Py_ssize_t *shape, int ndim);
  */
 void mvpy_lock(pthread_mutex_t *mu);
 
+/*
+ * mvpy_fork_generation - bumped in the child by every fork() (pthread_atfork). A channel
+ * handle records it when made: a forked child's copy must not close the parent's channel or
+ * hand back the parent's slots (mv_chan(3): liveness and memory are per handle, not per
+ * process), so the child may not use it at all.
+ */
+extern volatile unsigned long mvpy_fork_generation;
+
 /* mvpy_fill_buffer - copy a libmemview buffer record into a Py_buffer for @obj (new ref). */
 void mvpy_fill_buffer(Py_buffer *view, PyObject *obj, mv_buffer *rec);
 

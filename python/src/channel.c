@@ -40,6 +40,7 @@ typedef struct {
 	struct slotview *pending; /* views to release, from objects that died while mu was held */
 	PyObject *name;
 	int producer;
+	unsigned long fork_gen;   /* mvpy_fork_generation when made: a child's copy is dead */
 	PyObject *weakrefs;
 } ChannelObject;
 
@@ -112,6 +113,18 @@ static void chan_release_later(ChannelObject *self, struct slotview *sv)
 		chan_unlock(self);
 }
 
+static int forked(ChannelObject *self)
+{
+	return self->fork_gen != mvpy_fork_generation;
+}
+
+static PyObject *forked_error(void)
+{
+	PyErr_SetString(PyExc_ValueError, "the channel was opened before fork(): a forked child "
+					  "cannot use it (create or join channels after forking)");
+	return NULL;
+}
+
 static PyObject *closed_error(void)
 {
 	PyErr_SetString(PyExc_ValueError, "operation on a closed channel");
@@ -121,6 +134,10 @@ static PyObject *closed_error(void)
 /* Lock the handle with the GIL held; NULL with ValueError (unlocked) when it is closed. */
 static mv_chan *chan_lock(ChannelObject *self)
 {
+	if (forked(self)) {
+		forked_error();
+		return NULL;
+	}
 	mvpy_lock(&self->mu);
 	if (!self->ch) {
 		chan_unlock(self);
@@ -148,6 +165,10 @@ static int chan_wait(ChannelObject *self, chan_call fn, void *arg, long long tim
 	char msg[MVPY_MSG_MAX];
 	int rc;
 
+	if (forked(self)) {
+		forked_error();
+		return -1;
+	}
 	for (;;) {
 		long long slice = MVPY_SLICE_NS;
 		int last = 0;
@@ -226,7 +247,9 @@ static void slot_dealloc(SlotObject *self)
 {
 	if (self->weakrefs)
 		PyObject_ClearWeakRefs((PyObject *)self);
-	if (self->sv)
+	if (self->sv && forked(self->chan))
+		free(self->sv); /* the parent's slot: a release here would hand it back */
+	else if (self->sv)
 		chan_release_later(self->chan, self->sv);
 	Py_XDECREF(self->chan);
 	Py_TYPE(self)->tp_free((PyObject *)self);
@@ -244,6 +267,8 @@ static PyObject *slot_release(SlotObject *self, PyObject *unused)
 
 	if (!self->sv)
 		Py_RETURN_NONE;
+	if (forked(self->chan))
+		return forked_error();
 	mvpy_lock(&self->chan->mu);
 	rc = mv_view_release(&self->sv->view);
 	if (rc == 0) {
@@ -419,6 +444,7 @@ static PyObject *channel_wrap(PyTypeObject *type, mv_chan *ch, PyObject *name, i
 	pthread_mutex_init(&self->pend_mu, NULL);
 	self->name = Py_NewRef(name);
 	self->producer = producer;
+	self->fork_gen = mvpy_fork_generation;
 	return (PyObject *)self;
 }
 
@@ -738,6 +764,8 @@ static PyObject *channel_close(ChannelObject *self, PyObject *unused)
 {
 	int rc;
 
+	if (forked(self))
+		return forked_error();
 	mvpy_lock(&self->mu);
 	chan_drain(self);
 	rc = mv_chan_close(self->ch);
@@ -787,10 +815,15 @@ static void channel_dealloc(ChannelObject *self)
 {
 	if (self->weakrefs)
 		PyObject_ClearWeakRefs((PyObject *)self);
-	/* Loans and messages hold a reference: none is alive, and nobody holds the mutex. */
-	chan_drain(self);
-	if (self->ch && mv_chan_close(self->ch) == 0)
-		self->ch = NULL;
+	/*
+	 * Loans and messages hold a reference: none is alive, and nobody holds the mutex. A
+	 * forked child's copy is left alone: closing it would close the parent's channel.
+	 */
+	if (!forked(self)) {
+		chan_drain(self);
+		if (self->ch && mv_chan_close(self->ch) == 0)
+			self->ch = NULL;
+	}
 	pthread_mutex_destroy(&self->mu);
 	pthread_mutex_destroy(&self->pend_mu);
 	Py_XDECREF(self->name);
@@ -829,8 +862,8 @@ PyDoc_STRVAR(channel_doc,
 "(Channel.join) each receive every message as a readonly buffer over the same memory.\n"
 "A slot is reused only once every consumer released its message. A handle may be used\n"
 "from several threads, one call at a time (a mutex sees to it); blocking calls release\n"
-"the GIL. Fork before creating or joining: a child forked with a handle open keeps that\n"
-"participant looking alive until it exits.");
+"the GIL. Create or join after fork(): a forked child cannot use its copy of a handle\n"
+"(ValueError), and the copy keeps that participant looking alive until the child exits.");
 
 PyTypeObject MvpyChannel_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0)

@@ -195,7 +195,14 @@ PyObject *mvpy_shape_tuple(const Py_ssize_t *shape, int ndim)
 	return t;
 }
 
-/* ------------------------------------------------------------------ lock, buffers */
+/* ------------------------------------------------------------------ lock, buffers, fork */
+
+volatile unsigned long mvpy_fork_generation;
+
+static void forked_child(void)
+{
+	mvpy_fork_generation++;
+}
 
 void mvpy_lock(pthread_mutex_t *mu)
 {
@@ -244,6 +251,10 @@ PyMODINIT_FUNC PyInit__memview(void)
 
 	if (!m)
 		return NULL;
+	if (pthread_atfork(NULL, NULL, forked_child) != 0) {
+		Py_DECREF(m);
+		return PyErr_NoMemory();
+	}
 	if (PyModule_AddStringConstant(m, "__version__", MEMVIEW_PY_VERSION) < 0 ||
 	    PyModule_AddIntConstant(m, "SEAL_GROW", MV_SEAL_GROW) < 0 ||
 	    PyModule_AddIntConstant(m, "SEAL_FUTURE_WRITE", MV_SEAL_FUTURE_WRITE) < 0 ||

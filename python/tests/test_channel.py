@@ -356,3 +356,33 @@ def test_threads_share_a_consumer(channame):
     assert prod.stats().sent == total and cons.stats().received == total
     cons.close()
     prod.close()
+
+
+def test_forked_child_leaves_channel_alone(channame):
+    """A child forked with a channel open cannot use it, and dropping it closes nothing."""
+    prod, cons = local_pair(channame(), slots=2, slot_size=64)
+    prod.send(prod.loan())
+    msg = cons.recv(timeout=5)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            for call in (lambda: prod.loan(timeout=0), lambda: cons.recv(timeout=0),
+                         msg.release, prod.stats, prod.close):
+                try:
+                    call()
+                    code = 1
+                except ValueError as e:
+                    code |= "fork" not in str(e)
+            del msg, prod, cons  # collected here: no hand-back, no close
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    st = prod.stats()
+    assert not prod.closed and st.consumers == 1 and st.free_slots == 1  # msg still held here
+    msg.release()
+    prod.send(prod.loan(timeout=5))
+    cons.recv(timeout=5).release()
+    cons.close()
+    prod.close()
