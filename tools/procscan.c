@@ -906,7 +906,7 @@ static int proc_hides(void)
 	return hides;
 }
 
-/* The inode of the initial PID namespace's nsfs file (PROC_PID_INIT_INO, include/linux/proc_ns.h). */
+/* The inode of the initial PID namespace's nsfs file: PROC_PID_INIT_INO (linux/proc_ns.h). */
 #define PID_NS_INIT_INO 0xEFFFFFFCul
 
 int ps_pidns_blind(char *why, size_t len)

@@ -89,6 +89,7 @@ static int open_checked(mv_segment **seg, const struct shm_seg *s, int fd, const
 static void read_memview(struct shm_seg *s, int fd, const struct stat *st)
 {
 	mv_segment *seg = NULL;
+	struct stat now;
 	ssize_t n;
 	size_t i;
 	int rc;
@@ -96,9 +97,18 @@ static void read_memview(struct shm_seg *s, int fd, const struct stat *st)
 	s->info.size = sizeof(s->info);
 	s->holders[0].size = sizeof(s->holders[0]);
 	rc = open_checked(&seg, s, fd, st);
+	/* A named object with no name left was removed (a memfd never had one). */
+	if ((rc == -ESTALE || rc == -ENOENT) && !s->is_memfd && fstat(fd, &now) == 0 &&
+	    now.st_nlink == 0) {
+		s->kind = SHM_UNREADABLE;
+		s->note = strdup("removed while it was read");
+		s->gone = 1;
+		return;
+	}
 	if (rc == -ESTALE) {
 		s->kind = SHM_UNREADABLE;
 		s->note = strdup("another object took its name while it was read");
+		s->changed = 1;
 		return;
 	}
 	if (rc == 0)
@@ -144,8 +154,12 @@ static void read_header(struct shm_seg *s)
 	}
 	fd = safe_open(s->path, O_RDONLY, s->is_memfd ? 0 : SAFE_NOFOLLOW,
 		       s->is_memfd ? &s->st : NULL, &st);
-	/* At a memfd's path now another file, or none that is regular: its process let go. */
-	if (s->is_memfd && (fd == -ESTALE || fd == -EINVAL)) {
+	/*
+	 * At a memfd's path now another file, or none that is regular, or nothing while no other
+	 * process was seen using it: its process let go.
+	 */
+	if (s->is_memfd &&
+	    (fd == -ESTALE || fd == -EINVAL || (fd == -ENOENT && s->file.nuses <= 1))) {
 		s->kind = SHM_UNREADABLE;
 		s->note = strdup("its process let go of it since the scan");
 		s->gone = 1;
@@ -154,6 +168,7 @@ static void read_header(struct shm_seg *s)
 	if (fd < 0) {
 		s->kind = SHM_UNREADABLE;
 		s->note = strdup(safe_open_error(fd, &st));
+		s->gone = fd == -ENOENT && !s->is_memfd; /* removed since it was listed */
 		return;
 	}
 	if (!s->is_memfd)
@@ -168,6 +183,18 @@ static void read_header(struct shm_seg *s)
 		s->note = strdup(*mv_errmsg() ? mv_errmsg() : mv_strerror(rc));
 	}
 	close(fd);
+}
+
+/* Forget what read_header() found, to read the object again. */
+static void forget_header(struct shm_seg *s)
+{
+	free(s->note);
+	s->note = NULL;
+	s->kind = SHM_PLAIN;
+	s->gone = s->changed = 0;
+	memset(&s->info, 0, sizeof(s->info));
+	s->nholders = s->live_holders = 0;
+	s->exports = 0;
 }
 
 /* ------------------------------------------------------------------ verdicts */
@@ -366,7 +393,7 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 	struct stat st, other;
 	size_t i;
 	DIR *dp;
-	int rc = 0, is_other = 0;
+	int rc = 0, is_other = 0, tries;
 
 	memset(sv, 0, sizeof(*sv));
 	err[0] = '\0';
@@ -407,12 +434,19 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 	if (sv->nsegs > 1)
 		qsort(sv->segs, sv->nsegs, sizeof(*sv->segs), cmp_seg);
 
-	for (i = 0; i < sv->nsegs;) {
+	for (i = 0, tries = 0; i < sv->nsegs;) {
 		struct shm_seg *s = &sv->segs[i];
 
 		read_header(s);
+		/* Its name took another object while it was read: that one, a few times at most. */
+		if (s->changed && ++tries < 3) {
+			forget_header(s);
+			continue;
+		}
+		tries = 0;
 		/* Removed since the directory was read: it is no longer there to report. */
-		if (s->kind == SHM_UNREADABLE && access(s->path, F_OK) < 0 && errno == ENOENT) {
+		if (s->gone ||
+		    (s->kind == SHM_UNREADABLE && access(s->path, F_OK) < 0 && errno == ENOENT)) {
 			seg_free(s);
 			memmove(s, s + 1, (sv->nsegs - i - 1) * sizeof(*s));
 			sv->nsegs--;

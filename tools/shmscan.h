@@ -48,7 +48,9 @@ struct shm_seg {
 	int is_sem;                  /* a POSIX semaphore: "sem.NAME" */
 	enum shm_kind kind;
 	char *note;                  /* SHM_BAD, SHM_UNREADABLE: why */
-	int gone;                    /* a memfd whose last holder let go during the scan */
+	int gone;                    /* a memfd whose last holder let go, or an object whose name
+					was removed, during the scan: not reported */
+	int changed;                 /* its name took another object while it was read */
 	mv_segment_info info; /* SHM_MEMVIEW */
 	mv_segment_holder holders[MV_SEGMENT_MAX_HOLDERS];
 	size_t nholders;

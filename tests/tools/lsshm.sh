@@ -490,7 +490,8 @@ elif command -v setpriv >/dev/null 2>&1 &&
 		"nobody: root's object"
 	# Its own: header read, its own holder seen.
 	has "$tmp/nobody" "^$(re "$s_nb") +nobody +yes +(lt-)?mvshm\\[$p_nb\\] +no" "nobody: own held"
-	expect 0 "lsshm --json as nobody" -- as_nobody "$LSSHM" ${VISIBLE:+"$VISIBLE"} --json -o NAME,STALE
+	expect 0 "lsshm --json as nobody" -- as_nobody "$LSSHM" ${VISIBLE:+"$VISIBLE"} --json \
+		-o NAME,STALE
 	if [ -n "$JSONPY" ]; then
 		checks=$((checks + 1))
 		"$JSONPY" -c 'import json, sys
@@ -499,7 +500,8 @@ assert d[sys.argv[2]] is None and d[sys.argv[3]] is False, d' "$tmp/out" "$s_pla
 			fail "nobody: STALE of the unknown is not null in JSON"
 	fi
 	# gc as nobody cannot see root's processes: it removes nothing, and says why.
-	expect 0 "gc as nobody" -- as_nobody "$MVSHM" gc ${VISIBLE:+"$VISIBLE"} --yes "$prefix-nobody*"
+	expect 0 "gc as nobody" -- as_nobody "$MVSHM" gc ${VISIBLE:+"$VISIBLE"} --yes \
+		"$prefix-nobody*"
 	has "$tmp/out" "^skipped $(re "$s_nbidle"): cannot tell whether it is in use: [0-9]+ \
 processes? could not be inspected" "gc as nobody: idle object"
 	has "$tmp/out" "^skipped $(re "$s_nb"): in use: " "gc as nobody: held object"

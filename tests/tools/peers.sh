@@ -128,7 +128,7 @@ watched()
 	hasnt "$tmp/start.$1" '^opened ' "$2"
 }
 
-# ---------------------------------------------------------------- 1. a FIFO at a name, at a descriptor
+# ---------------------------------------------------------------- 1. a FIFO at a name, a descriptor
 fifo=$prefix-fifo
 mkfifo "/dev/shm/${fifo#/}" "$tmp/fifo" || exit 1
 start p_fifo "$PEER" fifo-fd 7 "$tmp/fifo"
