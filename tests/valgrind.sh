@@ -16,10 +16,12 @@
 # are not (they are not ours, and a traced shell traces its hundreds of subshells: ten times
 # slower).
 # Programs that a traced program execs are traced unless they are system programs (/usr/...).
-# The exceptions are in lsshm.sh: the processes it starts to hold segments (shmuser, "mvshm
-# hold", "mvshm create --memfd") run natively there, since lsshm is checked to name them and
-# under valgrind every process is called "memcheck-amd64-". The log directory is writable by
-# all: lsshm.sh also runs the tools as nobody.
+# The exceptions are the helper processes the tool tests start and name: in lsshm.sh and
+# pidns.sh, those that hold segments (shmuser, "mvshm hold", "mvshm create --memfd") run
+# natively, since lsshm is checked to name them and under valgrind every process is called
+# "memcheck-amd64-"; in peers.sh the hostile peer (busy loops, and its descriptors at fixed
+# numbers); in mvshm.sh a channel's producer. The log directory is writable by all: lsshm.sh
+# also runs the tools as nobody.
 # headers.sh and symbols.sh run no memview code (only the compiler and nm): run as they are.
 #
 # Every traced process logs to its own file, $MV_VALGRIND_LOGDIR/NAME/PID.log (default
@@ -83,11 +85,13 @@ if [ "${1:-}" = --run ]; then
 	run_libtool=$3
 	run_test=$4
 	shift 4
-	if [ "$run_test" = lsshm ]; then
-		case $1:${2:-}:${3:-} in
-		*/shmuser:*:* | */mvshm:hold:* | */mvshm:create:--memfd) exec "$@" ;;
-		esac
-	fi
+	case $run_test:$1:${2:-}:${3:-} in
+	lsshm:*/shmuser:*:* | lsshm:*/mvshm:hold:* | lsshm:*/mvshm:create:--memfd | \
+	pidns:*/shmuser:*:* | pidns:*/mvshm:hold:* | peers:*/peer:*:* | \
+	mvshm:*/chanuser:produce:*)
+		exec "$@"
+		;;
+	esac
 	run_valgrind "$run_logdir" "$run_libtool" "$@"
 fi
 

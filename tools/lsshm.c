@@ -185,6 +185,7 @@ struct rows {
 
 struct opts {
 	int json, raw, noheadings, bytes;
+	int all_visible;  /* --all-processes-visible */
 	int stale_only;
 	int mode;         /* 's'egments, 'p'rocesses, 'u'ring */
 	const char *only; /* "/NAME"; or "memfd:NAME" or a path, with one of these: */
@@ -224,8 +225,20 @@ static struct row *new_row(struct rows *rs)
 	return &v[rs->n++];
 }
 
+/*
+ * What libsmartcols is given for a text that may come from another process (a name, a command,
+ * a path): it escapes control characters itself in tables and raw output, and C0 controls in
+ * JSON; DEL, C1 controls and bytes that are not UTF-8 it would write into JSON raw, so such a
+ * text goes there escaped as a table shows it.
+ */
+static const char *cell_text(const char *s)
+{
+	return s && opt.json && !cli_json_plain(s) ? cli_visible(s) : s;
+}
+
 static void set_text(struct row *r, int col, const char *s)
 {
+	s = cell_text(s);
 	free(r->cells[col].text);
 	r->cells[col].text = s ? xstrdup(s) : NULL;
 }
@@ -269,8 +282,13 @@ struct list {
 
 static void list_add(struct list *l, const char *item)
 {
-	size_t n = strlen(item);
-	char *s = realloc(l->s, l->len + n + 3);
+	size_t n;
+	char *s;
+
+	/* A newline would split the item in two: JSON arrays are cut at newlines (below). */
+	item = opt.json && strchr(item, '\n') ? cli_visible(item) : cell_text(item);
+	n = strlen(item);
+	s = realloc(l->s, l->len + n + 3);
 
 	if (!s)
 		oom();
@@ -709,6 +727,10 @@ static void warn_blind(const struct shm_survey *sv)
 			 sc->uninspected == 1 ? "it may" : "they may");
 	if (sc->hidepid)
 		cli_warn("/proc is mounted with hidepid=: other users' processes are hidden");
+	if (sc->pidns_blind)
+		cli_warn("%s: STALE is '?' where no process here uses an object "
+			 "(--all-processes-visible if every process that uses %s is in this "
+			 "namespace)", sc->pidns_why, SHM_DIR);
 	if (sc->locks_unreadable)
 		cli_warn("cannot read /proc/locks: locks are not shown");
 	if (sv->unreadable)
@@ -783,6 +805,10 @@ static CLI_NORETURN void usage(void)
 	cli_usage_option(out, "-J, --json", "use JSON output format");
 	cli_usage_option(out, "-r, --raw", "use raw output format");
 	cli_usage_option(out, "-n, --noheadings", "don't print headings");
+	cli_usage_option(out, "    --all-processes-visible",
+			 "every process that uses /dev/shm is in this\n"
+			 "PID namespace: judge STALE here also outside\n"
+			 "the initial one");
 	cli_usage_std_options(out);
 	cli_usage_section(out, "Arguments");
 	fputs(" <name> is /NAME, NAME or /dev/shm/NAME: show that object alone, in detail;\n"
@@ -841,7 +867,7 @@ static int selected(const struct shm_seg *s)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_OUTPUT_ALL = 256 };
+	enum { OPT_OUTPUT_ALL = 256, OPT_ALL_VISIBLE };
 	static const struct option longopts[] = {
 		{ "stale", no_argument, NULL, 's' },
 		{ "processes", no_argument, NULL, 'p' },
@@ -853,6 +879,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "noheadings", no_argument, NULL, 'n' },
+		{ "all-processes-visible", no_argument, NULL, OPT_ALL_VISIBLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -900,6 +927,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			opt.noheadings = 1;
+			break;
+		case OPT_ALL_VISIBLE:
+			opt.all_visible = 1;
 			break;
 		case 'h':
 			usage();
@@ -954,7 +984,9 @@ int main(int argc, char **argv)
 	scols_init_debug(0);
 	/* A memfd has no name to look up: the whole survey is made, and filtered. */
 	rc = shm_survey(&sv, opt.mode == 'u' || opt.only_memfd || opt.only_inode ? NULL : opt.only,
-			opt.mode == 'u' ? SHM_SURVEY_URING : SHM_SURVEY_MEMFD, err, sizeof(err));
+			(opt.mode == 'u' ? SHM_SURVEY_URING : SHM_SURVEY_MEMFD) |
+				(opt.all_visible ? SHM_SURVEY_ALL_VISIBLE : 0),
+			err, sizeof(err));
 	if (rc < 0)
 		cli_fail("%s", err);
 	now = time(NULL);

@@ -26,6 +26,7 @@
 #include "../util/cli.h"
 #include "../util/mvutil.h"
 #include "toolcli.h"
+#include "safeopen.h"
 
 enum output { OUT_LIST, OUT_HEX, OUT_XXD };
 
@@ -428,11 +429,13 @@ int main(int argc, char **argv)
 		so.format = raw ? format : NULL;
 		if (strchr(shm + 1, '/')) {
 			/* A memfd's descriptor, e.g. /proc/PID/fd/N as lsshm shows it: a fresh open
-			 * is a description of our own, imported as mvshm does. */
-			int fd = open(shm, O_RDONLY | O_CLOEXEC);
+			 * is a description of our own, imported as mvshm does - of a regular file
+			 * only, whatever that process points N at meanwhile (safeopen.h). */
+			struct stat st;
+			int fd = safe_open(shm, O_RDONLY, 0, NULL, &st);
 
 			if (fd < 0)
-				cli_fail("%s: cannot open: %s", shm, strerror(errno));
+				cli_fail("%s: cannot open: %s", shm, safe_open_error(fd, &st));
 			ret = mv_segment_import(&seg, fd, &so);
 			close(fd);
 		} else {

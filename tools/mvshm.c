@@ -31,6 +31,7 @@
 #include "../util/mvutil.h"
 #include "toolcli.h"
 #include "mvshm.h"
+#include "safeopen.h"
 #include "shmscan.h"
 
 struct command {
@@ -52,7 +53,8 @@ static CLI_NORETURN void usage(void)
 		"load <name> <file>|- [--raw [--format <format>]]",
 		"save <name> <file>|- [--raw [--format <format>]]",
 		"hold <name> [--readonly] [--raw ...] [-- <command> [<arg>...]]",
-		"gc [--dry-run] [--older-than <time>] [--yes] [<name>|<pattern>...]",
+		"gc [--dry-run] [--older-than <time>] [--yes] [--all-processes-visible]\n"
+		"          [<name>|<pattern>...]",
 		NULL
 	};
 	FILE *out = stdout;
@@ -96,6 +98,10 @@ static CLI_NORETURN void usage(void)
 			 "gc: only objects last modified longer ago than\n"
 			 "<time>, e.g. 90s, 15m, 2h, 7d");
 	cli_usage_option(out, "-y, --yes", "gc: remove without asking");
+	cli_usage_option(out, "    --all-processes-visible",
+			 "gc: every process that uses /dev/shm is in\n"
+			 "this PID namespace (gc refuses outside the\n"
+			 "initial one without it)");
 	cli_usage_option(out, "-v, --verbose", "say what was done, on standard error");
 	cli_usage_std_options(out);
 	cli_usage_section(out, "Arguments");
@@ -155,6 +161,7 @@ static mv_segment *open_segment(const char *name, unsigned flags, const char *fo
 {
 	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
 	mv_segment *seg = NULL;
+	struct stat st;
 	int fd, rc;
 
 	/* A tool works on the object it is named, whoever owns it: the owner check guards
@@ -167,10 +174,14 @@ static mv_segment *open_segment(const char *name, unsigned flags, const char *fo
 			fail_mv(rc, name);
 		return seg;
 	}
-	/* A fresh open of /proc/PID/fd/N is a new description of the same memfd. */
-	fd = open(name, ((flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/*
+	 * A fresh open of /proc/PID/fd/N is a new description of the same memfd. That process may
+	 * point N at a FIFO or a device at any moment: only a regular file is opened, and the
+	 * descriptor checked is the one imported.
+	 */
+	fd = safe_open(name, (flags & MV_SEGMENT_READONLY) ? O_RDONLY : O_RDWR, 0, NULL, &st);
 	if (fd < 0)
-		cli_fail("%s: cannot open: %s", name, strerror(errno));
+		cli_fail("%s: cannot open: %s", name, safe_open_error(fd, &st));
 	rc = mv_segment_import(&seg, fd, &opts);
 	close(fd);
 	if (rc < 0)
@@ -348,7 +359,7 @@ static int cmd_create(struct args *a)
 		fail_mv(rc, name);
 	if (a->verbose)
 		fprintf(stderr, "%s: created %s%s: %llu data bytes\n", cli_progname,
-			memfd ? "memfd " : "", name, (unsigned long long)a->size);
+			memfd ? "memfd " : "", cli_visible(name), (unsigned long long)a->size);
 	if (memfd) {
 		/*
 		 * The command's descriptor (the segment's own is close-on-exec): a fresh open file
@@ -366,7 +377,7 @@ static int cmd_create(struct args *a)
 			cli_fail("cannot set MVSHM_FD: %s", strerror(errno));
 		if (a->verbose)
 			fprintf(stderr, "%s: %s is descriptor %d (MVSHM_FD) of %s\n", cli_progname,
-				name, fd, a->command[0]);
+				cli_visible(name), fd, cli_visible(a->command[0]));
 		status = run_command(a->command);
 		close(fd);
 	}
@@ -430,10 +441,10 @@ static void print_info_text(const char *name, const mv_segment_info *in,
 	int nflags = info_flags(in, flags, 0), i;
 	ssize_t k;
 
-	printf("Name:        %s\n", name);
+	printf("Name:        %s\n", cli_visible(name));
 	printf("Data offset: %zu\n", in->data_offset);
 	printf("Data size:   %zu\n", in->data_size);
-	printf("Format:      %s\n", in->format);
+	printf("Format:      %s\n", cli_visible(in->format));
 	/* The shape as Python writes memoryview.shape. */
 	printf("Shape:       (");
 	for (i = 0; i < in->ndim; i++)
@@ -505,8 +516,8 @@ static int cmd_resize(struct args *a)
 	if (rc < 0)
 		fail_mv(rc, name);
 	if (a->verbose)
-		fprintf(stderr, "%s: %s: resized to %llu data bytes\n", cli_progname, name,
-			(unsigned long long)size);
+		fprintf(stderr, "%s: %s: resized to %llu data bytes\n", cli_progname,
+			cli_visible(name), (unsigned long long)size);
 	close_segment(seg, name);
 	return CLI_EXIT_OK;
 }
@@ -538,6 +549,38 @@ static int cmd_seal(struct args *a)
 	return CLI_EXIT_OK;
 }
 
+/*
+ * Whether a memview channel named @name is live: its producer listens on the abstract unix socket
+ * "\0memview.chan" NAME (mv_chan(3)), which /proc/net/unix lists as "@memview.chan/NAME". Read
+ * there, not connect()ed to: asking must not disturb the channel. Abstract names belong to a
+ * network namespace, as /proc/net/unix does.
+ */
+static int channel_live(const char *name)
+{
+	static const char prefix[] = "@memview.chan";
+	const size_t plen = sizeof(prefix) - 1;
+	char *line = NULL, *path;
+	size_t cap = 0, n;
+	int pos, live = 0;
+	FILE *fp = fopen("/proc/net/unix", "re");
+
+	if (!fp)
+		return 0;
+	/* "Num RefCount Protocol Flags Type St Inode Path" */
+	while (!live && getline(&line, &cap, fp) > 0) {
+		pos = 0;
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %n", &pos) < 0 || !pos)
+			continue;
+		path = line + pos;
+		n = strcspn(path, "\n");
+		live = n == plen + strlen(name) && strncmp(path, prefix, plen) == 0 &&
+		       strncmp(path + plen, name, n - plen) == 0;
+	}
+	free(line);
+	fclose(fp);
+	return live;
+}
+
 static int cmd_rm(struct args *a)
 {
 	int i, rc, status = CLI_EXIT_OK;
@@ -552,11 +595,16 @@ static int cmd_rm(struct args *a)
 			continue;
 		}
 		rc = mv_segment_unlink(name, (a->given & O_FORCE) ? MV_SEGMENT_FORCE : 0);
-		if (rc < 0) {
+		if (rc == -ENOENT && channel_live(name)) {
+			cli_warn("%s: no such segment; a memview channel of that name is live, but a "
+				 "channel has no name in /dev/shm to remove: it goes when its producer "
+				 "closes it", name);
+			status = CLI_EXIT_FAILURE;
+		} else if (rc < 0) {
 			warn_mv(rc, name);
 			status = CLI_EXIT_FAILURE;
 		} else if (a->verbose) {
-			fprintf(stderr, "%s: removed %s\n", cli_progname, name);
+			fprintf(stderr, "%s: removed %s\n", cli_progname, cli_visible(name));
 		}
 	}
 	return status;
@@ -653,8 +701,8 @@ static int cmd_load(struct args *a)
 		close(fd);
 	release_view(&v, name);
 	if (a->verbose)
-		fprintf(stderr, "%s: %s: loaded %zu bytes from %s\n", cli_progname, name, len,
-			what);
+		fprintf(stderr, "%s: %s: loaded %zu bytes from %s\n", cli_progname,
+			cli_visible(name), len, cli_visible(what));
 	close_segment(seg, name);
 	return CLI_EXIT_OK;
 }
@@ -685,7 +733,8 @@ static int cmd_save(struct args *a)
 		cli_fail("cannot write %s: %s", what, strerror(errno));
 	release_view(&v, name);
 	if (a->verbose)
-		fprintf(stderr, "%s: %s: saved %zu bytes to %s\n", cli_progname, name, len, what);
+		fprintf(stderr, "%s: %s: saved %zu bytes to %s\n", cli_progname, cli_visible(name),
+			len, cli_visible(what));
 	close_segment(seg, name);
 	return CLI_EXIT_OK;
 }
@@ -732,7 +781,7 @@ static int cmd_hold(struct args *a)
 	if (rc < 0)
 		fail_mv(rc, name);
 	if (a->verbose)
-		fprintf(stderr, "%s: holding %s\n", cli_progname, name);
+		fprintf(stderr, "%s: holding %s\n", cli_progname, cli_visible(name));
 	if (a->command)
 		status = run_command(a->command);
 	else
@@ -753,13 +802,13 @@ static const struct command commands[] = {
 	{ "load", O_RAW | O_FORMAT, 2, 2, cmd_load },
 	{ "save", O_RAW | O_FORMAT, 2, 2, cmd_save },
 	{ "hold", O_READONLY | O_RAW | O_FORMAT, 1, 1, cmd_hold },
-	{ "gc", O_DRY_RUN | O_OLDER_THAN | O_YES, 0, -1, cmd_gc },
+	{ "gc", O_DRY_RUN | O_OLDER_THAN | O_YES | O_ALL_VISIBLE, 0, -1, cmd_gc },
 };
 
 /* Option names for messages, in O_* bit order. */
 static const char *const option_names[] = {
 	"--size", "--format", "--shape", "--mode", "--memfd", "--seal", "--json", "--raw",
-	"--readonly", "--force", "--dry-run", "--older-than", "--yes",
+	"--readonly", "--force", "--dry-run", "--older-than", "--yes", "--all-processes-visible",
 };
 
 /* Options that take a separate argument: their argument is not the end-of-options "--". */
@@ -795,7 +844,8 @@ static unsigned parse_mode(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SHAPE = 256, OPT_MEMFD, OPT_SEAL, OPT_RAW, OPT_FORCE, OPT_OLDER_THAN };
+	enum { OPT_SHAPE = 256, OPT_MEMFD, OPT_SEAL, OPT_RAW, OPT_FORCE, OPT_OLDER_THAN,
+	       OPT_ALL_VISIBLE };
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
@@ -810,6 +860,7 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
 		{ "yes", no_argument, NULL, 'y' },
+		{ "all-processes-visible", no_argument, NULL, OPT_ALL_VISIBLE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -886,6 +937,9 @@ int main(int argc, char **argv)
 			break;
 		case 'y':
 			a.given |= O_YES;
+			break;
+		case OPT_ALL_VISIBLE:
+			a.given |= O_ALL_VISIBLE;
 			break;
 		case 'v':
 			a.verbose = 1;

@@ -26,6 +26,7 @@ enum {
 	O_DRY_RUN = 1 << 10,
 	O_OLDER_THAN = 1 << 11,
 	O_YES = 1 << 12,
+	O_ALL_VISIBLE = 1 << 13,
 };
 
 /* What the command line says, once parsed. */

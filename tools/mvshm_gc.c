@@ -6,6 +6,16 @@
  * candidate from scratch immediately before removing it (shm_recheck_unlink()): a segment that
  * gained a user since the listing is kept.
  *
+ * "Nothing uses it" is known only when /proc shows every process that could: in another PID
+ * namespace than the initial one (a container sharing /dev/shm with the host or with other
+ * containers) the users outside are invisible, and a holder table's pids prove nothing there
+ * either (they may be another namespace's), so gc removes nothing unless told
+ * --all-processes-visible. Kernel evidence - locks, which the re-check takes itself - counts
+ * wherever it runs.
+ *
+ * Every name it prints is escaped (cli_visible()): the names in /dev/shm and the commands of the
+ * processes that use them are other users' to choose.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "config.h"
@@ -37,9 +47,12 @@ static int gc_selected(const struct args *a, const char *name)
 	return 0;
 }
 
+#ifdef MVSHM_TEST_HOOKS
 /*
- * The test suite's hook: with MVSHM_GC_TEST_PAUSE naming a FIFO, gc reads it to its end between
- * the listing and the re-checks, so that a test can map a segment exactly in that window.
+ * The test suite's hook, in the test build only (tests/tools/mvshm-testhooks): with
+ * MVSHM_GC_TEST_PAUSE naming a FIFO, gc reads it to its end between the listing and the
+ * re-checks, so that a test can map a segment exactly in that window. The installed mvshm has no
+ * such hook: an environment variable must not make it wait.
  */
 static void gc_test_pause(void)
 {
@@ -57,6 +70,11 @@ static void gc_test_pause(void)
 		;
 	close(fd);
 }
+#else
+static void gc_test_pause(void)
+{
+}
+#endif
 
 /* Ask on the terminal. Returns 1 for yes. */
 static int gc_confirm(size_t n, uint64_t bytes)
@@ -83,11 +101,16 @@ int cmd_gc(struct args *a)
 	int dry_run = (a->given & O_DRY_RUN) != 0, status = CLI_EXIT_OK, rc;
 	size_t i, *cand = NULL, ncand = 0, removed = 0, skipped = 0, blind = 0;
 	uint64_t cand_bytes = 0, removed_bytes = 0, age;
-	char err[256], why[384], size[32], when[32], limit[32];
+	char err[256], why[480], size[32], when[32], limit[32];
+	unsigned flags = (a->given & O_ALL_VISIBLE) ? SHM_SURVEY_ALL_VISIBLE : 0;
 	struct shm_survey sv;
 	time_t now;
 
-	rc = shm_survey(&sv, NULL, 0, err, sizeof(err));
+	if (!flags && ps_pidns_blind(why, sizeof(why)))
+		cli_fail("gc: nothing removed: %s, so an object no process here uses may be used by "
+			 "one elsewhere (--all-processes-visible if every process that uses %s is in "
+			 "this namespace)", why, SHM_DIR);
+	rc = shm_survey(&sv, NULL, flags, err, sizeof(err));
 	if (rc < 0)
 		cli_fail("gc: %s", err);
 	cand = calloc(sv.nsegs ? sv.nsegs : 1, sizeof(*cand));
@@ -103,12 +126,13 @@ int cmd_gc(struct args *a)
 			continue;
 		age = now > s->st.st_mtime ? (uint64_t)(now - s->st.st_mtime) : 0;
 		if (s->verdict == SHM_IN_USE) {
-			printf("skipped %s: in use: %s\n", s->name, s->why);
+			printf("skipped %s: in use: %s\n", cli_visible(s->name), cli_visible(s->why));
 		} else if (s->verdict == SHM_UNKNOWN) {
-			printf("skipped %s: %s\n", s->name, s->why);
+			printf("skipped %s: %s\n", cli_visible(s->name), cli_visible(s->why));
 			blind++;
 		} else if ((a->given & O_OLDER_THAN) && age <= a->older_than) {
-			printf("skipped %s: stale, but modified %s ago, not more than %s\n", s->name,
+			printf("skipped %s: stale, but modified %s ago, not more than %s\n",
+			       cli_visible(s->name),
 			       cli_format_duration(age, when, sizeof(when)),
 			       cli_format_duration(a->older_than, limit, sizeof(limit)));
 		} else {
@@ -123,9 +147,9 @@ int cmd_gc(struct args *a)
 		for (i = 0; i < ncand; i++) {
 			const struct shm_seg *s = &sv.segs[cand[i]];
 
-			printf("would remove %s (%s): %s\n", s->name,
+			printf("would remove %s (%s): %s\n", cli_visible(s->name),
 			       cli_format_size((uint64_t)s->st.st_blocks * 512, size, sizeof(size)),
-			       s->why);
+			       cli_visible(s->why));
 		}
 	}
 	if (blind)
@@ -156,16 +180,16 @@ int cmd_gc(struct args *a)
 	for (i = 0; i < ncand; i++) {
 		const struct shm_seg *s = &sv.segs[cand[i]];
 
-		rc = shm_recheck_unlink(s, 0, why, sizeof(why));
+		rc = shm_recheck_unlink(s, 0, flags, why, sizeof(why));
 		if (rc > 0) {
-			printf("removed %s (%s): %s\n", s->name,
+			printf("removed %s (%s): %s\n", cli_visible(s->name),
 			       cli_format_size((uint64_t)s->st.st_blocks * 512, size, sizeof(size)),
-			       s->why);
+			       cli_visible(s->why));
 			removed++;
 			removed_bytes += (uint64_t)s->st.st_blocks * 512;
 		} else if (rc == 0) {
-			printf("skipped %s: %s (found when re-checked before removal)\n", s->name,
-			       why);
+			printf("skipped %s: %s (found when re-checked before removal)\n",
+			       cli_visible(s->name), cli_visible(why));
 			skipped++;
 		} else {
 			cli_warn("gc: %s: %s", s->name, why);

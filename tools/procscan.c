@@ -906,6 +906,35 @@ static int proc_hides(void)
 	return hides;
 }
 
+/* The inode of the initial PID namespace's nsfs file: PROC_PID_INIT_INO (linux/proc_ns.h). */
+#define PID_NS_INIT_INO 0xEFFFFFFCul
+
+int ps_pidns_blind(char *why, size_t len)
+{
+	char self[32];
+	struct stat st;
+	ssize_t n;
+
+	if (stat("/proc/self/ns/pid", &st) < 0) {
+		snprintf(why, len, "cannot tell which PID namespace this is (/proc/self/ns/pid: %s)",
+			 strerror(errno));
+		return 1;
+	}
+	if ((unsigned long)st.st_ino != PID_NS_INIT_INO) {
+		snprintf(why, len, "this is not the initial PID namespace (a container?): processes "
+				   "outside it are not in /proc");
+		return 1;
+	}
+	/* /proc/self names us as /proc's namespace numbers us: our own pid if it is ours. */
+	n = readlink("/proc/self", self, sizeof(self) - 1);
+	if (n < 0 || (self[n] = '\0', strtol(self, NULL, 10) != (long)getpid())) {
+		snprintf(why, len, "/proc is not this PID namespace's own");
+		return 1;
+	}
+	why[0] = '\0';
+	return 0;
+}
+
 static int cmp_proc(const void *a, const void *b)
 {
 	const struct ps_proc *pa = *(const struct ps_proc *const *)a;
@@ -972,6 +1001,8 @@ int ps_scan(struct ps_scan *out, struct ps_file *files, size_t n, unsigned flags
 		scan_loops(&c);
 	drop_unused_memfds(out);
 	out->hidepid = proc_hides();
+	if (!(flags & PS_SCAN_ALL_VISIBLE))
+		out->pidns_blind = ps_pidns_blind(out->pidns_why, sizeof(out->pidns_why));
 	/* qsort() wants a real array, even of nothing. */
 	if (out->nprocs > 1)
 		qsort(out->procs, out->nprocs, sizeof(*out->procs), cmp_proc);

@@ -20,7 +20,10 @@
  * A process is "inspected" when both its maps and its descriptors could be read. Without
  * privilege only one's own processes can be (ptrace access rules), and /proc mounted with
  * hidepid= hides the others altogether; ps_scan() counts what it could not see, so that callers
- * never mistake "not seen" for "not used". Kernel threads map nothing and are not counted.
+ * never mistake "not seen" for "not used". Kernel threads map nothing and are not counted. /proc
+ * shows one PID namespace's processes: outside the initial one, processes elsewhere that share
+ * /dev/shm are not seen at all, and ps_scan() says so (pidns_blind) unless the caller knows
+ * better (PS_SCAN_ALL_VISIBLE).
  *
  * The scanning process itself is never reported: lsshm and gc open what they inspect.
  *
@@ -43,6 +46,8 @@
 /* Flags for ps_scan(). */
 #define PS_SCAN_URING 0x01u /* keep every io_uring instance and its buffers (ps_proc.rings) */
 #define PS_SCAN_MEMFD 0x02u /* also find every memfd in use (ps_scan.memfds) */
+#define PS_SCAN_ALL_VISIBLE 0x04u /* the caller says this PID namespace sees every process that
+				     matters: pidns_blind is not set */
 
 /* A registered buffer of an io_uring instance, as fdinfo lists it. */
 struct ps_ubuf {
@@ -114,6 +119,9 @@ struct ps_scan {
 	size_t uninspected;       /* processes whose maps or descriptors could not be read */
 	pid_t uninspected_pid[4]; /* the first few of them, for messages */
 	int hidepid;              /* /proc hides other users' processes from us */
+	int pidns_blind;          /* ps_pidns_blind(): processes of other PID namespaces are not
+				     in /proc (not with PS_SCAN_ALL_VISIBLE) */
+	char pidns_why[160];      /* why, one phrase */
 	int locks_unreadable;     /* /proc/locks could not be read */
 	struct ps_memfd **memfds; /* PS_SCAN_MEMFD: every memfd in use, by inode and device */
 	size_t nmemfds;
@@ -125,6 +133,15 @@ struct ps_scan {
  * read (then nothing is filled). Processes that exit during the scan are skipped silently.
  */
 int ps_scan(struct ps_scan *out, struct ps_file *files, size_t n, unsigned flags);
+
+/*
+ * ps_pidns_blind - whether /proc may miss processes that use the same /dev/shm: 1 when this
+ * process is not in the initial PID namespace (a container: processes outside it, which may share
+ * /dev/shm with it, are in no /proc it can read), when /proc is not its own namespace's, or when
+ * that cannot be told; 0 in the initial PID namespace with its own /proc, which shows every
+ * process on the system. The reason, one phrase, goes to @why.
+ */
+int ps_pidns_blind(char *why, size_t len);
 
 /* ps_scan_free - free what ps_scan() allocated in @scan (its memfds too) and in @files. */
 void ps_scan_free(struct ps_scan *scan, struct ps_file *files, size_t n);

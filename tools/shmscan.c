@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "safeopen.h"
 #include "shmscan.h"
 
 /* How many processes a reason names before it says "and N more". */
@@ -53,24 +54,63 @@ const char *shm_kind_name(enum shm_kind kind)
 /* ------------------------------------------------------------------ headers */
 
 /*
- * Read the holder table and typing of a memview segment through the library, readonly: by name,
- * or for a memfd through @fd (its header passed mv_segment_probe() on it).
+ * A readonly library handle on the memview segment @s, open as @fd (checked by safe_open(): a
+ * regular file, @st). A memfd is imported from @fd itself. The library has no way yet to take a
+ * named object from a descriptor (mv_segment_import() wants a memfd sealed against shrinking), so
+ * a named one is opened by name - which the library does without waiting, without following a
+ * link and for a regular file only - and must then be the very file @fd is: -ESTALE otherwise.
  */
-static void read_memview(struct shm_seg *s, int fd)
+static int open_checked(mv_segment **seg, const struct shm_seg *s, int fd, const struct stat *st)
 {
 	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
+	struct stat got;
+	int rc;
+
+	*seg = NULL;
+	opts.flags = MV_SEGMENT_READONLY | MV_SEGMENT_ANY_OWNER; /* every user's objects */
+	if (s->is_memfd)
+		return mv_segment_import(seg, fd, &opts);
+	rc = mv_segment_open(seg, s->name, &opts);
+	if (rc < 0)
+		return rc;
+	if (fstat(mv_segment_fd(*seg), &got) < 0 || got.st_dev != st->st_dev ||
+	    got.st_ino != st->st_ino) {
+		mv_segment_close(*seg);
+		*seg = NULL;
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/*
+ * Read the holder table and typing of a memview segment through the library, readonly, from the
+ * file open as @fd (@st), whose header passed mv_segment_probe().
+ */
+static void read_memview(struct shm_seg *s, int fd, const struct stat *st)
+{
 	mv_segment *seg = NULL;
+	struct stat now;
 	ssize_t n;
 	size_t i;
 	int rc;
 
-	opts.flags = MV_SEGMENT_READONLY | MV_SEGMENT_ANY_OWNER; /* every user's objects */
 	s->info.size = sizeof(s->info);
 	s->holders[0].size = sizeof(s->holders[0]);
-	if (s->is_memfd)
-		rc = mv_segment_import(&seg, fd, &opts);
-	else
-		rc = mv_segment_open(&seg, s->name, &opts);
+	rc = open_checked(&seg, s, fd, st);
+	/* A named object with no name left was removed (a memfd never had one). */
+	if ((rc == -ESTALE || rc == -ENOENT) && !s->is_memfd && fstat(fd, &now) == 0 &&
+	    now.st_nlink == 0) {
+		s->kind = SHM_UNREADABLE;
+		s->note = strdup("removed while it was read");
+		s->gone = 1;
+		return;
+	}
+	if (rc == -ESTALE) {
+		s->kind = SHM_UNREADABLE;
+		s->note = strdup("another object took its name while it was read");
+		s->changed = 1;
+		return;
+	}
 	if (rc == 0)
 		rc = mv_segment_get_info(&s->info, seg);
 	if (rc < 0) {
@@ -93,8 +133,12 @@ static void read_memview(struct shm_seg *s, int fd)
 
 /*
  * What the object holds: the library's probe decides between another program's object, a bad
- * header and a memview segment, whose holders are then read. A memfd is opened through its /proc
- * path, a magic link that must be followed, and must still be the memfd the scan found.
+ * header and a memview segment, whose holders are then read. The object is opened with
+ * safe_open(): a name in /dev/shm without following a link, a memfd through its /proc path (a
+ * magic link that must be followed), which must still lead to the memfd the scan found; only a
+ * regular file is opened at all, and what is read is read from that descriptor. A named object
+ * that is another regular file than the one listed is taken as it is now (its stat replaces the
+ * listing's), so that everything said of it is said of one file.
  */
 static void read_header(struct shm_seg *s)
 {
@@ -108,24 +152,30 @@ static void read_header(struct shm_seg *s)
 		s->gone = s->is_memfd;
 		return;
 	}
-	fd = open(s->path, O_RDONLY | (s->is_memfd ? 0 : O_NOFOLLOW) | O_NOCTTY | O_NONBLOCK |
-				   O_CLOEXEC);
-	if (fd < 0) {
-		s->kind = SHM_UNREADABLE;
-		s->note = strdup(strerror(errno));
-		return;
-	}
-	if (s->is_memfd && (fstat(fd, &st) < 0 || st.st_dev != s->st.st_dev ||
-			    st.st_ino != s->st.st_ino)) {
+	fd = safe_open(s->path, O_RDONLY, s->is_memfd ? 0 : SAFE_NOFOLLOW,
+		       s->is_memfd ? &s->st : NULL, &st);
+	/*
+	 * At a memfd's path now another file, or none that is regular, or nothing while no other
+	 * process was seen using it: its process let go.
+	 */
+	if (s->is_memfd &&
+	    (fd == -ESTALE || fd == -EINVAL || (fd == -ENOENT && s->file.nuses <= 1))) {
 		s->kind = SHM_UNREADABLE;
 		s->note = strdup("its process let go of it since the scan");
 		s->gone = 1;
-		close(fd);
 		return;
 	}
+	if (fd < 0) {
+		s->kind = SHM_UNREADABLE;
+		s->note = strdup(safe_open_error(fd, &st));
+		s->gone = fd == -ENOENT && !s->is_memfd; /* removed since it was listed */
+		return;
+	}
+	if (!s->is_memfd)
+		s->st = st;
 	rc = mv_segment_probe(&info, fd);
 	if (rc > 0) {
-		read_memview(s, fd);
+		read_memview(s, fd, &st);
 	} else if (rc == 0) {
 		s->kind = SHM_PLAIN;
 	} else {
@@ -133,6 +183,18 @@ static void read_header(struct shm_seg *s)
 		s->note = strdup(*mv_errmsg() ? mv_errmsg() : mv_strerror(rc));
 	}
 	close(fd);
+}
+
+/* Forget what read_header() found, to read the object again. */
+static void forget_header(struct shm_seg *s)
+{
+	free(s->note);
+	s->note = NULL;
+	s->kind = SHM_PLAIN;
+	s->gone = s->changed = 0;
+	memset(&s->info, 0, sizeof(s->info));
+	s->nholders = s->live_holders = 0;
+	s->exports = 0;
 }
 
 /* ------------------------------------------------------------------ verdicts */
@@ -190,11 +252,13 @@ static void describe_blind(const struct ps_scan *scan, char *buf, size_t len)
 	if (scan->hidepid)
 		appendf(buf, len, "%s/proc hides other users' processes (hidepid)",
 			*buf ? "; " : "");
+	if (scan->pidns_blind)
+		appendf(buf, len, "%s%s", *buf ? "; " : "", scan->pidns_why);
 }
 
 static void judge(struct shm_seg *s, const struct ps_scan *scan)
 {
-	char blind[160];
+	char blind[320];
 	size_t i, dead = s->nholders - s->live_holders;
 
 	describe_use(&s->file, s->live_holders, 1, s->why, sizeof(s->why));
@@ -326,10 +390,10 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 {
 	struct ps_file *files = NULL;
 	struct dirent *d;
-	struct stat st;
+	struct stat st, other;
 	size_t i;
 	DIR *dp;
-	int rc = 0;
+	int rc = 0, is_other = 0, tries;
 
 	memset(sv, 0, sizeof(*sv));
 	err[0] = '\0';
@@ -348,6 +412,8 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 			continue; /* removed meanwhile */
 		if (!S_ISREG(st.st_mode)) {
 			sv->others++;
+			other = st;
+			is_other = 1;
 			continue;
 		}
 		rc = add_seg(sv, d->d_name, &st);
@@ -355,7 +421,11 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 			break;
 	}
 	closedir(dp);
-	if (rc == 0 && only && sv->nsegs == 0) {
+	if (rc == 0 && only && sv->nsegs == 0 && is_other) {
+		rc = -EINVAL;
+		snprintf(err, errlen, "%s: %s: not a shared-memory object", only,
+			 safe_open_error(rc, &other));
+	} else if (rc == 0 && only && sv->nsegs == 0) {
 		rc = -ENOENT;
 		snprintf(err, errlen, "%s: no such object in %s", only, SHM_DIR);
 	}
@@ -364,12 +434,19 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 	if (sv->nsegs > 1)
 		qsort(sv->segs, sv->nsegs, sizeof(*sv->segs), cmp_seg);
 
-	for (i = 0; i < sv->nsegs;) {
+	for (i = 0, tries = 0; i < sv->nsegs;) {
 		struct shm_seg *s = &sv->segs[i];
 
 		read_header(s);
+		/* Its name took another object while it was read: that one, a few times at most. */
+		if (s->changed && ++tries < 3) {
+			forget_header(s);
+			continue;
+		}
+		tries = 0;
 		/* Removed since the directory was read: it is no longer there to report. */
-		if (s->kind == SHM_UNREADABLE && access(s->path, F_OK) < 0 && errno == ENOENT) {
+		if (s->gone ||
+		    (s->kind == SHM_UNREADABLE && access(s->path, F_OK) < 0 && errno == ENOENT)) {
 			seg_free(s);
 			memmove(s, s + 1, (sv->nsegs - i - 1) * sizeof(*s));
 			sv->nsegs--;
@@ -396,7 +473,8 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 	}
 	if (only)
 		flags &= ~SHM_SURVEY_MEMFD;
-	rc = ps_scan(&sv->scan, files, sv->nsegs, flags & (SHM_SURVEY_URING | SHM_SURVEY_MEMFD));
+	rc = ps_scan(&sv->scan, files, sv->nsegs,
+		     flags & (SHM_SURVEY_URING | SHM_SURVEY_MEMFD | SHM_SURVEY_ALL_VISIBLE));
 	if (rc < 0) {
 		free(files);
 		snprintf(err, errlen, "cannot scan /proc: %s", strerror(-rc));
@@ -452,25 +530,20 @@ static int lock_all(int fd, int cmd, short *type)
 	return 0;
 }
 
-/* Live memview holders of the object open as @fd (named @name): a count, or -errno. */
-static int live_holders(const char *name, const struct stat *want)
+/*
+ * Live memview holders of the object @s open as @fd (@st): a count, or -errno (-ESTALE: its name
+ * is another object's now).
+ */
+static int live_holders(const struct shm_seg *s, int fd, const struct stat *st)
 {
 	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS] = { MV_SEGMENT_HOLDER_INIT };
-	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
 	mv_segment *seg = NULL;
-	struct stat st;
 	ssize_t n, i;
 	int rc, live = 0;
 
-	opts.flags = MV_SEGMENT_READONLY | MV_SEGMENT_ANY_OWNER; /* every user's objects */
-	rc = mv_segment_open(&seg, name, &opts);
+	rc = open_checked(&seg, s, fd, st);
 	if (rc < 0)
 		return rc;
-	if (fstat(mv_segment_fd(seg), &st) < 0 || st.st_ino != want->st_ino ||
-	    st.st_dev != want->st_dev) {
-		mv_segment_close(seg);
-		return -ESTALE;
-	}
 	n = mv_segment_holders(h, MV_SEGMENT_MAX_HOLDERS, seg);
 	for (i = 0; i < n && i < MV_SEGMENT_MAX_HOLDERS; i++)
 		live += h[i].alive != 0;
@@ -478,40 +551,37 @@ static int live_holders(const char *name, const struct stat *want)
 	return live;
 }
 
-int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t len)
+int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, unsigned flags, char *why,
+		       size_t len)
 {
 	struct ps_scan scan;
 	struct ps_file f;
 	struct stat st;
-	char blind[160], use[320];
+	char blind[320], use[320];
 	mv_segment_info info = MV_SEGMENT_INFO_INIT;
 	short type = F_UNLCK;
-	int fd, rw = 1, rc, holders = 0;
+	int fd, rw, rc, holders = 0;
 
 	why[0] = '\0';
 	if (seg->is_memfd) {
 		snprintf(why, len, "a memfd has no name to remove: it goes with its last user");
 		return 0;
 	}
-	fd = open(seg->path, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
-		rw = 0;
-		fd = open(seg->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	/* Only the listed object, a regular file, is opened: whatever took its name is not. */
+	fd = safe_open(seg->path, O_RDWR, SAFE_NOFOLLOW | SAFE_RDONLY_FALLBACK, &seg->st, &st);
+	if (fd == -ENOENT) {
+		snprintf(why, len, "it is gone already");
+		return 0;
+	}
+	if (fd == -ESTALE || fd == -EINVAL) {
+		snprintf(why, len, "another object took its name since it was listed");
+		return 0;
 	}
 	if (fd < 0) {
-		rc = -errno;
-		if (rc == -ENOENT) {
-			snprintf(why, len, "it is gone already");
-			return 0;
-		}
-		snprintf(why, len, "cannot open it to check it: %s", strerror(-rc));
-		return rc;
+		snprintf(why, len, "cannot open it to check it: %s", safe_open_error(fd, &st));
+		return fd;
 	}
-	if (fstat(fd, &st) < 0 || st.st_ino != seg->st.st_ino || st.st_dev != seg->st.st_dev) {
-		snprintf(why, len, "another object took its name since it was listed");
-		rc = 0;
-		goto out;
-	}
+	rw = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
 	/*
 	 * The lock first: from here on no memview process can take an export, so what the scan
 	 * below finds cannot grow by one. Without write access to the object (a lock needs it) we
@@ -530,7 +600,7 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 	}
 	rc = mv_segment_probe(&info, fd);
 	if (rc > 0) {
-		holders = live_holders(seg->name, &st);
+		holders = live_holders(seg, fd, &st);
 		if (holders == -ESTALE) {
 			snprintf(why, len, "another object took its name during the check");
 			rc = 0;
@@ -550,7 +620,7 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 	f.dev = st.st_dev;
 	f.ino = st.st_ino;
 	f.path = seg->path;
-	rc = ps_scan(&scan, &f, 1, 0);
+	rc = ps_scan(&scan, &f, 1, flags & SHM_SURVEY_ALL_VISIBLE);
 	if (rc < 0) {
 		snprintf(why, len, "cannot scan /proc: %s", strerror(-rc));
 		goto out;
@@ -572,7 +642,12 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t
 		rc = 1;
 		goto out;
 	}
-	/* The name must still be this object's: removing a newcomer's would be the worst mistake. */
+	/*
+	 * The name must still be this object's: removing a newcomer's would be the worst mistake.
+	 * unlink(2) cannot be told which inode: between this check and the removal, only the
+	 * object's owner (or root) can put another file at the name - /dev/shm is sticky, so
+	 * nobody else may replace the owner's entry -, and then only a file of its own goes.
+	 */
 	if (lstat(seg->path, &st) < 0 || st.st_ino != seg->st.st_ino || st.st_dev != seg->st.st_dev) {
 		snprintf(why, len, "another object took its name during the check");
 		rc = 0;

@@ -48,7 +48,9 @@ struct shm_seg {
 	int is_sem;                  /* a POSIX semaphore: "sem.NAME" */
 	enum shm_kind kind;
 	char *note;                  /* SHM_BAD, SHM_UNREADABLE: why */
-	int gone;                    /* a memfd whose last holder let go during the scan */
+	int gone;                    /* a memfd whose last holder let go, or an object whose name
+					was removed, during the scan: not reported */
+	int changed;                 /* its name took another object while it was read */
 	mv_segment_info info; /* SHM_MEMVIEW */
 	mv_segment_holder holders[MV_SEGMENT_MAX_HOLDERS];
 	size_t nholders;
@@ -56,7 +58,7 @@ struct shm_seg {
 	long exports;                /* exports the live holders recorded */
 	struct ps_file file;         /* its uses, from ps_scan() */
 	enum shm_verdict verdict;
-	char why[320];               /* the verdict's reason, one line */
+	char why[480];               /* the verdict's reason, one line */
 };
 
 struct shm_survey {
@@ -70,13 +72,20 @@ struct shm_survey {
 /* Flags for shm_survey(). */
 #define SHM_SURVEY_URING PS_SCAN_URING /* also keep every process's io_uring instances */
 #define SHM_SURVEY_MEMFD PS_SCAN_MEMFD /* also list the memfds in use (not with @only) */
+#define SHM_SURVEY_ALL_VISIBLE PS_SCAN_ALL_VISIBLE /* the caller says that every process that
+						   uses /dev/shm is in this PID namespace */
 
 /*
  * shm_survey - list SHM_DIR (or only the object @only, "/NAME", when not NULL), read each
  * object's header, scan /proc once for all of them and judge each. Sorted by name: the memfds
  * ("memfd:NAME", several may share one) after the objects of SHM_DIR, by inode among equals.
- * Returns 0, -ENOENT when @only does not exist, or another -errno when SHM_DIR or /proc cannot
- * be read; a message for the failure is in @err.
+ * Returns 0, -ENOENT when @only does not exist, -EINVAL when it is not a regular file (a FIFO,
+ * a directory...), or another -errno when SHM_DIR or /proc cannot be read; a message for the
+ * failure is in @err.
+ *
+ * Every object is opened as safe_open() opens it (safeopen.h): only a regular file is opened at
+ * all, a memfd through its /proc path only while it still leads to the memfd the scan found, and
+ * what is read is read from the descriptor that was checked.
  */
 int shm_survey(struct shm_survey *out, const char *only, unsigned flags, char *err, size_t errlen);
 
@@ -88,11 +97,12 @@ void shm_survey_free(struct shm_survey *sv);
  * keeps memview processes from taking new exports until the name is gone -, no live memview
  * holder, and no process mapping it or holding it open in a fresh scan of /proc, the scanner
  * excluded. With @dry_run, everything but the removal (the lock is taken and dropped). A memfd is
- * always kept: it has no name to remove.
+ * always kept: it has no name to remove. @flags: SHM_SURVEY_ALL_VISIBLE as for shm_survey().
  * Returns 1 when it was (or would be) removed, 0 when it was kept, -errno when the check or the
  * removal failed; @why says why in each case.
  */
-int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, char *why, size_t len);
+int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, unsigned flags, char *why,
+		       size_t len);
 
 /* shm_kind_name - "yes", "no", "bad", "?" as lsshm's MEMVIEW column says it. */
 const char *shm_kind_name(enum shm_kind kind);

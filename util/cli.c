@@ -128,11 +128,17 @@ static void vmessage(const char *fmt, va_list ap) CLI_PRINTF(1, 0);
 
 static void vmessage(const char *fmt, va_list ap)
 {
+	char *msg = NULL;
+
 	/* Anything already printed goes first, so the message lands after it, not inside it. */
 	fflush(stdout);
-	fprintf(stderr, "%s: ", cli_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	/* One line, whatever the names in it hold: the whole message is escaped. */
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fprintf(stderr, "%s: out of memory\n", cli_progname);
+		return;
+	}
+	fprintf(stderr, "%s: %s\n", cli_progname, cli_visible(msg));
+	free(msg);
 }
 
 void cli_usage_error(const char *fmt, ...)
@@ -344,18 +350,177 @@ unsigned cli_names_arg(const char *s, const char *what, int (*lookup)(const char
 	return mask;
 }
 
+/* ------------------------------------------------------------------ escaping */
+
+/*
+ * The length of the UTF-8 sequence at @p if it is valid and not a C1 control (U+0080..U+009F,
+ * which terminals act on as they do on ESC sequences), else 0. Overlong forms, surrogates and
+ * code points past U+10FFFF are not valid.
+ */
+static size_t utf8_printable_len(const unsigned char *p)
+{
+	/* The first byte's range, the sequence's length, the second byte's range (RFC 3629). */
+	static const struct {
+		unsigned char from, to, n, lo, hi;
+	} seq[] = {
+		{ 0xc2, 0xc2, 2, 0xa0, 0xbf }, /* not U+0080..U+009F: C1 controls */
+		{ 0xc3, 0xdf, 2, 0x80, 0xbf },
+		{ 0xe0, 0xe0, 3, 0xa0, 0xbf },
+		{ 0xe1, 0xec, 3, 0x80, 0xbf },
+		{ 0xed, 0xed, 3, 0x80, 0x9f }, /* no surrogates */
+		{ 0xee, 0xef, 3, 0x80, 0xbf },
+		{ 0xf0, 0xf0, 4, 0x90, 0xbf },
+		{ 0xf1, 0xf3, 4, 0x80, 0xbf },
+		{ 0xf4, 0xf4, 4, 0x80, 0x8f }, /* nothing past U+10FFFF */
+	};
+	size_t k, i;
+
+	for (k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+		if (p[0] < seq[k].from || p[0] > seq[k].to)
+			continue;
+		if (p[1] < seq[k].lo || p[1] > seq[k].hi)
+			return 0;
+		for (i = 2; i < seq[k].n; i++)
+			if (p[i] < 0x80 || p[i] > 0xbf)
+				return 0;
+		return seq[k].n;
+	}
+	return 0;
+}
+
+/*
+ * Walk @s: each run of bytes that may pass is handed to @pass; what may not - a byte, or the two
+ * bytes of a C1 control in UTF-8 - to @escape. @backslash_x: a backslash followed by 'x' may not
+ * pass either.
+ */
+static void escape_walk(const char *s, void (*pass)(const char *, size_t, void *),
+			void (*escape)(const unsigned char *, size_t, void *), int backslash_x,
+			void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	size_t n;
+
+	while (*p) {
+		if (*p >= 0x20 && *p < 0x7f && !(backslash_x && *p == '\\' && p[1] == 'x')) {
+			p++;
+			continue;
+		}
+		n = *p >= 0x80 ? utf8_printable_len(p) : 0;
+		if (n) {
+			p += n;
+			continue;
+		}
+		if (p > run)
+			pass((const char *)run, (size_t)(p - run), ctx);
+		n = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f ? 2 : 1;
+		escape(p, n, ctx);
+		p += n;
+		run = p;
+	}
+	if (p > run)
+		pass((const char *)run, (size_t)(p - run), ctx);
+}
+
+static void json_pass(const char *s, size_t n, void *ctx)
+{
+	FILE *out = ctx;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			fputc('\\', out);
+		fputc(s[i], out);
+	}
+}
+
+/* A control character as its code point (a C1 control's two bytes as one); any other byte as
+ * the code point of its value. */
+static void json_escape(const unsigned char *p, size_t n, void *ctx)
+{
+	fprintf(ctx, "\\u%04x", n == 2 ? (unsigned)(p[1] & 0x3f) | 0x80u : p[0]);
+}
+
 void cli_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
+	escape_walk(s, json_pass, json_escape, 0, out);
 	fputc('"', out);
+}
+
+int cli_json_plain(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	while (*p) {
+		if (*p < 0x7f) {
+			p++;
+			continue;
+		}
+		n = *p > 0x7f ? utf8_printable_len(p) : 0;
+		if (!n)
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+/* A growing string for cli_visible(). */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_add(struct strbuf *b, const char *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = (b->len + n + 1) * 2;
+		p = realloc(b->s, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void visible_pass(const char *s, size_t n, void *ctx)
+{
+	sb_add(ctx, s, n);
+}
+
+static void visible_escape(const unsigned char *p, size_t n, void *ctx)
+{
+	char hex[8];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(hex, sizeof(hex), "\\x%02x", p[i]);
+		sb_add(ctx, hex, 4);
+	}
+}
+
+static struct strbuf visible_slots[CLI_VISIBLE_SLOTS];
+
+const char *cli_visible(const char *s)
+{
+	static unsigned next;
+	struct strbuf *b = &visible_slots[next];
+
+	next = (next + 1) % CLI_VISIBLE_SLOTS;
+	b->len = 0;
+	b->oom = 0;
+	sb_add(b, "", 0);
+	escape_walk(s, visible_pass, visible_escape, 1, b);
+	return b->oom ? "?" : b->s;
 }

@@ -1,7 +1,7 @@
 /*
  * util/cli.h - the command-line conventions every memview program follows: the program name,
  * the util-linux usage layout, --version, error exits with the project's statuses, parsing of
- * sizes and integer lists, and JSON strings.
+ * sizes and integer lists, JSON strings, and names escaped for the terminal.
  *
  * Who may use it: the programs of tools/ (mvdump, mvshm, lsshm) and bench/ (mvbench,
  * bench_views); not the library. Part of util/, which depends on the library's public API and
@@ -124,9 +124,39 @@ int cli_parse_ssize(const char *s, ssize_t *out);
  */
 int cli_parse_list(const char *s, ssize_t **out, int *n);
 
-/* cli_json_string - write @s to @out as a JSON string: quoted, with '"', '\\' and control
- * characters escaped (bytes >= 0x80 pass through: the tools' strings are UTF-8 or ASCII). */
+/*
+ * cli_json_string - write @s to @out as a JSON string: quoted, with '"', '\\', control
+ * characters (C0, DEL, and C1 in UTF-8) escaped as \uXXXX; other valid UTF-8 passes through, and
+ * a byte that is not valid UTF-8 is written as the code point of the same value (\u0080 to
+ * \u00ff), so that the output is always valid JSON and never acts on a terminal.
+ */
 void cli_json_string(FILE *out, const char *s);
+
+/*
+ * cli_visible - @s as it may be shown on a terminal or in a line-oriented output: every byte a
+ * terminal could act on - control characters (C0 including newline, DEL, and C1 encoded in
+ * UTF-8) and bytes that are not valid UTF-8 - is written \xHH, as libsmartcols (lsshm's tables)
+ * writes it, and a backslash followed by 'x' as \x5c, so that nothing is ambiguous. Other UTF-8
+ * passes through.
+ *
+ * For every name another process or user controls - names in /dev/shm, paths, command names,
+ * memfd names - printed on standard output: one line stays one line, and no escape sequence
+ * reaches the terminal. Messages (cli_warn(), cli_fail(), cli_usage_error(), cli_fail_mv()) are
+ * escaped this way whole: pass them names as they are.
+ *
+ * The result lives in one of CLI_VISIBLE_SLOTS buffers used in turn: it stays valid until that
+ * many more calls, enough for the arguments of one printf(). Out of memory: "?".
+ */
+#define CLI_VISIBLE_SLOTS 8
+const char *cli_visible(const char *s);
+
+/*
+ * cli_json_plain - whether a JSON writer that escapes only what JSON requires ('"', '\\' and C0
+ * controls, as libsmartcols does) may write @s as it is: @s is valid UTF-8 with no DEL and no C1
+ * control. Where not, a tool hands it cli_visible(@s) instead: JSON cannot carry bytes that are
+ * not UTF-8, and must not carry a raw control character to a terminal.
+ */
+int cli_json_plain(const char *s);
 
 /*
  * The same, exiting with status 2 and "mvdump: invalid <what> argument: '<s>'" (or "... is too

@@ -1,11 +1,14 @@
 # tests/tools/lib.sh - what the tool tests (tests/tools/*.sh) share: skipping when a program is
-# not built or /dev/shm is missing, the scratch directory and its removal, counting checks and
-# failures, running a command against an expected exit status, comparing values, waiting for a
-# segment's holder, recognising CPython 3.13, and the closing summary. Sourced, never run:
+# not built or /dev/shm is missing, a private /dev/shm, the scratch directory and its removal,
+# counting checks and failures, running a command against an expected exit status, comparing
+# values, matching output lines, whether an object exists, helper processes started in the
+# background and waited for, waiting for a segment's holder, recognising CPython 3.13, and the
+# closing summary. Sourced, never run:
 #
 #     . "$top_srcdir/tests/tools/lib.sh"
 #
-# A test calls make_tmp before expect, and sets $MVSHM before it calls busy.
+# A test calls make_tmp before expect and start, and sets $MVSHM before it calls busy. A cleanup
+# of its own kills the pids start() collected in $bg.
 #
 # SPDX-License-Identifier: MIT
 
@@ -15,6 +18,7 @@
 
 failures=0
 checks=0
+bg=
 
 # need PROGRAM...: skip the test (status 77) unless every PROGRAM is built.
 need()
@@ -32,6 +36,32 @@ need_shm()
 {
 	if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
 		echo "SKIP: no writable /dev/shm for POSIX shared memory"
+		exit 77
+	fi
+}
+
+# private_shm "$@": the rest of the test runs with a /dev/shm of its own - the test is run again
+# in a new mount namespace (and a user namespace, when not root) with a fresh tmpfs on /dev/shm -
+# so that the FIFOs, swap loops and gc runs of a test touch no other program's objects, and other
+# tests' objects do not disturb it. Give it the test's arguments. Skips (77) where no mount
+# namespace can be made.
+private_shm()
+{
+	if [ -z "${MV_TEST_PRIVATE_SHM:-}" ]; then
+		for private_ns in --mount "--user --map-root-user --mount"; do
+			[ "$private_ns" = --mount ] && [ "$(id -u)" != 0 ] && continue
+			# shellcheck disable=SC2086 # options, word-split on purpose
+			if command -v unshare >/dev/null 2>&1 && unshare $private_ns true 2>/dev/null
+			then
+				# shellcheck disable=SC2086
+				exec unshare $private_ns env MV_TEST_PRIVATE_SHM=1 /bin/sh "$0" "$@"
+			fi
+		done
+		echo "SKIP: no mount namespace for a private /dev/shm (unshare --mount)"
+		exit 77
+	fi
+	if ! mount -t tmpfs -o mode=1777,size=64m mvtest-shm /dev/shm 2>/dev/null; then
+		echo "SKIP: cannot mount a private /dev/shm"
 		exit 77
 	fi
 }
@@ -82,6 +112,96 @@ check_eq()
 {
 	checks=$((checks + 1))
 	[ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+# pidns_visible MVSHM: $VISIBLE is --all-processes-visible where gc (the mvshm program MVSHM)
+# refuses to judge - outside the initial PID namespace, in a container for one -, and empty
+# elsewhere. The tool tests give it to gc and lsshm run on their own objects: only their own
+# processes, all in their namespace, use those.
+pidns_visible()
+{
+	# shellcheck disable=SC2034 # the sourcing test's
+	VISIBLE=
+	if "$1" gc --dry-run "/mvtest-$$-nothing-*" 2>&1 >/dev/null | grep -q "PID namespace"; then
+		echo "note: not the initial PID namespace: gc and lsshm run with" \
+			"--all-processes-visible"
+		# shellcheck disable=SC2034
+		VISIBLE=--all-processes-visible
+	fi
+}
+
+# has FILE REGEX DESCRIPTION: a line of FILE matches the extended REGEX.
+has()
+{
+	checks=$((checks + 1))
+	if ! grep -Eq -- "$2" "$1"; then
+		fail "$3: no line matching '$2' in:"
+		sed 's/^/    /' "$1"
+	fi
+}
+
+# hasnt FILE REGEX DESCRIPTION: no line of FILE matches the extended REGEX.
+hasnt()
+{
+	checks=$((checks + 1))
+	if grep -Eq -- "$2" "$1"; then
+		fail "$3: a line matches '$2':"
+		grep -E -- "$2" "$1" | sed 's/^/    /'
+	fi
+}
+
+# exists NAME DESCRIPTION, gone NAME DESCRIPTION: /dev/shm/NAME is there, is not.
+exists()
+{
+	checks=$((checks + 1))
+	[ -e "/dev/shm/${1#/}" ] || fail "$2: $1 is gone"
+}
+
+gone()
+{
+	checks=$((checks + 1))
+	[ -e "/dev/shm/${1#/}" ] && fail "$2: $1 is still there"
+}
+
+# re STRING: STRING as an extended regular expression that matches it literally.
+re()
+{
+	printf '%s' "$1" | sed 's/[].[*^$\\/+?(){}|]/\\&/g'
+}
+
+# start VAR COMMAND...: run COMMAND in the background, its output in $tmp/start.VAR, its pid in
+# $VAR and added to $bg (which the test's cleanup kills).
+start()
+{
+	var=$1
+	shift
+	"$@" >"$tmp/start.$var" 2>&1 &
+	eval "$var=\$!"
+	bg="$bg $!"
+}
+
+# ready PID DESCRIPTION: wait until the helper PID (shmuser, peer, chanuser...) printed
+# "ready PID" (10 s at most). Returns 77 when it exited 77 (shmuser: no io_uring), 1 on any other
+# failure.
+ready()
+{
+	n=0
+	while [ $n -lt 100 ]; do
+		for f in "$tmp"/start.*; do
+			grep -qx "ready $1" "$f" 2>/dev/null && return 0
+		done
+		if ! kill -0 "$1" 2>/dev/null; then
+			wait "$1"
+			st=$?
+			[ $st = 77 ] && return 77
+			fail "$2: the helper exited with status $st: $(cat "$tmp"/start.* 2>/dev/null)"
+			return 1
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	fail "$2: not ready within 10 s"
+	return 1
 }
 
 # busy NAME: wait until a live process holds views of segment NAME (a background `mvshm hold`),

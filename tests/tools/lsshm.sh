@@ -8,13 +8,16 @@
 # totals; an ordinary user's view; gc --dry-run removes nothing; gc without --yes and no terminal
 # refuses; --older-than; gc removes exactly the stale ones; and gc under the race it exists for: a
 # process maps the segment (or takes a memview view of it) between gc's listing and its removal,
-# made deterministic with gc's test hook MVSHM_GC_TEST_PAUSE.
+# made deterministic with gc's test hook MVSHM_GC_TEST_PAUSE, which only the test build
+# tests/tools/mvshm-testhooks has.
 #
 # Run by automake with $top_srcdir and $top_builddir. Exits 0 when every check passes, 1 when one
 # fails, 77 ("SKIP: reason") when it cannot run. Seeing every process needs root: as another user
 # (or as a root that cannot inspect some processes) the test runs itself again in a PID namespace
 # of its own when it can (as another user, in a user namespace too: then the ordinary-user
-# checks, which need root to switch users, are skipped and say so).
+# checks, which need root to switch users, are skipped and say so). Outside the initial PID
+# namespace lsshm and gc are told --all-processes-visible: only the test's processes use its
+# objects.
 #
 # Writes only $TMPDIR (one mktemp directory) and objects named /mvtest-<pid>-*, all removed on
 # exit, whether the checks pass or not; gc is always given that pattern, never the whole /dev/shm.
@@ -29,10 +32,12 @@ set -u
 : "${top_builddir:=.}"
 LSSHM=$top_builddir/tools/lsshm
 MVSHM=$top_builddir/tools/mvshm
+# mvshm with its test hook MVSHM_GC_TEST_PAUSE, for the race test (the installed one has none).
+MVSHM_HOOKS=$top_builddir/tests/tools/mvshm-testhooks
 SHMUSER=$top_builddir/tests/tools/shmuser
 . "$top_srcdir/tests/tools/lib.sh"
 
-need "$LSSHM" "$MVSHM" "$SHMUSER"
+need "$LSSHM" "$MVSHM" "$MVSHM_HOOKS" "$SHMUSER"
 need_shm
 
 # gc and stale detection need to see every process: root does, unless some are closed even to
@@ -61,6 +66,20 @@ if [ -z "${LSSHM_TEST_IN_NS:-}" ]; then
 	fi
 fi
 
+# Outside the initial PID namespace (in a container, or in the namespace above) lsshm and gc
+# judge nothing stale unless told that every process that uses /dev/shm is visible. For this
+# test's objects that is so: only its own processes, all in this namespace, use them. lsshm and
+# gc are the tools as the test runs them.
+pidns_visible "$MVSHM"
+lsshm()
+{
+	"$LSSHM" ${VISIBLE:+"$VISIBLE"} "$@"
+}
+gc()
+{
+	"$MVSHM" gc ${VISIBLE:+"$VISIBLE"} "$@"
+}
+
 make_tmp lsshm
 prefix=/mvtest-$$
 bg=
@@ -72,76 +91,6 @@ cleanup()
 	wait 2>/dev/null
 	rm -f /dev/shm/"${prefix#/}"-*
 	rm -rf "$tmp"
-}
-
-# has FILE REGEX DESCRIPTION: a line of FILE matches the extended REGEX.
-has()
-{
-	checks=$((checks + 1))
-	if ! grep -Eq -- "$2" "$1"; then
-		fail "$3: no line matching '$2' in:"
-		sed 's/^/    /' "$1"
-	fi
-}
-
-hasnt()
-{
-	checks=$((checks + 1))
-	if grep -Eq -- "$2" "$1"; then
-		fail "$3: a line matches '$2':"
-		grep -E -- "$2" "$1" | sed 's/^/    /'
-	fi
-}
-
-exists()
-{
-	checks=$((checks + 1))
-	[ -e "/dev/shm/${1#/}" ] || fail "$2: $1 is gone"
-}
-
-gone()
-{
-	checks=$((checks + 1))
-	[ -e "/dev/shm/${1#/}" ] && fail "$2: $1 is still there"
-}
-
-# Regular expressions match names literally: escape what they contain.
-re()
-{
-	printf '%s' "$1" | sed 's/[].[*^$\\/+?(){}|]/\\&/g'
-}
-
-# start VAR COMMAND...: run COMMAND in the background, its pid in $VAR, killed at exit.
-start()
-{
-	var=$1
-	shift
-	"$@" >"$tmp/start.$var" 2>&1 &
-	eval "$var=\$!"
-	bg="$bg $!"
-}
-
-# ready PID DESCRIPTION: wait until shmuser PID printed "ready" (10 s at most). Returns 77 when
-# it exited 77 (no io_uring), 1 on any other failure.
-ready()
-{
-	n=0
-	while [ $n -lt 100 ]; do
-		for f in "$tmp"/start.*; do
-			grep -qx "ready $1" "$f" 2>/dev/null && return 0
-		done
-		if ! kill -0 "$1" 2>/dev/null; then
-			wait "$1"
-			st=$?
-			[ $st = 77 ] && return 77
-			fail "$2: the helper exited with status $st: $(cat "$tmp"/start.* 2>/dev/null)"
-			return 1
-		fi
-		sleep 0.1
-		n=$((n + 1))
-	done
-	fail "$2: not ready within 10 s"
-	return 1
 }
 
 JSONPY=
@@ -187,7 +136,7 @@ if [ $st = 77 ] || [ $st2 = 77 ]; then
 fi
 
 # ---------------------------------------------------------------- the table
-expect 0 "lsshm" -- "$LSSHM"
+expect 0 "lsshm" -- lsshm
 cp "$tmp/out" "$tmp/table"
 has "$tmp/table" '^NAME +SIZE +OWNER +MODE +MTIME +MEMVIEW +PROCS +HOLDERS +STALE$' "headings"
 has "$tmp/table" "^$(re "$s_map") +8K +root +-rw------- .* yes +shmuser\\[$p_map\\] +no$" \
@@ -211,7 +160,7 @@ hasnt "$tmp/err" "could not be inspected|hidepid|cannot read /proc/locks" "lsshm
 [ "${LSSHM_TEST_IN_NS:-}" != user ] && hasnt "$tmp/err" "." "lsshm as root: stderr"
 
 # Raw output and chosen columns, sorted.
-expect 0 "lsshm --raw -o" -- "$LSSHM" --raw --noheadings --bytes -o NAME,SIZE,MEMVIEW,STALE \
+expect 0 "lsshm --raw -o" -- lsshm --raw --noheadings --bytes -o NAME,SIZE,MEMVIEW,STALE \
 	--sort NAME
 grep "^$(re "$prefix")-" "$tmp/out" >"$tmp/raw"
 has "$tmp/raw" "^$(re "$s_dead") 8192 yes yes$" "--raw: dead holder"
@@ -221,18 +170,18 @@ checks=$((checks + 1))
 LC_ALL=C sort -c "$tmp/raw" 2>/dev/null || fail "--sort NAME: not sorted"
 # Only this test's objects: other tests running at the same time (make -j check) make and drop
 # memfds, whose size is unknown once their process has gone.
-expect 0 "--sort SIZE" -- "$LSSHM" -rnb -o NAME,SIZE --sort SIZE
+expect 0 "--sort SIZE" -- lsshm -rnb -o NAME,SIZE --sort SIZE
 checks=$((checks + 1))
 grep "^$(re "$prefix")-" "$tmp/out" | cut -d' ' -f2 >"$tmp/sizes"
 [ "$(wc -l <"$tmp/sizes")" -ge 5 ] && sort -n -c "$tmp/sizes" ||
 	fail "--sort SIZE: not in size order"
 
 # --stale lists exactly the stale ones; --processes shows who, and how.
-expect 0 "lsshm --stale" -- "$LSSHM" --stale -rn -o NAME
+expect 0 "lsshm --stale" -- lsshm --stale -rn -o NAME
 grep "^$(re "$prefix")-" "$tmp/out" >"$tmp/stale"
 check_eq "--stale" "$(tr '\n' ' ' <"$tmp/stale")" "$s_dead $s_plain "
 
-expect 0 "lsshm --processes" -- "$LSSHM" --processes -o NAME,PID,COMMAND,USE,EXPORTS,ALIVE
+expect 0 "lsshm --processes" -- lsshm --processes -o NAME,PID,COMMAND,USE,EXPORTS,ALIVE
 cp "$tmp/out" "$tmp/procs"
 has "$tmp/procs" "^$(re "$s_map") +$p_map +shmuser +mapped +yes$" "-p: mapped"
 has "$tmp/procs" "^$(re "$s_open") +$p_open +shmuser +open +yes$" "-p: open"
@@ -243,7 +192,7 @@ has "$tmp/procs" "^$(re "$s_dead") +$p_dead +holder +1 +no$" "-p: dead holder"
 	"-p: io_uring fixed file"
 
 # One object in detail, by each of its names.
-expect 0 "lsshm NAME" -- "$LSSHM" "$s_hold"
+expect 0 "lsshm NAME" -- lsshm "$s_hold"
 cp "$tmp/out" "$tmp/detail"
 has "$tmp/detail" "^Name: +$(re "$s_hold")$" "detail: name"
 has "$tmp/detail" '^Format: +d$' "detail: format"
@@ -255,25 +204,25 @@ has "$tmp/detail" "^Holders: +$p_hold:1$" "detail: holders"
 has "$tmp/detail" '^Busy: +yes$' "detail: busy"
 has "$tmp/detail" '^Stale: +no$' "detail: stale"
 has "$tmp/detail" "^ *$p_hold +(lt-)?mvshm " "detail: process table"
-expect 0 "lsshm -o /NAME" -- "$LSSHM" -o NAME,SIZE,PROCS,HOLDERS,STALE "$s_hold"
+expect 0 "lsshm -o /NAME" -- lsshm -o NAME,SIZE,PROCS,HOLDERS,STALE "$s_hold"
 cp "$tmp/out" "$tmp/detail-o"
 has "$tmp/detail-o" "^Used by: +(lt-)?mvshm\\[$p_hold\\] \\(mapped,open,export-lock\\)$" \
 	"detail -o: used by"
-expect 0 "lsshm /dev/shm/NAME" -- "$LSSHM" -o NAME,SIZE,PROCS,HOLDERS,STALE "/dev/shm/${s_hold#/}"
+expect 0 "lsshm /dev/shm/NAME" -- lsshm -o NAME,SIZE,PROCS,HOLDERS,STALE "/dev/shm/${s_hold#/}"
 checks=$((checks + 1))
 cmp -s "$tmp/out" "$tmp/detail-o" || fail "lsshm /dev/shm/NAME differs from lsshm /NAME"
-expect 0 "lsshm NAME without slash" -- "$LSSHM" -o NAME,SIZE,PROCS,HOLDERS,STALE "${s_hold#/}"
+expect 0 "lsshm NAME without slash" -- lsshm -o NAME,SIZE,PROCS,HOLDERS,STALE "${s_hold#/}"
 checks=$((checks + 1))
 cmp -s "$tmp/out" "$tmp/detail-o" || fail "lsshm NAME differs from lsshm /NAME"
-expect 1 "lsshm of a missing object" -- "$LSSHM" "$prefix-missing"
+expect 1 "lsshm of a missing object" -- lsshm "$prefix-missing"
 has "$tmp/err" "^lsshm: $(re "$prefix")-missing: no such object in /dev/shm$" "missing object"
 
 # ---------------------------------------------------------------- JSON
-expect 0 "lsshm --json" -- "$LSSHM" --json --bytes --output-all
+expect 0 "lsshm --json" -- lsshm --json --bytes --output-all
 cp "$tmp/out" "$tmp/all.json"
-expect 0 "lsshm --json --processes" -- "$LSSHM" --json --processes --output-all
+expect 0 "lsshm --json --processes" -- lsshm --json --processes --output-all
 cp "$tmp/out" "$tmp/procs.json"
-expect 0 "lsshm --json --uring" -- "$LSSHM" --json --uring --bytes
+expect 0 "lsshm --json --uring" -- lsshm --json --uring --bytes
 cp "$tmp/out" "$tmp/uring.json"
 if [ -n "$JSONPY" ]; then
 	checks=$((checks + 1))
@@ -399,7 +348,7 @@ else
 	mapped_row='8K +yes +d +512'
 fi
 
-expect 0 "lsshm with memfds" -- "$LSSHM" -o NAME,TYPE,SIZE,MEMVIEW,FORMAT,SHAPE,PROCS,HOLDERS,STALE
+expect 0 "lsshm with memfds" -- lsshm -o NAME,TYPE,SIZE,MEMVIEW,FORMAT,SHAPE,PROCS,HOLDERS,STALE
 cp "$tmp/out" "$tmp/memfds"
 has "$tmp/memfds" "^memfd:$(re "$m_mv") +memfd +8K +yes +d +512 \
 +(lt-)?mvshm\\[$p_mfd\\],sleep\\[$p_mfdcmd\\] +$p_mfd:0 +no$" "memfd: memview, made by mvshm"
@@ -407,11 +356,11 @@ has "$tmp/memfds" "^memfd:$(re "$m_plain") +memfd +8K +no +shmuser\\[$p_mplain\\
 	"memfd: another program's"
 has "$tmp/memfds" "^memfd:$(re "$m_mapped") +memfd +$mapped_row +shmuser\\[$p_monly\\] +no$" \
 	"memfd: only mapped"
-expect 0 "lsshm --stale with memfds" -- "$LSSHM" --stale -rn -o NAME
+expect 0 "lsshm --stale with memfds" -- lsshm --stale -rn -o NAME
 hasnt "$tmp/out" '^memfd:' "--stale: a memfd is never stale"
 
 # PATH reaches each: a descriptor where one is open, a mapping where none is.
-expect 0 "lsshm -o PATH" -- "$LSSHM" -rn -o NAME,PATH
+expect 0 "lsshm -o PATH" -- lsshm -rn -o NAME,PATH
 has "$tmp/out" "^memfd:$(re "$m_plain") /proc/$p_mplain/fd/[0-9]+$" "PATH: open memfd"
 has "$tmp/out" "^memfd:$(re "$m_mapped") /proc/$p_monly/map_files/[0-9a-f]+-[0-9a-f]+$" \
 	"PATH: mapped memfd"
@@ -426,19 +375,19 @@ expect 0 "mvshm info PATH" -- "$MVSHM" info "$mv_path"
 has "$tmp/out" '^Format: +d$' "mvshm info of a memfd's PATH"
 expect 0 "mvdump --shm PATH" -- "$top_builddir/tools/mvdump" --shm "$mv_path"
 has "$tmp/out" '^\[0\.0, 0\.0, .*0\.0\]$' "mvdump --shm of a memfd's PATH"
-expect 0 "lsshm PATH" -- "$LSSHM" "$mv_path"
+expect 0 "lsshm PATH" -- lsshm "$mv_path"
 has "$tmp/out" "^Name: +memfd:$(re "$m_mv")$" "lsshm PATH: the memfd in detail"
 has "$tmp/out" '^Type: +memfd$' "lsshm PATH: its type"
 has "$tmp/out" "^Holders: +$p_mfd:0$" "lsshm PATH: its holder"
-expect 0 "lsshm memfd:NAME" -- "$LSSHM" "memfd:$m_plain"
+expect 0 "lsshm memfd:NAME" -- lsshm "memfd:$m_plain"
 has "$tmp/out" "^Path: +/proc/$p_mplain/fd/[0-9]+$" "lsshm memfd:NAME: its path"
 has "$tmp/out" '^Memview: +no$' "lsshm memfd:NAME: not memview"
 has "$tmp/out" "^ *$p_mplain +shmuser +[^ ]+ +open " "lsshm memfd:NAME: its process"
-expect 1 "lsshm of a missing memfd" -- "$LSSHM" "memfd:$m_plain-missing"
+expect 1 "lsshm of a missing memfd" -- lsshm "memfd:$m_plain-missing"
 has "$tmp/err" "^lsshm: memfd:$(re "$m_plain")-missing: no memfd of that name is in use$" \
 	"missing memfd"
 
-expect 0 "lsshm -p with memfds" -- "$LSSHM" --processes -o NAME,PID,COMMAND,USE,EXPORTS,ALIVE
+expect 0 "lsshm -p with memfds" -- lsshm --processes -o NAME,PID,COMMAND,USE,EXPORTS,ALIVE
 cp "$tmp/out" "$tmp/mprocs"
 has "$tmp/mprocs" "^memfd:$(re "$m_mv") +$p_mfd +(lt-)?mvshm +mapped,open,holder +0 +yes$" \
 	"-p: memfd holder"
@@ -446,9 +395,9 @@ has "$tmp/mprocs" "^memfd:$(re "$m_mv") +$p_mfdcmd +sleep +open +yes$" "-p: memf
 has "$tmp/mprocs" "^memfd:$(re "$m_plain") +$p_mplain +shmuser +open +yes$" "-p: open memfd"
 has "$tmp/mprocs" "^memfd:$(re "$m_mapped") +$p_monly +shmuser +mapped +yes$" "-p: mapped memfd"
 
-expect 0 "lsshm --json with memfds" -- "$LSSHM" --json --bytes --output-all
+expect 0 "lsshm --json with memfds" -- lsshm --json --bytes --output-all
 cp "$tmp/out" "$tmp/memfds.json"
-expect 0 "lsshm --json --processes with memfds" -- "$LSSHM" --json --processes --output-all
+expect 0 "lsshm --json --processes with memfds" -- lsshm --json --processes --output-all
 cp "$tmp/out" "$tmp/mprocs.json"
 if [ -n "$JSONPY" ]; then
 	checks=$((checks + 1))
@@ -501,9 +450,9 @@ else
 fi
 
 # gc never lists a memfd: it has no name to remove, and lives only while it is held.
-expect 0 "gc --dry-run with memfds" -- "$MVSHM" gc --dry-run
+expect 0 "gc --dry-run with memfds" -- gc --dry-run
 hasnt "$tmp/out" 'memfd:' "gc --dry-run: no memfd"
-expect 0 "gc --dry-run 'memfd:*'" -- "$MVSHM" gc --dry-run 'memfd:*'
+expect 0 "gc --dry-run 'memfd:*'" -- gc --dry-run 'memfd:*'
 check_eq "gc --dry-run 'memfd:*'" "$(cat "$tmp/out")" "0 would be removed (0B), 0 skipped"
 
 for p in $p_mfd $p_mfdcmd $p_mplain $p_monly; do
@@ -511,7 +460,7 @@ for p in $p_mfd $p_mfdcmd $p_mplain $p_monly; do
 	wait "$p" 2>/dev/null
 done
 # Once its holders are gone, a memfd is gone: nothing left to list.
-expect 0 "lsshm after the memfds' holders left" -- "$LSSHM" -rn -o NAME
+expect 0 "lsshm after the memfds' holders left" -- lsshm -rn -o NAME
 hasnt "$tmp/out" "^memfd:$(re "${prefix#/}")" "memfds gone with their holders"
 
 # ---------------------------------------------------------------- as an ordinary user
@@ -530,7 +479,8 @@ elif command -v setpriv >/dev/null 2>&1 &&
 	# setpriv execs mvshm: $p_nb is the holder's pid.
 	start p_nb setpriv --reuid=65534 --regid=65534 --clear-groups "$MVSHM" hold "$s_nb"
 	busy "$s_nb"
-	expect 0 "lsshm as nobody" -- as_nobody "$LSSHM" -o NAME,OWNER,MEMVIEW,PROCS,STALE,NOTE
+	expect 0 "lsshm as nobody" -- as_nobody "$LSSHM" ${VISIBLE:+"$VISIBLE"} \
+		-o NAME,OWNER,MEMVIEW,PROCS,STALE,NOTE
 	cp "$tmp/out" "$tmp/nobody"
 	has "$tmp/err" '^lsshm: [0-9]+ process(es)? could not be inspected' \
 		"nobody: says what it could not inspect"
@@ -540,7 +490,8 @@ elif command -v setpriv >/dev/null 2>&1 &&
 		"nobody: root's object"
 	# Its own: header read, its own holder seen.
 	has "$tmp/nobody" "^$(re "$s_nb") +nobody +yes +(lt-)?mvshm\\[$p_nb\\] +no" "nobody: own held"
-	expect 0 "lsshm --json as nobody" -- as_nobody "$LSSHM" --json -o NAME,STALE
+	expect 0 "lsshm --json as nobody" -- as_nobody "$LSSHM" ${VISIBLE:+"$VISIBLE"} --json \
+		-o NAME,STALE
 	if [ -n "$JSONPY" ]; then
 		checks=$((checks + 1))
 		"$JSONPY" -c 'import json, sys
@@ -549,7 +500,8 @@ assert d[sys.argv[2]] is None and d[sys.argv[3]] is False, d' "$tmp/out" "$s_pla
 			fail "nobody: STALE of the unknown is not null in JSON"
 	fi
 	# gc as nobody cannot see root's processes: it removes nothing, and says why.
-	expect 0 "gc as nobody" -- as_nobody "$MVSHM" gc --yes "$prefix-nobody*"
+	expect 0 "gc as nobody" -- as_nobody "$MVSHM" gc ${VISIBLE:+"$VISIBLE"} --yes \
+		"$prefix-nobody*"
 	has "$tmp/out" "^skipped $(re "$s_nbidle"): cannot tell whether it is in use: [0-9]+ \
 processes? could not be inspected" "gc as nobody: idle object"
 	has "$tmp/out" "^skipped $(re "$s_nb"): in use: " "gc as nobody: held object"
@@ -570,7 +522,7 @@ ours()
 	done
 }
 ours >"$tmp/before"
-expect 0 "gc --dry-run" -- "$MVSHM" gc --dry-run "$prefix-*"
+expect 0 "gc --dry-run" -- gc --dry-run "$prefix-*"
 cp "$tmp/out" "$tmp/dry"
 stale_dead="no process maps it or holds it open; memview holder $p_dead is dead"
 has "$tmp/dry" "^would remove $(re "$s_dead") \\(8K\\): $stale_dead$" "dry-run: dead holder"
@@ -586,7 +538,7 @@ checks=$((checks + 1))
 cmp -s "$tmp/before" "$tmp/after" || fail "gc --dry-run removed something"
 
 # Without --yes, and no terminal to ask on: nothing removed, status 1.
-expect 1 "gc without --yes" -- "$MVSHM" gc "$prefix-*" </dev/null
+expect 1 "gc without --yes" -- gc "$prefix-*" </dev/null
 has "$tmp/err" '^mvshm: gc: nothing removed: without --yes' "gc without --yes: message"
 exists "$s_dead" "gc without --yes"
 
@@ -595,13 +547,13 @@ if command -v script >/dev/null 2>&1 && script -qec true /dev/null </dev/null >/
 then
 	s_ask=$prefix-ask
 	head -c 4096 /dev/zero >"/dev/shm/${s_ask#/}"
-	printf 'n\n' | script -qec "'$MVSHM' gc '$s_ask'" /dev/null >"$tmp/ask" 2>&1
+	printf 'n\n' | script -qec "'$MVSHM' gc $VISIBLE '$s_ask'" /dev/null >"$tmp/ask" 2>&1
 	check_eq "gc on a terminal, answered no: exit status" "$?" 1
 	has "$tmp/ask" "^would remove $(re "$s_ask") \\(4K\\): " "gc on a terminal: the list"
 	has "$tmp/ask" 'Remove this 1 stale object \(4K\)\? \[y/N\] mvshm: gc: nothing removed' \
 		"gc on a terminal: the question, answered no"
 	exists "$s_ask" "gc on a terminal, answered no"
-	printf 'y\n' | script -qec "'$MVSHM' gc '$s_ask'" /dev/null >"$tmp/ask" 2>&1
+	printf 'y\n' | script -qec "'$MVSHM' gc $VISIBLE '$s_ask'" /dev/null >"$tmp/ask" 2>&1
 	check_eq "gc on a terminal, answered yes: exit status" "$?" 0
 	has "$tmp/ask" "^Remove this 1 stale object \\(4K\\)\\? \\[y/N\\] removed $(re "$s_ask") " \
 		"gc on a terminal, answered yes"
@@ -611,16 +563,16 @@ else
 fi
 
 # --older-than: young objects stay; an old one goes.
-expect 0 "gc --older-than 1h" -- "$MVSHM" gc --yes --older-than 1h "$prefix-*"
+expect 0 "gc --older-than 1h" -- gc --yes --older-than 1h "$prefix-*"
 # (minutes too: under valgrind the run takes that long)
 has "$tmp/out" "^skipped $(re "$s_plain"): stale, but modified [0-9]+[ms]([0-9]+s)? ago, not more than 1h$" \
 	"--older-than: young"
 exists "$s_plain" "--older-than 1h"
 touch -d '2 hours ago' "/dev/shm/${s_plain#/}"
-expect 0 "gc --older-than 1h, one old" -- "$MVSHM" gc --yes --older-than 1h "$s_plain"
+expect 0 "gc --older-than 1h, one old" -- gc --yes --older-than 1h "$s_plain"
 has "$tmp/out" "^removed $(re "$s_plain") \\(8K\\): " "--older-than: old"
 gone "$s_plain" "--older-than 1h of an old object"
-expect 2 "bad --older-than" -- "$MVSHM" gc --older-than soon --dry-run
+expect 2 "bad --older-than" -- gc --older-than soon --dry-run
 
 # The race gc exists for: an object stale when listed gets a user before its removal. gc pauses
 # between the two on MVSHM_GC_TEST_PAUSE (a FIFO): it has listed once the FIFO opens for writing,
@@ -646,7 +598,8 @@ race_checked()
 	shift 2
 	rm -f "$tmp/fifo" "$tmp/paused" "$tmp/go"
 	mkfifo "$tmp/fifo" || { fail "mkfifo"; return; }
-	MVSHM_GC_TEST_PAUSE=$tmp/fifo "$MVSHM" gc --yes "$obj" >"$tmp/race" 2>&1 &
+	MVSHM_GC_TEST_PAUSE=$tmp/fifo "$MVSHM_HOOKS" gc ${VISIBLE:+"$VISIBLE"} --yes "$obj" \
+		>"$tmp/race" 2>&1 &
 	gcpid=$!
 	bg="$bg $gcpid"
 	# The writer: a shell of its own (cleanup's kill reaches it, also blocked in the open), which
@@ -682,7 +635,7 @@ race_checked "memview view taken between listing and removal" "$s_race2" race_vi
 has "$tmp/race" "^skipped $(re "$s_race2"): in use: .*(export lock|lock)" "race (view): the lock"
 
 # And for real: exactly the stale ones go.
-expect 0 "gc --yes" -- "$MVSHM" gc --yes "$prefix-*"
+expect 0 "gc --yes" -- gc --yes "$prefix-*"
 cp "$tmp/out" "$tmp/gc"
 has "$tmp/gc" "^removed $(re "$s_dead") \\(8K\\): $stale_dead$" "gc: dead holder"
 has "$tmp/gc" "^skipped $(re "$s_map"): in use: " "gc: map"
@@ -701,21 +654,21 @@ for p in $p_map $p_open $p_hold $p_race $p_race2 ${p_uring:-} ${p_ufile:-}; do
 	kill "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 done
-expect 0 "gc after the users left" -- "$MVSHM" gc --yes "$prefix-*"
+expect 0 "gc after the users left" -- gc --yes "$prefix-*"
 for s in "$s_map" "$s_open" "$s_hold" "$s_race" "$s_race2"; do
 	gone "$s" "gc after the users left"
 done
-expect 0 "gc of nothing" -- "$MVSHM" gc --yes "$prefix-*"
+expect 0 "gc of nothing" -- gc --yes "$prefix-*"
 check_eq "gc of nothing" "$(cat "$tmp/out")" "0 removed (0B), 0 skipped"
 
 # ---------------------------------------------------------------- usage, help, man, completion
-expect 2 "unknown option" -- "$LSSHM" --no-such-option
-expect 2 "unknown column" -- "$LSSHM" -o NAME,NOPE
+expect 2 "unknown option" -- lsshm --no-such-option
+expect 2 "unknown column" -- lsshm -o NAME,NOPE
 has "$tmp/err" '^lsshm: unknown column: NOPE$' "unknown column"
-expect 2 "two names" -- "$LSSHM" /a /b
-expect 2 "--json --raw" -- "$LSSHM" --json --raw
-expect 0 "--version" -- "$LSSHM" --version
-expect 0 "--help" -- "$LSSHM" --help
+expect 2 "two names" -- lsshm /a /b
+expect 2 "--json --raw" -- lsshm --json --raw
+expect 0 "--version" -- lsshm --version
+expect 0 "--help" -- lsshm --help
 cp "$tmp/out" "$tmp/help"
 checks=$((checks + 1))
 grep -q '.\{81\}' "$tmp/help" && fail "--help has lines wider than 80 columns"

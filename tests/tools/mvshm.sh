@@ -1,6 +1,8 @@
 #!/bin/sh
 # tests/tools/mvshm.sh - mvshm(1) from the shell: every command, its refusals and exit statuses,
-# and interoperability with CPython's multiprocessing.shared_memory in both directions.
+# rm of a live channel's name (there is none in /dev/shm: it says so, and the channel goes on),
+# gc ignoring the test suite's hook MVSHM_GC_TEST_PAUSE (only the test build has it), and
+# interoperability with CPython's multiprocessing.shared_memory in both directions.
 #
 # Run by automake with $top_srcdir and $top_builddir (and $PYTHON313 when configure found it).
 # Exits 0 when every check passes, 1 when one fails, 77 ("SKIP: reason") when it cannot run.
@@ -16,11 +18,13 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 MVSHM=$top_builddir/tools/mvshm
+MVSHM_HOOKS=$top_builddir/tests/tools/mvshm-testhooks
 MVDUMP=$top_builddir/tools/mvdump
+CHANUSER=$top_builddir/tests/tools/chanuser
 PY=${PYTHON313:-}
 . "$top_srcdir/tests/tools/lib.sh"
 
-need "$MVSHM"
+need "$MVSHM" "$MVSHM_HOOKS" "$CHANUSER"
 need_shm
 
 make_tmp mvshm
@@ -28,7 +32,7 @@ prefix=/mvtest-$$
 holders=
 cleanup()
 {
-	for p in $holders; do
+	for p in $holders $bg; do
 		kill "$p" 2>/dev/null
 	done
 	for f in /dev/shm/"${prefix#/}"-*; do
@@ -229,6 +233,42 @@ check_eq "hold after SIGINT: exit status" "$status" 0
 expect 0 "rm after the hold ended" -- "$MVSHM" rm "$s-ro"
 expect 1 "rm of a removed segment" -- "$MVSHM" rm "$s-ro"
 one_line_error "no such segment" "rm of a removed segment"
+
+# ---------------------------------------------------------------- rm of a channel's name
+# A channel lives in sealed memfds behind an abstract socket: no name in /dev/shm to remove.
+c=$prefix-chan
+start p_chan "$CHANUSER" produce "$c"
+# shellcheck disable=SC2154 # $p_chan is set by start() through eval
+if ready "$p_chan" "channel producer"; then
+	expect 1 "rm of a live channel's name" -- "$MVSHM" rm "$c"
+	one_line_error "no such segment; a memview channel of that name is live" \
+		"rm of a live channel's name"
+	expect 1 "rm --force of a live channel's name" -- "$MVSHM" rm --force "$c"
+	one_line_error "a memview channel of that name is live" "rm --force of a live channel's name"
+	expect 0 "the channel after rm: a consumer joins and receives" -- "$CHANUSER" consume "$c"
+	check_eq "the channel after rm: the message" "$(cat "$tmp/out")" hello
+	kill -TERM "$p_chan"
+	wait "$p_chan"
+	check_eq "the channel's producer after rm: exit status" "$?" 0
+fi
+expect 1 "rm of a name no channel has" -- "$MVSHM" rm "$c"
+one_line_error "no such segment" "rm of a name no channel has"
+checks=$((checks + 1))
+grep -q channel "$tmp/err" && fail "rm of a name no channel has mentions a channel"
+
+# ---------------------------------------------------------------- gc's test hook: tests only
+# MVSHM_GC_TEST_PAUSE names a FIFO nobody writes. The installed mvshm must not wait on it (nor
+# open it); the test build waits there, between its listing and its re-checks, until killed.
+pidns_visible "$MVSHM"
+mkfifo "$tmp/pause"
+expect 0 "gc with MVSHM_GC_TEST_PAUSE set: the installed mvshm has no hook" -- \
+	env MVSHM_GC_TEST_PAUSE="$tmp/pause" timeout -k 1 10 "$MVSHM" gc ${VISIBLE:+"$VISIBLE"} \
+	--yes "$prefix-nothing-*"
+check_eq "gc with MVSHM_GC_TEST_PAUSE set: output" "$(cat "$tmp/out")" \
+	"0 removed (0B), 0 skipped"
+expect 124 "gc of the test build waits on MVSHM_GC_TEST_PAUSE" -- \
+	env MVSHM_GC_TEST_PAUSE="$tmp/pause" timeout 2 "$MVSHM_HOOKS" gc ${VISIBLE:+"$VISIBLE"} \
+	--yes "$prefix-nothing-*"
 
 # ---------------------------------------------------------------- memfd and seal
 expect 1 "seal of a named segment" -- "$MVSHM" seal "$s" grow
