@@ -111,14 +111,13 @@ static int backed(const struct mv_segment *seg, off_t *size)
 
 ssize_t mv_segment_holders(mv_segment_holder *out, size_t max, mv_segment *seg)
 {
-	struct seg_holder *t;
-	size_t n = 0, stride;
+	struct seg_holder copy[SEG_MAX_HOLDERS];
+	const struct seg_holder *t;
 	int i;
 
 	MV_CHECK_ARG(seg, "seg");
 	if (max > 0)
 		MV_CHECK_SIZED(out, mv_segment_holder, MV_SEGMENT_HOLDER_INIT);
-	stride = max > 0 ? out->size : 0;
 	if (!seg->hdr)
 		return 0;
 	if (!header_backed(seg))
@@ -128,26 +127,14 @@ ssize_t mv_segment_holders(mv_segment_holder *out, size_t max, mv_segment *seg)
 		mv_seg_holders_reclaim(seg->hdr);
 		mv_seg_header_unlock(seg);
 	}
+	/* Each field read once into private memory; the table is advice only. */
 	t = seg->hdr->holders;
-	for (i = 0; i < MV_SEGMENT_MAX_HOLDERS; i++) {
-		/* Each field read once into private memory; the table is advice only. */
-		pid_t pid = __atomic_load_n(&t[i].pid, __ATOMIC_ACQUIRE);
-		int64_t exports = __atomic_load_n(&t[i].exports, __ATOMIC_ACQUIRE);
-		uint64_t start = __atomic_load_n(&t[i].start_time, __ATOMIC_RELAXED);
-
-		if (pid <= 0)
-			continue;
-		if (n < max) {
-			mv_segment_holder *h = (mv_segment_holder *)((char *)out + n * stride);
-
-			h->size = stride;
-			h->pid = pid;
-			h->alive = mv_seg_holder_alive(pid, start);
-			h->exports = exports < 0 ? 0 : (long)exports;
-		}
-		n++;
+	for (i = 0; i < SEG_MAX_HOLDERS; i++) {
+		copy[i].pid = __atomic_load_n(&t[i].pid, __ATOMIC_ACQUIRE);
+		copy[i].exports = __atomic_load_n(&t[i].exports, __ATOMIC_ACQUIRE);
+		copy[i].start_time = __atomic_load_n(&t[i].start_time, __ATOMIC_RELAXED);
 	}
-	return (ssize_t)n;
+	return mv_seg_holders_report(out, max, copy);
 }
 
 /* ------------------------------------------------------------------ holder slot */

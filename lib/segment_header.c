@@ -490,6 +490,28 @@ static int seg_header_pread(int fd, const char *name, struct seg_header *snap)
 				"open it read-write to repair", name, s1);
 }
 
+ssize_t mv_seg_holders_report(mv_segment_holder *out, size_t max,
+			      const struct seg_holder *copy)
+{
+	size_t n = 0, stride = max > 0 ? out->size : 0;
+	int i;
+
+	for (i = 0; i < SEG_MAX_HOLDERS; i++) {
+		if (copy[i].pid <= 0)
+			continue;
+		if (n < max) {
+			mv_segment_holder *h = (mv_segment_holder *)((char *)out + n * stride);
+
+			h->size = stride;
+			h->pid = copy[i].pid;
+			h->alive = mv_seg_holder_alive(copy[i].pid, copy[i].start_time);
+			h->exports = copy[i].exports < 0 ? 0 : (long)copy[i].exports;
+		}
+		n++;
+	}
+	return (ssize_t)n;
+}
+
 int mv_segment_probe(mv_segment_info *out, int fd)
 {
 	struct seg_header snap;
@@ -541,4 +563,29 @@ int mv_segment_probe(mv_segment_info *out, int fd)
 	}
 	out->creator = snap.creator_pid;
 	return 1;
+}
+
+ssize_t mv_segment_probe_holders(mv_segment_holder *out, size_t max, int fd)
+{
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
+	struct seg_holder copy[SEG_MAX_HOLDERS];
+	ssize_t n;
+	int rc;
+
+	if (max > 0)
+		MV_CHECK_SIZED(out, mv_segment_holder, MV_SEGMENT_HOLDER_INIT);
+	rc = mv_segment_probe(&info, fd);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return mv_fail(EBADMSG, "descriptor %d: not a memview segment", fd);
+	/* One read into private memory; the probe checked the object holds a whole header. */
+	n = pread_all(fd, copy, sizeof(copy), (off_t)offsetof(struct seg_header, holders));
+	if (n < 0)
+		return mv_fail((int)-n, "descriptor %d: cannot read the holder table: %s", fd,
+			       strerror((int)-n));
+	if ((size_t)n != sizeof(copy))
+		return mv_fail(EBADMSG, "descriptor %d: the object was cut short while its holder "
+					"table was read", fd);
+	return mv_seg_holders_report(out, max, copy);
 }

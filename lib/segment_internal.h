@@ -88,6 +88,12 @@ MV_HIDDEN void mv_seg_holders_reclaim(struct seg_header *h);
  * counts us). */
 MV_HIDDEN int mv_seg_holder_join(struct mv_segment *seg);
 MV_HIDDEN void mv_seg_holder_leave(struct mv_segment *seg);
+/*
+ * Report a private copy of the holder table into the caller's @out (up to @max entries of
+ * @out[0].size bytes): the number of holders. The caller checked @out's size.
+ */
+MV_HIDDEN ssize_t mv_seg_holders_report(mv_segment_holder *out, size_t max,
+					const struct seg_holder *copy);
 MV_HIDDEN void mv_seg_holder_set_exports(struct seg_header *h, int slot, long exports);
 
 /* ---- segment.c: the process-local handle */

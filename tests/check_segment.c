@@ -1771,6 +1771,40 @@ START_TEST(a_probe_reads_a_good_header_without_mapping_it_or_becoming_a_holder)
 }
 END_TEST
 
+/*
+ * The holder table through a descriptor, as tools read it: the same holders a handle reports,
+ * with nothing mapped and no slot taken; an object that is not memview's has no table.
+ */
+START_TEST(a_probe_of_the_holders_reads_the_table_through_the_descriptor_alone)
+{
+	mv_segment_holder byfd[4] = { MV_SEGMENT_HOLDER_INIT }, byseg[4] = { MV_SEGMENT_HOLDER_INIT };
+	const char *a = new_name();
+	mv_segment *s = create_seg(a, 4096, NULL, -1, NULL);
+	mv_view v;
+	int fd, plain;
+
+	ck_assert_int_eq(mv_view_from(&v, mv_segment_exporter(s), 0), 0);
+	fd = shm_open(a, O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(mv_segment_probe_holders(byfd, 4, fd), 1);
+	ck_assert_int_eq(mv_segment_holders(byseg, 4, s), 1);
+	ck_assert_int_eq(byfd[0].pid, byseg[0].pid);
+	ck_assert_int_eq(byfd[0].pid, getpid());
+	ck_assert_int_eq(byfd[0].alive, 1);
+	ck_assert_int_eq(byfd[0].exports, 1);
+	ck_assert_int_eq(mv_segment_probe_holders(NULL, 0, fd), 1);
+	ck_assert_int_eq(table_slots_used(a), 1); /* ours, from the handle: the probe took none */
+	close(fd);
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_segment_close(s), 0);
+	plain = memfd_create("not-memview", MFD_CLOEXEC);
+	ck_assert_int_ge(plain, 0);
+	ck_assert_int_eq(ftruncate(plain, 8192), 0);
+	ck_assert_mv_err(mv_segment_probe_holders(byfd, 4, plain), EBADMSG, "not a memview");
+	close(plain);
+}
+END_TEST
+
 START_TEST(a_probe_refuses_corrupted_headers_as_open_does_and_names_the_object)
 {
 	const char *a = new_name();
@@ -1950,6 +1984,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, an_interrupted_update_with_no_dead_owner_is_reported_not_trusted);
 	TC("probing");
 	tcase_add_test(tc, a_probe_reads_a_good_header_without_mapping_it_or_becoming_a_holder);
+	tcase_add_test(tc, a_probe_of_the_holders_reads_the_table_through_the_descriptor_alone);
 	tcase_add_test(tc, a_probe_refuses_corrupted_headers_as_open_does_and_names_the_object);
 	tcase_add_test(tc, a_probe_calls_foreign_objects_not_memview_and_checks_its_arguments);
 #undef TC

@@ -54,73 +54,24 @@ const char *shm_kind_name(enum shm_kind kind)
 /* ------------------------------------------------------------------ headers */
 
 /*
- * A readonly library handle on the memview segment @s, open as @fd (checked by safe_open(): a
- * regular file, @st). A memfd is imported from @fd itself. The library has no way yet to take a
- * named object from a descriptor (mv_segment_import() wants a memfd sealed against shrinking), so
- * a named one is opened by name - which the library does without waiting, without following a
- * link and for a regular file only - and must then be the very file @fd is: -ESTALE otherwise.
+ * The typing (@info, from the probe of the file open as @fd) and the holder table of a memview
+ * segment, read through that descriptor with pread(): nothing else is opened - never the name
+ * again, which a peer could have given to another file by now - and nothing is mapped.
  */
-static int open_checked(mv_segment **seg, const struct shm_seg *s, int fd, const struct stat *st)
+static void read_memview(struct shm_seg *s, int fd, const mv_segment_info *info)
 {
-	mv_segment_opts opts = MV_SEGMENT_OPTS_INIT;
-	struct stat got;
-	int rc;
-
-	*seg = NULL;
-	opts.flags = MV_SEGMENT_READONLY | MV_SEGMENT_ANY_OWNER; /* every user's objects */
-	if (s->is_memfd)
-		return mv_segment_import(seg, fd, &opts);
-	rc = mv_segment_open(seg, s->name, &opts);
-	if (rc < 0)
-		return rc;
-	if (fstat(mv_segment_fd(*seg), &got) < 0 || got.st_dev != st->st_dev ||
-	    got.st_ino != st->st_ino) {
-		mv_segment_close(*seg);
-		*seg = NULL;
-		return -ESTALE;
-	}
-	return 0;
-}
-
-/*
- * Read the holder table and typing of a memview segment through the library, readonly, from the
- * file open as @fd (@st), whose header passed mv_segment_probe().
- */
-static void read_memview(struct shm_seg *s, int fd, const struct stat *st)
-{
-	mv_segment *seg = NULL;
-	struct stat now;
 	ssize_t n;
 	size_t i;
-	int rc;
 
-	s->info.size = sizeof(s->info);
+	s->info = *info;
 	s->holders[0].size = sizeof(s->holders[0]);
-	rc = open_checked(&seg, s, fd, st);
-	/* A named object with no name left was removed (a memfd never had one). */
-	if ((rc == -ESTALE || rc == -ENOENT) && !s->is_memfd && fstat(fd, &now) == 0 &&
-	    now.st_nlink == 0) {
-		s->kind = SHM_UNREADABLE;
-		s->note = strdup("removed while it was read");
-		s->gone = 1;
+	n = mv_segment_probe_holders(s->holders, MV_SEGMENT_MAX_HOLDERS, fd);
+	if (n < 0) {
+		s->kind = n == -EBADMSG ? SHM_BAD : SHM_UNREADABLE;
+		s->note = strdup(*mv_errmsg() ? mv_errmsg() : mv_strerror((int)n));
 		return;
 	}
-	if (rc == -ESTALE) {
-		s->kind = SHM_UNREADABLE;
-		s->note = strdup("another object took its name while it was read");
-		s->changed = 1;
-		return;
-	}
-	if (rc == 0)
-		rc = mv_segment_get_info(&s->info, seg);
-	if (rc < 0) {
-		s->kind = rc == -EACCES || rc == -ENOENT ? SHM_UNREADABLE : SHM_BAD;
-		s->note = strdup(*mv_errmsg() ? mv_errmsg() : mv_strerror(rc));
-		mv_segment_close(seg);
-		return;
-	}
-	n = mv_segment_holders(s->holders, MV_SEGMENT_MAX_HOLDERS, seg);
-	s->nholders = n < 0 ? 0 : n > MV_SEGMENT_MAX_HOLDERS ? MV_SEGMENT_MAX_HOLDERS : (size_t)n;
+	s->nholders = n > MV_SEGMENT_MAX_HOLDERS ? MV_SEGMENT_MAX_HOLDERS : (size_t)n;
 	for (i = 0; i < s->nholders; i++) {
 		if (!s->holders[i].alive)
 			continue;
@@ -128,7 +79,6 @@ static void read_memview(struct shm_seg *s, int fd, const struct stat *st)
 		s->exports += s->holders[i].exports;
 	}
 	s->kind = SHM_MEMVIEW;
-	mv_segment_close(seg);
 }
 
 /*
@@ -175,7 +125,7 @@ static void read_header(struct shm_seg *s)
 		s->st = st;
 	rc = mv_segment_probe(&info, fd);
 	if (rc > 0) {
-		read_memview(s, fd, &st);
+		read_memview(s, fd, &info);
 	} else if (rc == 0) {
 		s->kind = SHM_PLAIN;
 	} else {
@@ -185,17 +135,6 @@ static void read_header(struct shm_seg *s)
 	close(fd);
 }
 
-/* Forget what read_header() found, to read the object again. */
-static void forget_header(struct shm_seg *s)
-{
-	free(s->note);
-	s->note = NULL;
-	s->kind = SHM_PLAIN;
-	s->gone = s->changed = 0;
-	memset(&s->info, 0, sizeof(s->info));
-	s->nholders = s->live_holders = 0;
-	s->exports = 0;
-}
 
 /* ------------------------------------------------------------------ verdicts */
 
@@ -393,7 +332,7 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 	struct stat st, other;
 	size_t i;
 	DIR *dp;
-	int rc = 0, is_other = 0, tries;
+	int rc = 0, is_other = 0;
 
 	memset(sv, 0, sizeof(*sv));
 	err[0] = '\0';
@@ -434,16 +373,10 @@ int shm_survey(struct shm_survey *sv, const char *only, unsigned flags, char *er
 	if (sv->nsegs > 1)
 		qsort(sv->segs, sv->nsegs, sizeof(*sv->segs), cmp_seg);
 
-	for (i = 0, tries = 0; i < sv->nsegs;) {
+	for (i = 0; i < sv->nsegs;) {
 		struct shm_seg *s = &sv->segs[i];
 
 		read_header(s);
-		/* Its name took another object while it was read: that one, a few times at most. */
-		if (s->changed && ++tries < 3) {
-			forget_header(s);
-			continue;
-		}
-		tries = 0;
 		/* Removed since the directory was read: it is no longer there to report. */
 		if (s->gone ||
 		    (s->kind == SHM_UNREADABLE && access(s->path, F_OK) < 0 && errno == ENOENT)) {
@@ -530,24 +463,18 @@ static int lock_all(int fd, int cmd, short *type)
 	return 0;
 }
 
-/*
- * Live memview holders of the object @s open as @fd (@st): a count, or -errno (-ESTALE: its name
- * is another object's now).
- */
-static int live_holders(const struct shm_seg *s, int fd, const struct stat *st)
+/* Live memview holders of the object open as @fd, read through it: a count, or -errno. */
+static int live_holders(int fd)
 {
 	mv_segment_holder h[MV_SEGMENT_MAX_HOLDERS] = { MV_SEGMENT_HOLDER_INIT };
-	mv_segment *seg = NULL;
 	ssize_t n, i;
-	int rc, live = 0;
+	int live = 0;
 
-	rc = open_checked(&seg, s, fd, st);
-	if (rc < 0)
-		return rc;
-	n = mv_segment_holders(h, MV_SEGMENT_MAX_HOLDERS, seg);
+	n = mv_segment_probe_holders(h, MV_SEGMENT_MAX_HOLDERS, fd);
+	if (n < 0)
+		return (int)n;
 	for (i = 0; i < n && i < MV_SEGMENT_MAX_HOLDERS; i++)
 		live += h[i].alive != 0;
-	mv_segment_close(seg);
 	return live;
 }
 
@@ -600,12 +527,7 @@ int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, unsigned flags, c
 	}
 	rc = mv_segment_probe(&info, fd);
 	if (rc > 0) {
-		holders = live_holders(seg, fd, &st);
-		if (holders == -ESTALE) {
-			snprintf(why, len, "another object took its name during the check");
-			rc = 0;
-			goto out;
-		}
+		holders = live_holders(fd);
 		if (holders < 0 && holders != -EBADMSG) {
 			snprintf(why, len, "cannot read its memview holders: %s",
 				 *mv_errmsg() ? mv_errmsg() : mv_strerror(holders));

@@ -50,7 +50,6 @@ struct shm_seg {
 	char *note;                  /* SHM_BAD, SHM_UNREADABLE: why */
 	int gone;                    /* a memfd whose last holder let go, or an object whose name
 					was removed, during the scan: not reported */
-	int changed;                 /* its name took another object while it was read */
 	mv_segment_info info; /* SHM_MEMVIEW */
 	mv_segment_holder holders[MV_SEGMENT_MAX_HOLDERS];
 	size_t nholders;

@@ -243,6 +243,17 @@ MV_EXPORT int mv_segment_busy(int fd);
  */
 MV_EXPORT int mv_segment_probe(mv_segment_info *out, int fd);
 
+/*
+ * mv_segment_probe_holders - the holder table of the memview segment open as @fd, read with
+ * pread() like mv_segment_probe() reads the header: nothing is mapped, joined or locked, so
+ * tools can judge other users' objects through a descriptor they checked. Writes up to @max
+ * entries of @out[0].size bytes (@out may be NULL when @max is 0); returns the number of
+ * holders, -EBADMSG (not a memview segment, a bad header, or cut short), or what
+ * mv_segment_probe() returns. Like mv_segment_holders(), the table is advice: who holds exports
+ * is the kernel's lock (mv_segment_busy()).
+ */
+MV_EXPORT ssize_t mv_segment_probe_holders(mv_segment_holder *out, size_t max, int fd);
+
 MV_END_DECLS
 
 #endif /* MEMVIEW_SEGMENT_H */
