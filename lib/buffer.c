@@ -17,7 +17,16 @@
 
 int mv_exports_acquire(mv_exporter *exp)
 {
-	long n = __atomic_load_n(&exp->exports, __ATOMIC_RELAXED);
+	long n;
+
+	if (__libc_single_threaded) { /* no other thread to race with: no locked instruction */
+		if (unlikely(exp->exports < 0))
+			return mv_fail(EBUSY, "%s: the memory is being resized or freed",
+				       exp->ops->name);
+		exp->exports++;
+		return 0;
+	}
+	n = __atomic_load_n(&exp->exports, __ATOMIC_RELAXED);
 
 	do {
 		if (unlikely(n < 0))

@@ -140,10 +140,12 @@ static int check_name(const char *name)
 	return 0;
 }
 
-/* Slot exporters, one per slot. */
+/* Slot exporters, one per slot, and the view templates (typed, and bytes) made from slot 0. */
 static int slots_setup(struct mv_chan *ch)
 {
+	unsigned flags = ch->producer ? MV_BUF_FULL : MV_BUF_FULL_RO;
 	uint32_t i;
+	int rc;
 
 	ch->slots = calloc(ch->nslots, sizeof(*ch->slots));
 	if (!ch->slots)
@@ -153,7 +155,27 @@ static int slots_setup(struct mv_chan *ch)
 		ch->slots[i].ch = ch;
 		ch->slots[i].slot = i;
 	}
-	return 0;
+	ch->templating = 1;
+	ch->slots[0].nbytes = ch->typed_len;
+	rc = mv_view_tmpl_init(&ch->typed, &ch->slots[0].exp, flags);
+	if (rc == 0) {
+		ch->slots[0].nbytes = 0; /* not the typed length: 1-D bytes */
+		rc = mv_view_tmpl_init(&ch->bytes, &ch->slots[0].exp, flags);
+	}
+	ch->templating = 0;
+	return rc;
+}
+
+/* A view of @slot's first @nbytes bytes, typed when they are the typed length. */
+static int slot_view(mv_view *out, struct mv_chan *ch, uint32_t slot, size_t nbytes)
+{
+	struct slot_exp *se = &ch->slots[slot];
+	char *buf = ch->data + (size_t)slot * ch->slot_size;
+
+	se->nbytes = nbytes;
+	if (nbytes == ch->typed_len)
+		return mv_view_from_tmpl(out, &ch->typed, &se->m, &se->exp, buf, -1);
+	return mv_view_from_tmpl(out, &ch->bytes, &se->m, &se->exp, buf, (ssize_t)nbytes);
 }
 
 /* ------------------------------------------------------------------ slot exporters */
@@ -191,7 +213,7 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	uint64_t h;
 
 	(void)buf;
-	if (mv_exporter_exports(self) != 1)
+	if (mv_exporter_exports(self) != 1 || ch->templating)
 		return; /* only the family's last export hands the slot on */
 	if (ch->producer) {
 		if (!ch->sending && ch->loaned == (int)se->slot) {
@@ -447,7 +469,6 @@ static void producer_sleep(struct mv_chan *ch, long long deadline)
 int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 {
 	long long deadline = 0;
-	struct slot_exp *se;
 	uint32_t slot;
 	int spins = 0, rc;
 
@@ -486,9 +507,7 @@ int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 			return mv_fail(ETIMEDOUT, "%s: no slot came free in time", ch->name);
 	}
 	slot = ch->free_stack[--ch->nfree];
-	se = &ch->slots[slot];
-	se->nbytes = ch->typed_len;
-	rc = mv_view_from(out, &se->exp, MV_BUF_FULL);
+	rc = slot_view(out, ch, slot, ch->typed_len);
 	if (rc < 0) {
 		ch->free_stack[ch->nfree++] = slot;
 		return rc;
@@ -579,6 +598,7 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 	long long deadline = 0;
 	struct slot_exp *se;
 	uint32_t slot, seen;
+	size_t nbytes;
 	int spins = 0, rc;
 
 	MV_CHECK_ARG(ch && out, "argument");
@@ -645,10 +665,8 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 	if (mv_exporter_exports(&se->exp) != 0)
 		return mv_fail(EBADMSG, "%s: the producer republished slot %u we still hold",
 			       ch->name, slot);
-	se->nbytes = (size_t)__atomic_load_n(&entry[1], __ATOMIC_RELAXED);
-	if (se->nbytes > ch->slot_size)
-		se->nbytes = ch->slot_size;
-	rc = mv_view_from(out, &se->exp, 0);
+	nbytes = (size_t)__atomic_load_n(&entry[1], __ATOMIC_RELAXED);
+	rc = slot_view(out, ch, slot, nbytes > ch->slot_size ? ch->slot_size : nbytes);
 	if (rc < 0)
 		return rc;
 	ch->tail++;

@@ -94,6 +94,7 @@ struct slot_exp {
 	uint32_t slot;
 	size_t nbytes;
 	ssize_t items;         /* 1-D typed shape: the buffer record points here */
+	struct mv_managed m;   /* the managed buffer of the one family of views of the slot */
 };
 
 /* The producer's private record of one consumer place. */
@@ -136,6 +137,10 @@ struct mv_chan {
 	unsigned mode;                /* producer: who may join (permission bits) */
 	char name[CHAN_NAME_MAX + 1];
 	struct slot_exp *slots;       /* nslots exporters */
+	/* The views this handle gives out, made once from slot 0 and copied per message: the
+	 * channel's typing, and 1-D bytes for a message shorter than the typed length. */
+	struct mv_view_tmpl typed, bytes;
+	int templating;               /* making the templates: a release hands nothing back */
 	/* producer only (private memory: the truth about who owes what) */
 	uint64_t head;                /* next sequence number */
 	uint8_t *slot_state;

@@ -155,6 +155,35 @@ MV_HIDDEN void mv_exports_add_held(mv_exporter *exp);
 MV_HIDDEN long mv_exports_lock(mv_exporter *exp);
 MV_HIDDEN void mv_exports_unlock(mv_exporter *exp);
 
+/* The managed buffer: one export shared by a family of views (lib/view.c). */
+struct mv_managed {
+	long refs;         /* views of the family alive (atomic) */
+	int embedded;      /* storage an exporter keeps (mv_view_from_tmpl): never freed */
+	mv_buffer master;  /* the family's one export */
+};
+
+/*
+ * View templates, for exporters that hand out many short-lived views of memory whose typing
+ * never changes (a channel's slots): a view made once by mv_view_from() and kept as a pattern,
+ * and the buffer record it came from. A view made from it copies the pattern - no allocation,
+ * no get(), no format parse, no layout computed - takes the export itself, and lives in a
+ * managed buffer the exporter keeps. The exporter must have at most one family per storage.
+ */
+struct mv_view_tmpl {
+	mv_view view;      /* the pattern: its mbuf is NULL */
+	mv_buffer master;  /* the record it was made from */
+};
+
+/* Make @t from a view of @exp taken with @flags (released again at once). ndim <= 8. */
+MV_HIDDEN int mv_view_tmpl_init(struct mv_view_tmpl *t, mv_exporter *exp, unsigned flags);
+/*
+ * A view like @t's over @buf, in @m, holding one export of @exp. With @nbytes >= 0 the pattern
+ * must be 1-D bytes ('B'), and the view covers @nbytes bytes. Returns 0 or -EBUSY (the exporter
+ * is locked by an invalidating operation).
+ */
+MV_HIDDEN int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_managed *m,
+				mv_exporter *exp, char *buf, ssize_t nbytes);
+
 /*
  * 1 when @v is the only view of its family and lends no buffer record, so that releasing it
  * gives its exporter's export back (lib/view.c); 0 otherwise. For exporters that must know a

@@ -26,8 +26,11 @@ static const mv_exporter_ops view_ops = {
 static void managed_put(struct mv_managed *m)
 {
 	if (mv_count_dec(&m->refs) == 0) {
+		int embedded = m->embedded; /* read first: the release may hand @m on */
+
 		mv_buffer_release(&m->master);
-		free(m);
+		if (!embedded)
+			free(m);
 	}
 }
 
@@ -189,6 +192,7 @@ int mv_view_from(mv_view *out, mv_exporter *exp, unsigned flags)
 	if (!m)
 		return mv_fail(ENOMEM, "cannot allocate a managed buffer");
 	m->refs = 1;
+	m->embedded = 0;
 	b = &m->master;
 	rc = mv_buffer_get(b, exp, flags ? flags : MV_BUF_FULL_RO);
 	if (rc < 0) {
@@ -233,6 +237,48 @@ fail:
 	mv_buffer_release(b);
 	free(m);
 	return rc;
+}
+
+int mv_view_tmpl_init(struct mv_view_tmpl *t, mv_exporter *exp, unsigned flags)
+{
+	mv_view v;
+	int rc = mv_view_from(&v, exp, flags);
+
+	if (rc < 0)
+		return rc;
+	if (v.ndim > MV_VIEW_INLINE_NDIM) {
+		mv_view_release(&v);
+		return mv_fail(EINVAL, "a view template has at most %d dimensions",
+			       MV_VIEW_INLINE_NDIM);
+	}
+	t->view = v;
+	t->view.mbuf = NULL;
+	t->master = v.mbuf->master;
+	return mv_view_release(&v);
+}
+
+int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_managed *m,
+		      mv_exporter *exp, char *buf, ssize_t nbytes)
+{
+	int rc = mv_exports_acquire(exp);
+
+	if (unlikely(rc < 0))
+		return rc;
+	m->refs = 1;
+	m->embedded = 1;
+	m->master = t->master;
+	m->master.obj = exp;
+	m->master.buf = buf;
+	*out = t->view;
+	out->mbuf = m;
+	out->buf = buf;
+	if (nbytes >= 0) {
+		/* 1-D bytes: the length is the shape, and contiguity does not change. */
+		m->master.len = nbytes;
+		out->len = nbytes;
+		view_shape(out)[0] = nbytes;
+	}
+	return 0;
 }
 
 int mv_view_release(mv_view *v)

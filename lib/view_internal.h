@@ -14,12 +14,6 @@
 #define MVF_SCALAR 0x4u /* 0-dim */
 #define MVF_HASHED 0x8u /* v->hash holds the cached hash */
 
-/* The managed buffer: one export shared by a family of views. */
-struct mv_managed {
-	long refs;         /* views of the family alive (atomic) */
-	mv_buffer master;  /* the family's one export */
-};
-
 static inline ssize_t *view_shape(const mv_view *v)
 {
 	return v->dims_heap ? v->dims_heap : (ssize_t *)v->dims;
