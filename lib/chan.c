@@ -540,23 +540,21 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	uint32_t slot;
 	uint64_t seq;
 	long long now;
+	int sole;
 
 	MV_CHECK_ARG(ch && v, "argument");
 	if (!ch->producer || ch->loaned < 0)
 		return mv_fail(EINVAL, "%s: nothing is loaned", ch->name);
 	slot = (uint32_t)ch->loaned;
 	se = &ch->slots[slot];
-	if (mv_view_released(v) || mv_view_obj(v) != &se->exp)
-		return mv_fail(EINVAL, "%s: the view is not the loaned slot", ch->name);
-	if (!mv_view_sole(v))
-		return mv_fail(EBUSY, "%s: release the views derived from the loaned slot first",
-			       ch->name);
-	if (nbytes > ch->slot_size)
+	sole = mv_view_sole_of(v, &se->exp);
+	if (unlikely(sole <= 0))
+		return sole < 0 ? mv_fail(EINVAL, "%s: the view is not the loaned slot", ch->name) :
+				  mv_fail(EBUSY, "%s: release the views derived from the loaned "
+						 "slot first", ch->name);
+	if (unlikely(nbytes > ch->slot_size))
 		return mv_fail(EINVAL, "%s: message of %zu bytes is larger than a slot (%zu)",
 			       ch->name, nbytes, ch->slot_size);
-	ch->sending = 1;
-	mv_view_release(v);
-	ch->sending = 0;
 	ch->loaned = -1;
 	seq = ch->head++;
 	ch->stats.sent++;
@@ -578,6 +576,14 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	} else {
 		mv_chan_slot_free(ch, slot); /* nobody to deliver to: free again at once */
 	}
+	/*
+	 * The loaned view goes after the publication, which it does not delay: only this thread
+	 * can run the producer's side, so nothing can loan the slot in between, and the view is
+	 * the family's only one (checked), so the release cannot fail.
+	 */
+	ch->sending = 1;
+	mv_view_release(v);
+	ch->sending = 0;
 	/*
 	 * After the publication, so it costs no latency: now and then look for joiners (the only
 	 * way the producer hears of them is its own socket). Without consumers, at every send.

@@ -185,10 +185,11 @@ MV_HIDDEN int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, stru
 				mv_exporter *exp, char *buf, ssize_t nbytes);
 
 /*
- * 1 when @v is the only view of its family and lends no buffer record, so that releasing it
- * gives its exporter's export back (lib/view.c); 0 otherwise. For exporters that must know a
- * view is the last one (a channel's loaned slot at send).
+ * Whether @v is a live view of @exp (its family holds @exp's export): -1 if not; else 1 when it
+ * is the only view of its family and lends no buffer record, so that releasing it gives the
+ * export back, 0 when it is not (lib/view.c). For exporters that must know a view is the last
+ * one (a channel's loaned slot at send).
  */
-MV_HIDDEN int mv_view_sole(const mv_view *v);
+MV_HIDDEN int mv_view_sole_of(const mv_view *v, const mv_exporter *exp);
 
 #endif /* MEMVIEW_INTERNAL_H */

@@ -589,9 +589,11 @@ int mv_view_released(const mv_view *v)
 	return !v || !v->mbuf;
 }
 
-int mv_view_sole(const mv_view *v)
+int mv_view_sole_of(const mv_view *v, const mv_exporter *exp)
 {
-	return v->mbuf && __atomic_load_n(&v->mbuf->refs, __ATOMIC_ACQUIRE) == 1 &&
+	if (!v->mbuf || v->mbuf->master.obj != exp)
+		return -1;
+	return __atomic_load_n(&v->mbuf->refs, __ATOMIC_ACQUIRE) == 1 &&
 	       __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE) == 0;
 }
 
