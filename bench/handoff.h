@@ -23,6 +23,7 @@ enum ho_method {
 	HO_PIPE,        /* pipe(2), capacity raised to /proc/sys/fs/pipe-max-size */
 	HO_UNIX,        /* socketpair(AF_UNIX, SOCK_STREAM) */
 	HO_SHM,         /* shared ring of buffers: memcpy in, memcpy out; both spin */
+	HO_ZMQ,         /* ZeroMQ PAIR sockets over ipc://, zero-copy send (only with HAVE_ZMQ) */
 	HO_NMETHODS,
 	HO_FLOOR = HO_NMETHODS, /* one cache line bouncing between the two CPUs */
 	HO_FUTEX,       /* two processes waking each other on one futex word */
@@ -73,8 +74,11 @@ struct ho_cell {
 	struct ho_stats futex;  /* sleep: the futex (one-way), measured just before this cell */
 	struct ho_stats lat;    /* one-way latency: (round trip - deliberate gap) / 2 */
 	double sleeps_per_rt;   /* voluntary context switches per round trip, both processes */
-	long preempts;          /* involuntary context switches: other work took a CPU */
+	long preempts;          /* involuntary context switches: other work took a CPU (zmq: or
+				   its own I/O thread, which shares the CPU) */
 	double runq;            /* share of the time the two spent runnable, waiting for a CPU */
+	long ref_preempts;      /* of those, while the floor (and futex) were measured */
+	double ref_runq;
 	int attempts;           /* tries: measured again when preempted (retries) */
 	uint64_t msgs;          /* streamed one way */
 	double stream_s;
@@ -99,12 +103,22 @@ struct ho_results {
 	char cpu_model[128];
 	char kernel[200];
 	char started[32];                       /* UTC, ISO 8601 */
+	char zmq_version[32];                   /* libzmq's, when zmq was measured; else "" */
 };
 
 const char *ho_method_name(int method);
 
-/* The method named @name ("spin", "sleep", "pipe", "unix", "shm-memcpy"), or -1. */
+/*
+ * The method named @name ("spin", "sleep", "pipe", "unix", "shm-memcpy", "zmq"), or -1. It
+ * knows "zmq" whether or not this build can measure it: see ho_methods_built().
+ */
 int ho_method_parse(const char *name);
+
+/* The methods this build can measure (1 << enum ho_method): all but zmq without libzmq. */
+unsigned ho_methods_built(void);
+
+/* The payload methods, comma-separated, as a user names them: those this build can measure. */
+const char *ho_methods_list(void);
 
 /*
  * ho_run - measure everything @cfg asks for into @res (whose cells the caller frees with
@@ -130,10 +144,11 @@ struct ho_target {
 	const char *key;        /* JSON key */
 	const char *goal;       /* what is asked */
 	int status;             /* HO_TARGET_* */
-	char detail[200];       /* what was measured */
+	double value;           /* the ratio (or worst ratio) judged; NAN when not measured */
+	char detail[320];       /* what was measured */
 };
 
-#define HO_NTARGETS 5
+#define HO_NTARGETS 6
 
 void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 		struct ho_target out[HO_NTARGETS]);

@@ -2,8 +2,9 @@
  * bench/mvbench.c - mvbench(1): memview's benchmarks, the front end of what bench/ measures.
  *
  *   mvbench handoff   hand messages between two pinned processes: memview channel (spinning,
- *                     sleeping) against a pipe, a unix socket and shm + memcpy, with the floor
- *                     and a futex round trip measured in the same run (bench/handoff.c)
+ *                     sleeping) against a pipe, a unix socket, shm + memcpy and ZeroMQ (when
+ *                     built with libzmq), with the floor and a futex round trip measured in the
+ *                     same run (bench/handoff.c)
  *   mvbench views     the view-operation benchmark: runs bench_views (bench/bench_views.c),
  *                     which make builds next to mvbench, with the remaining arguments.
  *                     bench_views interposes malloc to count allocations, which is why it stays
@@ -40,6 +41,7 @@ static void usage(void)
 	static const char *const syn[] = { "handoff [options]", "views [bench_views options]",
 					   "uring [options]", NULL };
 	FILE *out = stdout;
+	char methods[160];
 
 	cli_usage_begin(out, syn, "Benchmark memview: hand messages between two pinned processes "
 			"(handoff),\ntime view operations against CPython and memcpy (views), or io_uring fixed\n"
@@ -48,8 +50,9 @@ static void usage(void)
 	cli_usage_option(out, "-c, --cpus <a,b>", "sender and receiver CPUs (default 0,1)");
 	cli_usage_option(out, "-s, --sizes <size,...>",
 			 "message sizes (default 64,1K,16K,256K,1M,4M,16M,64M)");
-	cli_usage_option(out, "-m, --methods <name,...>",
-			 "spin, sleep, pipe, unix, shm-memcpy (default all)");
+	snprintf(methods, sizeof(methods), "%s (default all)%s", ho_methods_list(),
+		 ho_methods_built() & (1u << HO_ZMQ) ? "" : ";\nzmq: not built (no libzmq)");
+	cli_usage_option(out, "-m, --methods <name,...>", methods);
 	cli_usage_option(out, "-p, --payload <which>",
 			 "untouched, touched or both (default both)");
 	cli_usage_option(out, "-n, --iterations <n>",
@@ -218,7 +221,7 @@ static int run_handoff(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.cpu[0] = 0;
 	cfg.cpu[1] = 1;
-	cfg.methods = (1u << HO_NMETHODS) - 1;
+	cfg.methods = ho_methods_built();
 	cfg.payloads = HO_PAYLOAD_UNTOUCHED | HO_PAYLOAD_TOUCHED;
 	cfg.gap_us = 500;
 	cfg.nslots = 4;
@@ -240,8 +243,11 @@ static int run_handoff(int argc, char **argv)
 			break;
 		case 'm':
 			cfg.methods = cli_names_arg(optarg, "method", ho_method_parse,
-						    (1u << HO_NMETHODS) - 1,
-						    "spin, sleep, pipe, unix, shm-memcpy");
+						    ho_methods_built(), ho_methods_list());
+			/* A method this build lacks: one line, before anything runs. */
+			if (cfg.methods & ~ho_methods_built())
+				cli_fail("method 'zmq': this mvbench was built without ZeroMQ "
+					 "(configure found no libzmq; Debian: libzmq3-dev)");
 			break;
 		case 'p':
 			if (strcmp(optarg, "untouched") == 0)

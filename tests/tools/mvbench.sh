@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/tools/mvbench.sh - smoke test of mvbench(1): "mvbench views --quick" as a plain build
-# leaves it (bench_views next to mvbench), a tiny handoff run, every output file, and the usage
-# errors. It checks that the benchmarks run and report, not how fast anything is.
+# leaves it (bench_views next to mvbench), a tiny handoff run of every method built (ZeroMQ's
+# too when configure found libzmq), every output file, "--methods zmq" run or refused in one
+# line as the build has it, and the usage errors. It checks that the benchmarks run and report,
+# not how fast anything is.
 #
 # Run by automake with $top_srcdir and $top_builddir. Exits 0 when every check passes, 1 when
 # one fails, 77 ("SKIP: reason") when the handoff cannot run: fewer than two CPUs to pin to, or
@@ -19,6 +21,12 @@ MVBENCH=$top_builddir/bench/mvbench
 
 need "$MVBENCH"
 make_tmp mvbench
+
+# Whether this build measures ZeroMQ (configure found libzmq): the zmq method is then one of
+# the defaults, as in --quick; without it "--methods zmq" is refused.
+zmq=0
+grep -q '^#define HAVE_ZMQ 1' "$top_builddir/config.h" 2>/dev/null && zmq=1
+nmethods=$((5 + zmq))
 
 # ---------------------------------------------------------------- views
 # What "make" built must be enough: bench_views is found next to mvbench, not named by the
@@ -62,7 +70,7 @@ case $cpus in
 	;;
 esac
 
-# A few seconds at most: two sizes, short budgets, few round trips.
+# A few seconds at most: every method built, two sizes, short budgets, few round trips.
 "$MVBENCH" handoff --cpus "$cpus" --sizes 64,65536 --iterations 200 --time 0.05 \
 	--stream-time 0.02 --gap 200 --retries 0 --quiet --json "$tmp/out.json" --csv "$tmp/out.csv" \
 	--plot "$tmp/out.svg" >"$tmp/out.txt" 2>"$tmp/err.txt"
@@ -80,28 +88,46 @@ fi
 
 grep -q '^floor (cache-line ping-pong)' "$tmp/out.txt" || fail "no floor line in the table"
 grep -q '^Targets:' "$tmp/out.txt" || fail "no targets in the table"
-[ "$(grep -c -E '^(spin|sleep|pipe|unix|shm-memcpy) ' "$tmp/out.txt")" = 20 ] ||
-	fail "the table does not have 20 rows (5 methods, 2 sizes, 2 payloads)"
+nrows=$((nmethods * 4))
+[ "$(grep -c -E '^(spin|sleep|pipe|unix|shm-memcpy|zmq) ' "$tmp/out.txt")" = $nrows ] ||
+	fail "the table does not have $nrows rows ($nmethods methods, 2 sizes, 2 payloads)"
+if [ $zmq = 1 ]; then
+	[ "$(grep -c '^zmq ' "$tmp/out.txt")" = 4 ] || fail "the table has no 4 zmq rows"
+	grep -q '^memview (spin) / ZeroMQ' "$tmp/out.txt" || fail "no memview/ZeroMQ ratios"
+fi
 
 if command -v python3 >/dev/null 2>&1; then
-	python3 - "$tmp/out.json" <<'EOF' || fail "the JSON lacks summary keys or values"
+	python3 - "$tmp/out.json" $nrows $zmq <<'EOF' || fail "the JSON lacks summary values"
 import json, sys
 
 d = json.load(open(sys.argv[1]))
+nrows, zmq = int(sys.argv[2]), sys.argv[3] == "1"
 s = d["summary"]
 ok = True
-for k in ("floor_one_way_ns", "futex_round_trip_ns", "spsc_msgs_per_s"):
+for k in ("floor_one_way_ns", "futex_round_trip_ns", "spsc_msgs_per_s", "spin_vs_ring_64",
+          "spsc_vs_ring", "futex_p99_one_way_ns"):
     if not isinstance(s.get(k), (int, float)) or s[k] <= 0:
         print("summary.%s is %r" % (k, s.get(k)))
         ok = False
-for k in ("spin_p50_one_way_ns", "sleep_p50_one_way_ns", "pipe_p50_one_way_ns"):
+keys = ["spin_p50_one_way_ns", "sleep_p50_one_way_ns", "pipe_p50_one_way_ns",
+        "sleep_p99_one_way_ns"]
+if zmq:
+    keys += ["zmq_p50_one_way_ns", "spin_vs_zmq_p50", "spin_vs_zmq_msgs_per_s"]
+for k in keys:
     v = s.get(k)
     if not isinstance(v, dict) or sorted(v) != ["64", "65536"] or \
             not all(isinstance(x, (int, float)) and x > 0 for x in v.values()):
         print("summary.%s is %r" % (k, v))
         ok = False
-if len(d["results"]) != 20:
-    print("%d results, not 20" % len(d["results"]))
+if len(d["results"]) != nrows:
+    print("%d results, not %d" % (len(d["results"]), nrows))
+    ok = False
+for k in ("spin_vs_ring_64", "spsc_vs_ring", "sleep_within_1.5x_futex"):
+    if k not in s["targets"]:
+        print("summary.targets has no %s" % k)
+        ok = False
+if (d["config"]["zmq_version"] is not None) != zmq:
+    print("config.zmq_version is %r" % d["config"]["zmq_version"])
     ok = False
 for r in d["results"]:
     if r["one_way_ns"]["n"] < 5 or r["throughput"]["messages"] < 1:
@@ -111,16 +137,41 @@ sys.exit(0 if ok else 1)
 EOF
 else
 	for k in floor_one_way_ns futex_round_trip_ns spin_p50_one_way_ns sleep_p50_one_way_ns \
-		pipe_p50_one_way_ns spsc_msgs_per_s; do
+		pipe_p50_one_way_ns spsc_msgs_per_s spin_vs_ring_64 spsc_vs_ring; do
 		grep -q "\"$k\": [0-9{]" "$tmp/out.json" || fail "the JSON has no summary key $k"
 	done
 fi
 
 head -n 1 "$tmp/out.csv" | grep -q '^kind,method,size,payload,n,' || fail "bad CSV header"
-[ "$(wc -l <"$tmp/out.csv")" = 25 ] || fail "the CSV does not have 25 lines"
+[ "$(wc -l <"$tmp/out.csv")" = $((nrows + 5)) ] || fail "the CSV does not have $((nrows + 5)) lines"
 head -n 1 "$tmp/out.svg" | grep -q '^<?xml' || fail "the SVG does not start with <?xml"
 tail -n 1 "$tmp/out.svg" | grep -q '^</svg>$' || fail "the SVG does not end with </svg>"
 grep -q '<polyline' "$tmp/out.svg" || fail "the SVG has no lines"
+if [ $zmq = 1 ]; then
+	grep -q '>ZeroMQ' "$tmp/out.svg" || fail "the SVG has no ZeroMQ line"
+	[ "$(grep -c '^one_way,zmq,' "$tmp/out.csv")" = 4 ] || fail "the CSV has no 4 zmq rows"
+fi
+
+# --methods zmq: measured alone when built; refused in one line (status 1, nothing measured)
+# when not.
+"$MVBENCH" handoff --cpus "$cpus" --methods zmq --sizes 100 --payload touched --iterations 50 \
+	--time 0.02 --stream-time 0.01 --retries 0 --quiet >"$tmp/zmq.txt" 2>"$tmp/zmq.err"
+rc=$?
+if [ $zmq = 1 ]; then
+	[ $rc = 0 ] || { cat "$tmp/zmq.err"; fail "mvbench handoff --methods zmq exited with $rc"; }
+	[ "$(grep -c -E '^(spin|sleep|pipe|unix|shm-memcpy|zmq) ' "$tmp/zmq.txt")" = 1 ] &&
+		grep -q '^zmq *100 B touched ' "$tmp/zmq.txt" ||
+		fail "mvbench handoff --methods zmq: not one zmq row"
+	grep -q '^zmq: ZeroMQ [0-9]' "$tmp/zmq.txt" || fail "no ZeroMQ version in the header"
+	"$MVBENCH" handoff --help | grep -q 'shm-memcpy, zmq' || fail "--help does not list zmq"
+else
+	[ $rc = 1 ] || fail "mvbench handoff --methods zmq without ZeroMQ exited with $rc, not 1"
+	[ "$(wc -l <"$tmp/zmq.err")" = 1 ] && grep -q "zmq.*without ZeroMQ" "$tmp/zmq.err" ||
+		fail "mvbench handoff --methods zmq without ZeroMQ: not one line saying why"
+	[ ! -s "$tmp/zmq.txt" ] || fail "mvbench handoff --methods zmq without ZeroMQ printed rows"
+	"$MVBENCH" handoff --help | grep -q 'zmq: not built' ||
+		fail "--help does not say zmq is not built"
+fi
 
 # Usage errors exit 2, failures 1.
 "$MVBENCH" >/dev/null 2>&1
