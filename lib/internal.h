@@ -159,7 +159,7 @@ MV_HIDDEN void mv_exports_unlock(mv_exporter *exp);
 struct mv_managed {
 	long refs;         /* views of the family alive (atomic) */
 	int embedded;      /* storage an exporter keeps (mv_view_from_tmpl): never freed */
-	mv_buffer master;  /* the family's one export */
+	mv_buffer master;  /* the family's one export (embedded: only obj, buf and len are set) */
 };
 
 /*

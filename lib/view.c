@@ -266,15 +266,16 @@ int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_mana
 		return rc;
 	m->refs = 1;
 	m->embedded = 1;
-	m->master = t->master;
+	/* Of the family's record only the exporter, the memory and its length are ever read
+	 * again (releasing, mv_view_obj(), hashing): the rest of the pattern's is not copied. */
 	m->master.obj = exp;
 	m->master.buf = buf;
+	m->master.len = nbytes >= 0 ? nbytes : t->master.len;
 	*out = t->view;
 	out->mbuf = m;
 	out->buf = buf;
 	if (nbytes >= 0) {
 		/* 1-D bytes: the length is the shape, and contiguity does not change. */
-		m->master.len = nbytes;
 		out->len = nbytes;
 		view_shape(out)[0] = nbytes;
 	}
@@ -292,8 +293,10 @@ int mv_view_release(mv_view *v)
 		return mv_fail(EBUSY, "memoryview has %ld exported buffer%s", n, n == 1 ? "" : "s");
 	managed_put(v->mbuf);
 	v->mbuf = NULL;
-	free(v->dims_heap);
-	v->dims_heap = NULL;
+	if (unlikely(v->dims_heap)) {
+		free(v->dims_heap);
+		v->dims_heap = NULL;
+	}
 	return 0;
 }
 
