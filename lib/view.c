@@ -260,7 +260,7 @@ int mv_view_tmpl_init(struct mv_view_tmpl *t, mv_exporter *exp, unsigned flags)
 int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_managed *m,
 		      mv_exporter *exp, char *buf, ssize_t nbytes)
 {
-	int rc = mv_exports_acquire(exp);
+	int rc = mv_exports_acquire(exp), i;
 
 	if (unlikely(rc < 0))
 		return rc;
@@ -271,7 +271,13 @@ int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_mana
 	m->master.obj = exp;
 	m->master.buf = buf;
 	m->master.len = nbytes >= 0 ? nbytes : t->master.len;
-	*out = t->view;
+	/* The pattern's fields, then only its dimensions in use (it has at most the inline ones):
+	 * half the bytes of a whole-struct copy for the 1-D views channels mostly give. */
+	memcpy(out, &t->view, offsetof(mv_view, dims));
+	for (i = 0; i < t->view.ndim; i++) {
+		out->dims[i] = t->view.dims[i];
+		out->dims[MV_VIEW_INLINE_NDIM + i] = t->view.dims[MV_VIEW_INLINE_NDIM + i];
+	}
 	out->mbuf = m;
 	out->buf = buf;
 	if (nbytes >= 0) {
