@@ -6,7 +6,8 @@
  * one more export, and mv_uring_complete() drops it. A change to the slot (replace, clear,
  * unregister) first turns a count of 0 into "locked" (mv_exports_lock), so "nobody holds it" and
  * "nobody can start holding it until the change is done" are one atomic step, exactly as for
- * the other exporters. @inflight counts the I/O share of the exports, for the messages.
+ * the other exporters. How many of the exports are I/Os is counted from the live requests
+ * (mv_uring_inflight()) when a message or mv_uring_get_info() asks, not kept per I/O.
  *
  * The kernel never refuses a buffer update (an I/O in flight finishes into the old pinned
  * pages), so the refusal is ours; and the kernel reports the end of its last use of a replaced
@@ -158,7 +159,7 @@ void mv_uring_mem_release(struct slot_mem *m)
 /* -EBUSY naming who holds the slot; @n is what mv_exports_lock() returned. */
 static int busy(const struct uring_slot *s, long n, const char *what)
 {
-	long io = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+	long io = mv_uring_inflight(s->t, s->index);
 	long views = n > io ? n - io : 0;
 
 	return mv_fail(EBUSY, "cannot %s uring slot %u: it is held by %ld view%s and %ld I/O%s in "
@@ -489,23 +490,33 @@ int mv_uring_new(mv_uring **out, struct io_uring *ring, unsigned nslots)
 		free(t);
 		return mv_fail(ENOMEM, "cannot allocate %u uring slots", nslots);
 	}
+	/* Address space for every request number; pages are touched as numbers are made. */
+	t->reqs = mmap(NULL, REQ_MAX * sizeof(*t->reqs), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t->reqs == MAP_FAILED) {
+		free(t->slots);
+		free(t);
+		return mv_fail(ENOMEM, "cannot reserve %zu bytes of address space for the I/O "
+				       "requests of a uring table", REQ_MAX * sizeof(*t->reqs));
+	}
 	t->ring = ring;
 	t->nslots = nslots;
 	rc = register_sparse(t);
 	if (rc < 0) {
+		munmap(t->reqs, REQ_MAX * sizeof(*t->reqs));
 		free(t->slots);
 		free(t);
 		return rc;
 	}
 	probe_shm(t);
 	pthread_mutex_init(&t->mu, NULL);
-	pthread_mutex_init(&t->req_mu, NULL);
 	t->registered = 1;
 	t->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED) & 0xffu;
 	for (i = 0; i < nslots; i++) {
 		t->slots[i].exp.ops = &mv_uring_slot_ops;
 		t->slots[i].t = t;
 		t->slots[i].index = i;
+		t->slots[i].ud = mv_uring_ud(0, t->serial, i, 0);
 	}
 	*out = t;
 	return 0;
@@ -595,7 +606,6 @@ int mv_uring_unregister(mv_uring *t)
 int mv_uring_free(mv_uring *t)
 {
 	struct retired *r, *next;
-	unsigned i;
 	int rc = 0;
 
 	if (!t)
@@ -615,10 +625,7 @@ int mv_uring_free(mv_uring *t)
 		mv_uring_orphan(r);
 	}
 	pthread_mutex_destroy(&t->mu);
-	pthread_mutex_destroy(&t->req_mu);
-	for (i = 0; i < REQ_MAX / REQ_CHUNK; i++)
-		free(t->req_chunks[i]);
-	free(t->req_free);
+	munmap(t->reqs, REQ_MAX * sizeof(*t->reqs));
 	free(t->slots);
 	free(t);
 	return 0;
@@ -626,10 +633,13 @@ int mv_uring_free(mv_uring *t)
 
 /* ------------------------------------------------------------------ describing */
 
-static void slot_describe(const struct uring_slot *s, mv_uring_slot_info *out)
+/* @io: the slot's I/Os in flight (mv_uring_inflight()), or -1 when not wanted. */
+static void slot_describe(const struct uring_slot *s, long io, mv_uring_slot_info *out)
 {
 	long n = mv_exporter_exports(&s->exp);
-	long io = __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+
+	if (io < 0)
+		io = 0;
 
 	*out = (mv_uring_slot_info){ .size = out->size };
 	out->kind = s->mem.kind;
@@ -649,13 +659,14 @@ int mv_uring_get_slot_info(mv_uring_slot_info *out, const mv_uring *t, unsigned 
 	rc = check_table(t, index);
 	if (rc < 0)
 		return rc;
-	slot_describe(&t->slots[index], out);
+	slot_describe(&t->slots[index], mv_uring_inflight(t, index), out);
 	return 0;
 }
 
 int mv_uring_get_info(mv_uring_info *out, const mv_uring *t)
 {
 	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
+	long exports = 0;
 	unsigned i;
 
 	MV_CHECK_SIZED(out, mv_uring_info, MV_URING_INFO_INIT);
@@ -665,12 +676,14 @@ int mv_uring_get_info(mv_uring_info *out, const mv_uring *t)
 	out->features = t->features;
 	out->registered = __atomic_load_n(&t->registered, __ATOMIC_RELAXED);
 	out->pending_tags = __atomic_load_n(&t->npending, __ATOMIC_RELAXED);
+	/* One pass over the requests for the I/Os of all slots, not one per slot. */
+	out->inflight = mv_uring_inflight(t, MV_URING_ALL_SLOTS);
 	for (i = 0; i < t->nslots; i++) {
-		slot_describe(&t->slots[i], &si);
+		slot_describe(&t->slots[i], -1, &si);
 		out->used += si.kind != MV_URING_SLOT_EMPTY;
 		out->bytes += si.len;
-		out->views += si.views;
-		out->inflight += si.inflight;
+		exports += si.views;
 	}
+	out->views = exports > out->inflight ? exports - out->inflight : 0;
 	return 0;
 }

@@ -32,8 +32,8 @@ struct slot_mem {
 struct uring_slot {
 	mv_exporter exp;     /* first: views and I/Os in flight (exp.exports) */
 	struct mv_uring *t;
+	uint64_t ud;         /* user_data of its I/Os but for the kind and the low word */
 	unsigned index;
-	long inflight;       /* atomic: I/Os prepared and not yet completed */
 	uint32_t gen;        /* generation in the tag of the memory registered now; under t->mu */
 	struct slot_mem mem; /* changed only under t->mu with the exports locked */
 };
@@ -46,35 +46,54 @@ struct retired {
 	struct slot_mem mem;
 };
 
-/* A prepared I/O: state 0 when free, else live (generation, kind, slot). */
+/*
+ * A prepared I/O: @ud 0 when free, else the user_data its request carries (which names the
+ * table, the slot, the kind, the number and its generation), with the caller's cookie. A
+ * completion is memview's live I/O exactly when its user_data equals its request's @ud. A free
+ * request is on one of the table's two free lists, linked through @next (request number + 1;
+ * 0 ends a list), which shares the cookie's place.
+ */
 struct uring_req {
-	uint32_t cookie;
-	uint32_t state;
+	uint64_t ud;
+	union {
+		uint32_t cookie; /* live */
+		uint32_t next;   /* free */
+	};
 };
 
 #define REQ_BITS 20
 #define REQ_GEN_BITS 12
-#define REQ_CHUNK 1024u
+#define REQ_CHUNK 1024u /* numbers made at a time */
 #define REQ_MAX (1u << REQ_BITS)
-#define REQ_STATE(gen, kind, index) (1u << 31 | (gen) << 16 | (kind) << 14 | (index))
 
 struct mv_uring {
+	/*
+	 * What every I/O reads or writes, first (one cache line). Requests: an array with room
+	 * for every request number there can be, reserved at once (REQ_MAX entries, 16 MiB of
+	 * address space, MAP_NORESERVE) and touched only as far as numbers are made, so that it
+	 * never moves (completions may read it from any thread) and a number is its index.
+	 * Free numbers wait on two lists: @req_local, which only prep calls use (the ring's
+	 * thread), and @req_returned, where completions push theirs from any thread; a prep call
+	 * that finds its own list empty takes the whole returned list in one exchange. Pushing
+	 * with a compare-and-swap and taking the whole list (never popping one entry off a shared
+	 * list) cannot suffer from ABA, so no lock is needed; while the process has one thread
+	 * they are plain loads and stores.
+	 */
 	struct io_uring *ring;    /* the caller's */
+	struct uring_slot *slots;
+	struct uring_req *reqs;   /* REQ_MAX entries reserved, @nreq made */
 	unsigned nslots;
 	unsigned serial;          /* 8 bits, in every user_data of this table */
+	uint32_t req_local;       /* prep calls only */
+	uint32_t req_returned;    /* atomic */
+	uint32_t nreq;            /* numbers made; grows on the ring's thread (release) */
+	uint32_t req_gen;         /* prep calls only */
+	/* The rest changes with the slots. */
 	unsigned features;        /* MV_URING_FEATURE_* */
 	int registered;           /* 0 after mv_uring_unregister(); under mu */
 	pthread_mutex_t mu;       /* slot changes and the retired list */
 	struct retired *retired;  /* under mu */
 	unsigned npending;        /* entries of @retired; under mu */
-	struct uring_slot *slots;
-	/* Requests: chunks that never move (completions may read them from any thread), a stack
-	 * of free numbers, all under req_mu once the process has threads. */
-	pthread_mutex_t req_mu;
-	struct uring_req *req_chunks[REQ_MAX / REQ_CHUNK];
-	uint32_t *req_free;
-	uint32_t nreq_free, nreq;
-	uint32_t req_gen;
 };
 
 /* A user_data of memview's (the layout is in lib/uring.c's opening comment). */
@@ -84,12 +103,23 @@ static inline uint64_t mv_uring_ud(unsigned kind, unsigned serial, unsigned inde
 	       (uint64_t)(serial & 0xffu) << 46 | (uint64_t)(index & 0x3fffu) << 32 | low;
 }
 
+#define UD_KIND(ud) ((unsigned)((ud) >> 54) & 3u)
+#define UD_SERIAL(ud) ((unsigned)((ud) >> 46) & 0xffu)
+#define UD_INDEX(ud) ((unsigned)((ud) >> 32) & 0x3fffu)
+
 /* The exporter operations of a slot: views of a slot are recognised by them. */
 MV_HIDDEN extern const mv_exporter_ops mv_uring_slot_ops;
 /* Give back what a slot held: free, call the wrap's callback, or release the attached export. */
 MV_HIDDEN void mv_uring_mem_release(struct slot_mem *m);
 /* Keep @r, of a table being freed, until its tag arrives (lib/uring_io.c). */
 MV_HIDDEN void mv_uring_orphan(struct retired *r);
+/*
+ * I/Os prepared on slot @index and not yet completed (a snapshot; lib/uring_io.c), or on every
+ * slot when @index is MV_URING_ALL_SLOTS. Counted from the live requests when asked (messages,
+ * mv_uring_get_info()), so that an I/O keeps no count of its own.
+ */
+#define MV_URING_ALL_SLOTS (~0u)
+MV_HIDDEN long mv_uring_inflight(const struct mv_uring *t, unsigned index);
 
 /* What /proc/self/maps says about a range of memory. */
 struct map_check {

@@ -8,6 +8,7 @@
  */
 #include "internal.h"
 #include "uring_internal.h"
+#include "view_internal.h"
 
 #include <liburing.h>
 #include <stdlib.h>
@@ -19,171 +20,268 @@ static pthread_mutex_t orphans_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ------------------------------------------------------------------ requests */
 
-static void req_lock(struct mv_uring *t)
+static inline struct uring_req *req_at(const struct mv_uring *t, uint32_t id)
 {
-	if (!__libc_single_threaded)
-		pthread_mutex_lock(&t->req_mu);
+	return &t->reqs[id];
 }
 
-static void req_unlock(struct mv_uring *t)
+/* REQ_CHUNK more request numbers, all free, on the local list. Ring thread only. */
+static int req_grow(struct mv_uring *t)
 {
-	if (!__libc_single_threaded)
-		pthread_mutex_unlock(&t->req_mu);
-}
+	uint32_t n = t->nreq, i;
 
-static struct uring_req *req_at(const struct mv_uring *t, uint32_t id)
-{
-	struct uring_req *chunk = t->req_chunks[id / REQ_CHUNK];
-
-	return chunk ? &chunk[id % REQ_CHUNK] : NULL;
-}
-
-/* A free request number, made live for @kind on @index; its user_data low word in *@low. */
-static int req_take(struct mv_uring *t, unsigned kind, unsigned index, uint32_t cookie,
-		    uint32_t *low)
-{
-	struct uring_req *r;
-	uint32_t id, gen;
-
-	req_lock(t);
-	if (t->nreq_free == 0) {
-		/* Grow by a chunk; the free stack holds every number there is. */
-		uint32_t c = t->nreq / REQ_CHUNK, i, *stack;
-
-		if (t->nreq >= REQ_MAX) {
-			req_unlock(t);
-			return mv_fail(EAGAIN, "%u memview I/Os are in flight: complete some first",
-				       REQ_MAX);
-		}
-		stack = realloc(t->req_free, (t->nreq + REQ_CHUNK) * sizeof(*stack));
-		if (stack)
-			t->req_free = stack;
-		t->req_chunks[c] = stack ? calloc(REQ_CHUNK, sizeof(struct uring_req)) : NULL;
-		if (!t->req_chunks[c]) {
-			req_unlock(t);
-			return mv_fail(ENOMEM, "cannot allocate memview I/O requests");
-		}
-		for (i = 0; i < REQ_CHUNK; i++)
-			t->req_free[t->nreq_free++] = t->nreq + REQ_CHUNK - 1 - i;
-		t->nreq += REQ_CHUNK;
-	}
-	id = t->req_free[--t->nreq_free];
-	gen = t->req_gen++ & ((1u << REQ_GEN_BITS) - 1);
-	req_unlock(t);
-	r = &t->req_chunks[id / REQ_CHUNK][id % REQ_CHUNK];
-	r->cookie = cookie;
-	__atomic_store_n(&r->state, REQ_STATE(gen, kind, index), __ATOMIC_RELEASE);
-	*low = id << REQ_GEN_BITS | gen;
+	if (n >= REQ_MAX)
+		return mv_fail(EAGAIN, "%u memview I/Os are in flight: complete some first", REQ_MAX);
+	for (i = 0; i + 1 < REQ_CHUNK; i++)
+		t->reqs[n + i].next = n + i + 2;
+	t->reqs[n + REQ_CHUNK - 1].next = t->req_local;
+	/* Published for mv_uring_inflight() in other threads. */
+	__atomic_store_n(&t->nreq, n + REQ_CHUNK, __ATOMIC_RELEASE);
+	t->req_local = n + 1;
 	return 0;
 }
 
-/* Retire the request @low names if it is live for @kind on @index: 1 and its cookie, or 0. */
-static int req_finish(struct mv_uring *t, uint32_t low, unsigned kind, unsigned index,
-		      uint32_t *cookie)
+/*
+ * A free request number, made live for an I/O on slot @s of @kind with @cookie; returns the
+ * I/O's user_data. Ring thread only (the prep calls). 0 with the error in *@err when there is
+ * no number to be had. Undone with req_untake().
+ */
+static inline uint64_t req_take(struct mv_uring *t, const struct uring_slot *s, unsigned kind,
+				uint32_t cookie, int *err)
 {
-	uint32_t id = low >> REQ_GEN_BITS, gen = low & ((1u << REQ_GEN_BITS) - 1);
-	uint32_t want = REQ_STATE(gen, kind, index);
-	struct uring_req *r = id < t->nreq ? req_at(t, id) : NULL;
+	struct uring_req *r;
+	uint32_t id, gen;
+	uint64_t ud;
 
-	/* One compare-and-swap decides, however many threads pass the same completion. */
-	if (!r || !__atomic_compare_exchange_n(&r->state, &want, 0, false, __ATOMIC_ACQ_REL,
-					       __ATOMIC_RELAXED))
+	if (unlikely(!t->req_local)) {
+		/* Take back every number completions returned, in one step. */
+		if (__libc_single_threaded) {
+			t->req_local = t->req_returned;
+			t->req_returned = 0;
+		} else {
+			t->req_local = __atomic_exchange_n(&t->req_returned, 0, __ATOMIC_ACQUIRE);
+		}
+		if (!t->req_local) {
+			*err = req_grow(t);
+			if (*err < 0)
+				return 0;
+		}
+	}
+	id = t->req_local - 1;
+	r = req_at(t, id);
+	t->req_local = r->next;
+	gen = t->req_gen++ & ((1u << REQ_GEN_BITS) - 1);
+	ud = s->ud | (uint64_t)kind << 54 | id << REQ_GEN_BITS | gen;
+	r->cookie = cookie;
+	/* Release: a completion in another thread that sees the user_data sees the cookie. */
+	__atomic_store_n(&r->ud, ud, __ATOMIC_RELEASE);
+	return ud;
+}
+
+/* Give back the request req_take() just made live for @ud (nothing was submitted with it). */
+static void req_untake(struct mv_uring *t, uint64_t ud)
+{
+	uint32_t id = (uint32_t)ud >> REQ_GEN_BITS;
+	struct uring_req *r = req_at(t, id);
+
+	__atomic_store_n(&r->ud, 0, __ATOMIC_RELAXED);
+	r->next = t->req_local;
+	t->req_local = id + 1;
+}
+
+/* Put retired request @id on the returned list; any thread. */
+static inline void req_return(struct mv_uring *t, struct uring_req *r, uint32_t id)
+{
+	uint32_t head;
+
+	if (__libc_single_threaded) {
+		r->next = t->req_returned;
+		t->req_returned = id + 1;
+		return;
+	}
+	head = __atomic_load_n(&t->req_returned, __ATOMIC_RELAXED);
+	do
+		r->next = head;
+	while (!__atomic_compare_exchange_n(&t->req_returned, &head, id + 1, true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+/*
+ * Retire the request @ud names if it is live with that very user_data: 1 and its cookie, or 0
+ * (not live, or of another generation, slot, kind or table: a completion passed twice, or not
+ * memview's). One comparison of the whole user_data decides.
+ */
+static inline int req_finish(struct mv_uring *t, uint64_t ud, uint32_t *cookie)
+{
+	uint32_t id = (uint32_t)ud >> REQ_GEN_BITS;
+	struct uring_req *r;
+
+	if (unlikely(id >= __atomic_load_n(&t->nreq, __ATOMIC_ACQUIRE)))
 		return 0;
+	r = req_at(t, id);
+	if (__libc_single_threaded) {
+		if (unlikely(r->ud != ud))
+			return 0;
+		r->ud = 0;
+	} else {
+		uint64_t want = ud;
+
+		/* One compare-and-swap decides, however many threads pass the same completion. */
+		if (unlikely(!__atomic_compare_exchange_n(&r->ud, &want, 0, false, __ATOMIC_ACQ_REL,
+							  __ATOMIC_RELAXED)))
+			return 0;
+	}
 	*cookie = r->cookie;
-	req_lock(t);
-	t->req_free[t->nreq_free++] = id;
-	req_unlock(t);
+	req_return(t, r, id);
 	return 1;
+}
+
+long mv_uring_inflight(const struct mv_uring *t, unsigned index)
+{
+	uint32_t n = __atomic_load_n(&t->nreq, __ATOMIC_ACQUIRE), id;
+	long count = 0;
+
+	for (id = 0; id < n; id++) {
+		uint64_t ud = __atomic_load_n(&req_at(t, id)->ud, __ATOMIC_RELAXED);
+
+		if (ud && (index == MV_URING_ALL_SLOTS || UD_INDEX(ud) == index))
+			count++;
+	}
+	return count;
 }
 
 /* ------------------------------------------------------------------ fixed I/O */
 
-/* The slot of @v and the view's offset in it. */
-static int slot_of_view(struct uring_slot **out, size_t *offset, const struct mv_uring *t,
-			const mv_view *v)
-{
-	const struct uring_slot *s;
-	mv_exporter *exp;
-	size_t off, len;
+/*
+ * Where a view lies, read from the view itself: the accessors (mv_view_obj(), _ptr(),
+ * _nbytes(), _c_contiguous(), _readonly()) each check the view again and are a call each, and
+ * this runs for every I/O. The fields mean what those accessors return (lib/view.c): mbuf NULL
+ * when released, mbuf->master.obj the exporter, buf and len the bytes, MVF_C in flags.
+ */
+struct view_range {
 	char *buf;
+	size_t len;
+	size_t offset; /* from the slot's start */
+	int readonly;
+};
 
-	MV_CHECK_ARG(t, "t");
-	MV_CHECK_ARG(v, "v");
-	exp = mv_view_obj(v);
-	if (unlikely(!exp))
-		return -EBADF; /* released: mv_view_obj() said so */
-	if (unlikely(exp->ops != &mv_uring_slot_ops))
-		return mv_fail(EINVAL, "the view is not of an io_uring buffer slot (its exporter "
+/*
+ * The slot of @v and the view's range in it, or NULL with the error in *@err (mv_fail()'s
+ * value: returning the slot lets the compiler see that the range is set whenever it is used).
+ */
+static inline struct uring_slot *slot_of_view(int *err, struct view_range *vr,
+					      const struct mv_uring *t, const mv_view *v,
+					      const char *fn)
+{
+	struct uring_slot *s;
+	mv_exporter *exp;
+	char *buf;
+	size_t off, len;
+
+	if (unlikely(!t || !v)) {
+		*err = mv_fail(EINVAL, "%s: invalid argument: %s", fn, t ? "v" : "t");
+		return NULL;
+	}
+	if (unlikely(!v->mbuf)) {
+		*err = mv_fail(EBADF, CPY_RELEASED_MSG);
+		return NULL;
+	}
+	exp = v->mbuf->master.obj;
+	if (unlikely(exp->ops != &mv_uring_slot_ops)) {
+		*err = mv_fail(EINVAL, "the view is not of an io_uring buffer slot (its exporter "
 				       "is a %s)", exp->ops->name);
-	s = (const struct uring_slot *)exp;
-	if (unlikely(s->t != t))
-		return mv_fail(EINVAL, "the view is of uring slot %u of another table", s->index);
-	if (unlikely(!mv_view_c_contiguous(v)))
-		return mv_fail(EINVAL, "fixed I/O needs a C-contiguous view, and this view of uring "
+		return NULL;
+	}
+	s = (struct uring_slot *)exp;
+	if (unlikely(s->t != t)) {
+		*err = mv_fail(EINVAL, "the view is of uring slot %u of another table", s->index);
+		return NULL;
+	}
+	if (unlikely(!(v->flags & MVF_C))) {
+		*err = mv_fail(EINVAL, "fixed I/O needs a C-contiguous view, and this view of uring "
 				       "slot %u is not", s->index);
-	buf = mv_view_ptr(v);
-	len = (size_t)mv_view_nbytes(v);
+		return NULL;
+	}
+	/* The view holds an export of the slot: its memory cannot change under us. */
+	buf = v->buf;
+	len = (size_t)v->len;
 	off = (size_t)(buf - s->mem.base);
-	if (unlikely(buf < s->mem.base || off > s->mem.len || len > s->mem.len - off))
-		return mv_fail(EINVAL, "the view lies outside uring slot %u", s->index);
-	*out = (struct uring_slot *)exp;
-	*offset = off;
-	return 0;
+	if (unlikely(buf < s->mem.base || off > s->mem.len || len > s->mem.len - off)) {
+		*err = mv_fail(EINVAL, "the view lies outside uring slot %u", s->index);
+		return NULL;
+	}
+	vr->buf = buf;
+	vr->len = len;
+	vr->offset = off;
+	vr->readonly = v->readonly;
+	return s;
 }
 
 int mv_uring_locate(unsigned *index, size_t *offset, const mv_uring *t, const mv_view *v)
 {
+	struct view_range vr;
 	struct uring_slot *s;
-	size_t off;
 	int rc;
 
-	rc = slot_of_view(&s, &off, t, v);
-	if (rc < 0)
+	s = slot_of_view(&rc, &vr, t, v, __func__);
+	if (!s)
 		return rc;
 	if (index)
 		*index = s->index;
 	if (offset)
-		*offset = off;
+		*offset = vr.offset;
 	return 0;
 }
 
-static int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, const mv_view *v,
-		      uint64_t offset, uint32_t cookie, unsigned kind)
+/*
+ * One more export of the slot for the I/O (mv_exports_add_held(), inline: this runs for every
+ * I/O). The view holds one of the family, so the count is above zero and no invalidating
+ * operation can lock the slot now: a plain increment (atomic once the process has threads, as
+ * for view families) cannot race with a lock. Given back by slot_io_drop() (mv_exports_drop()).
+ */
+static inline void slot_io_hold(struct uring_slot *s)
+{
+	mv_count_inc(&s->exp.exports);
+}
+
+static inline void slot_io_drop(struct uring_slot *s)
+{
+	mv_count_dec(&s->exp.exports);
+}
+
+static inline __attribute__((always_inline)) int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd,
+			     const mv_view *v, uint64_t offset, uint32_t cookie, unsigned kind)
 {
 	struct io_uring_sqe *sqe;
+	struct view_range vr;
 	struct uring_slot *s;
-	uint32_t low = 0;
-	size_t off;
+	uint64_t ud;
 	int rc;
 
-	rc = slot_of_view(&s, &off, t, v);
-	if (rc < 0)
+	s = slot_of_view(&rc, &vr, t, v,
+			 kind == UD_KIND_READ ? "mv_uring_prep_read_fixed" :
+						"mv_uring_prep_write_fixed");
+	if (unlikely(!s))
 		return rc;
-	if (kind == UD_KIND_READ && mv_view_readonly(v))
+	if (kind == UD_KIND_READ && unlikely(vr.readonly))
 		return mv_fail(EROFS, "cannot read into a readonly view of uring slot %u: the kernel "
 				      "would write to it", s->index);
-	if (unlikely(io_uring_sq_space_left(t->ring) == 0))
+	ud = req_take(t, s, kind, cookie, &rc);
+	if (unlikely(!ud))
+		return rc;
+	sqe = io_uring_get_sqe(t->ring);
+	if (unlikely(!sqe)) {
+		req_untake(t, ud);
 		return mv_fail(EAGAIN, "the ring's submission queue is full: submit what is "
 				       "prepared first");
-	rc = req_take(t, kind, s->index, cookie, &low);
-	if (rc < 0)
-		return rc;
-	sqe = io_uring_get_sqe(t->ring); /* there is room: checked above, one thread at a time */
-	/*
-	 * One more export for the I/O. The view holds one of the family, so the count is above
-	 * zero and no invalidating operation can lock the slot now: a plain increment (atomic once
-	 * the process has threads, as for view families) cannot race with a lock.
-	 */
-	mv_exports_add_held(&s->exp);
-	mv_count_inc(&s->inflight);
+	}
+	slot_io_hold(s);
 	/* A slot is at most 1 GiB, so the length fits the request's 32 bits. */
 	if (kind == UD_KIND_READ)
-		io_uring_prep_read_fixed(sqe, fd, mv_view_ptr(v), (unsigned)mv_view_nbytes(v), offset,
-					 (int)s->index);
+		io_uring_prep_read_fixed(sqe, fd, vr.buf, (unsigned)vr.len, offset, (int)s->index);
 	else
-		io_uring_prep_write_fixed(sqe, fd, mv_view_ptr(v), (unsigned)mv_view_nbytes(v), offset,
-					  (int)s->index);
-	sqe->user_data = mv_uring_ud(kind, t->serial, s->index, low);
+		io_uring_prep_write_fixed(sqe, fd, vr.buf, (unsigned)vr.len, offset, (int)s->index);
+	sqe->user_data = ud;
 	if (out)
 		*out = sqe;
 	return 0;
@@ -253,7 +351,6 @@ static void reap_orphan(uint32_t gen)
 
 int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_cqe *cqe)
 {
-	struct uring_slot *s;
 	unsigned kind, serial, index;
 	uint32_t cookie;
 	uint64_t ud;
@@ -264,9 +361,21 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 	ud = cqe->user_data;
 	if (likely((ud >> 56) != MV_URING_USER_DATA_MAGIC))
 		return MV_URING_CQE_FOREIGN;
-	kind = (unsigned)(ud >> 54) & 3u;
-	serial = (unsigned)(ud >> 46) & 0xffu;
-	index = (unsigned)(ud >> 32) & 0x3fffu;
+	kind = UD_KIND(ud);
+	index = UD_INDEX(ud);
+	if (likely(kind == UD_KIND_READ || kind == UD_KIND_WRITE) && likely(t) &&
+	    likely(req_finish(t, ud, &cookie))) {
+		/* A live request of this table: its user_data, slot included, is one we made. */
+		slot_io_drop(&t->slots[index]);
+		if (out) {
+			out->res = cqe->res;
+			out->index = index;
+			out->cookie = cookie;
+			out->op = (int)kind;
+		}
+		return MV_URING_CQE_IO;
+	}
+	serial = UD_SERIAL(ud);
 	if (kind == UD_KIND_TAG) {
 		if (t && serial == t->serial && index < t->nslots)
 			reap_tag(t, index, (uint32_t)ud);
@@ -279,18 +388,6 @@ int mv_uring_complete(mv_uring_result *out, mv_uring *t, const struct io_uring_c
 	if (!t || serial != t->serial || index >= t->nslots)
 		return mv_fail(EINVAL, "completion 0x%llx is of a memview I/O of another table",
 			       (unsigned long long)ud);
-	if (unlikely(!req_finish(t, (uint32_t)ud, kind, index, &cookie)))
-		return mv_fail(EINVAL, "completion 0x%llx is of no memview I/O in flight on uring "
-				       "slot %u: was it passed twice?", (unsigned long long)ud,
-			       index);
-	s = &t->slots[index];
-	mv_count_dec(&s->inflight);
-	mv_exports_drop(&s->exp);
-	if (out) {
-		out->res = cqe->res;
-		out->index = index;
-		out->cookie = cookie;
-		out->op = (int)kind;
-	}
-	return MV_URING_CQE_IO;
+	return mv_fail(EINVAL, "completion 0x%llx is of no memview I/O in flight on uring slot %u: "
+			       "was it passed twice?", (unsigned long long)ud, index);
 }

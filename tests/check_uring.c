@@ -661,6 +661,151 @@ START_TEST(a_full_submission_queue_is_refused_without_taking_the_slot)
 }
 END_TEST
 
+/* The end of a test of view @v of slot 0 reading @fd: slot emptied, tag reaped, all closed. */
+static void release_clear_teardown(struct io_uring *r, mv_uring *t, mv_view *v, int fd)
+{
+	mv_view_release(v);
+	ck_assert_int_eq(mv_uring_clear(t, 0), 0);
+	expect_tag(r, t);
+	teardown(r, t);
+	close(fd);
+}
+
+/*
+ * More I/Os in flight than one batch of request numbers (1024): numbers are made as needed,
+ * every completion gives its cookie back once, and the counts come back to zero.
+ */
+START_TEST(more_ios_than_one_batch_of_request_numbers)
+{
+	enum { N = 2500 };
+	struct io_uring r;
+	struct io_uring_cqe *cqe;
+	mv_uring_info info = MV_URING_INFO_INIT;
+	mv_uring_result res = MV_URING_RESULT_INIT;
+	static unsigned char seen[N];
+	mv_uring *t;
+	mv_view v;
+	int fd = pattern_file(64), i, round;
+
+	ring_up(&r, 4096);
+	t = table_up(&r, 1);
+	ck_assert_int_eq(mv_uring_alloc(t, 0, 64), 0);
+	ck_assert_int_eq(mv_view_from(&v, mv_uring_exporter(t, 0), 0), 0);
+	/* Twice: the second round takes the numbers the first gave back. */
+	for (round = 0; round < 2; round++) {
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < N; i++)
+			ck_assert_int_eq(mv_uring_prep_read_fixed(NULL, t, fd, &v, 0, (uint32_t)i),
+					 0);
+		ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
+		ck_assert_int_eq(info.inflight, N);
+		ck_assert_int_eq(info.views, 1);
+		ck_assert_int_eq(io_uring_submit_and_wait(&r, N), N);
+		for (i = 0; i < N; i++) {
+			ck_assert_int_eq(io_uring_peek_cqe(&r, &cqe), 0);
+			ck_assert_int_eq(mv_uring_complete(&res, t, cqe), MV_URING_CQE_IO);
+			io_uring_cqe_seen(&r, cqe);
+			ck_assert_int_eq(res.res, 64);
+			ck_assert_uint_lt(res.cookie, N);
+			ck_assert_int_eq(seen[res.cookie]++, 0);
+		}
+		ck_assert_int_eq(mv_uring_get_info(&info, t), 0);
+		ck_assert_int_eq(info.inflight, 0);
+	}
+	check_pattern(slot_addr(t, 0), 64, 0);
+	release_clear_teardown(&r, t, &v, fd);
+}
+END_TEST
+
+/* Completions passed by two threads at once, each of them every completion. */
+struct twice_arg {
+	mv_uring *t;
+	const struct io_uring_cqe *cqes;
+	int *taken; /* per cookie - 1, counted atomically */
+	int n, io, refused, other;
+};
+
+static void *complete_all(void *p)
+{
+	struct twice_arg *a = p;
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		mv_uring_result res = MV_URING_RESULT_INIT;
+		int rc = mv_uring_complete(&res, a->t, &a->cqes[i]);
+
+		if (rc == MV_URING_CQE_IO && res.cookie >= 1 && res.cookie <= (uint32_t)a->n &&
+		    res.res == 4096) {
+			__atomic_fetch_add(&a->taken[res.cookie - 1], 1, __ATOMIC_RELAXED);
+			a->io++;
+		} else if (rc == -EINVAL && strstr(mv_errmsg(), "passed twice"))
+			a->refused++;
+		else
+			a->other++;
+	}
+	return NULL;
+}
+
+/*
+ * Prepared while the process has one thread, completed by two threads that both pass every
+ * completion: each completion is taken exactly once, the slot's hold comes back to the view
+ * alone, and the request numbers given back from both threads serve the next I/Os.
+ */
+START_TEST(completions_passed_twice_from_two_threads_are_taken_once)
+{
+	enum { N = 200 };
+	struct io_uring r;
+	struct io_uring_cqe *cqe;
+	static struct io_uring_cqe cqes[N];
+	static int taken[N];
+	struct twice_arg a[2];
+	mv_uring_slot_info si = MV_URING_SLOT_INFO_INIT;
+	mv_uring_result res = MV_URING_RESULT_INIT;
+	pthread_t th[2];
+	mv_uring *t;
+	mv_view v;
+	int fd = pattern_file(4096), i, k, round;
+
+	ring_up(&r, 256);
+	t = table_up(&r, 1);
+	ck_assert_int_eq(mv_uring_alloc(t, 0, 4096), 0);
+	ck_assert_int_eq(mv_view_from(&v, mv_uring_exporter(t, 0), 0), 0);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < N; i++)
+			ck_assert_int_eq(mv_uring_prep_read_fixed(NULL, t, fd, &v, 0,
+								  (uint32_t)i + 1), 0);
+		ck_assert_int_eq(io_uring_submit_and_wait(&r, N), N);
+		for (i = 0; i < N; i++) {
+			ck_assert_int_eq(io_uring_peek_cqe(&r, &cqe), 0);
+			cqes[i] = *cqe;
+			io_uring_cqe_seen(&r, cqe);
+		}
+		memset(taken, 0, sizeof(taken));
+		for (k = 0; k < 2; k++) {
+			a[k] = (struct twice_arg){ .t = t, .cqes = cqes, .taken = taken, .n = N };
+			ck_assert_int_eq(pthread_create(&th[k], NULL, complete_all, &a[k]), 0);
+		}
+		for (k = 0; k < 2; k++)
+			pthread_join(th[k], NULL);
+		ck_assert_int_eq(a[0].other + a[1].other, 0);
+		ck_assert_int_eq(a[0].io + a[1].io, N);
+		ck_assert_int_eq(a[0].refused + a[1].refused, N);
+		for (i = 0; i < N; i++)
+			ck_assert_int_eq(taken[i], 1);
+		ck_assert_int_eq(mv_uring_get_slot_info(&si, t, 0), 0);
+		ck_assert_int_eq(si.inflight, 0);
+		ck_assert_int_eq(si.views, 1);
+		ck_assert_mv_err(mv_uring_clear(t, 0), EBUSY, "held by 1 view and 0 I/Os");
+	}
+	/* And once more from this thread, now that the process has had threads. */
+	ck_assert_int_eq(mv_uring_prep_read_fixed(NULL, t, fd, &v, 0, 9), 0);
+	res = expect_io(&r, t);
+	ck_assert_uint_eq(res.cookie, 9);
+	ck_assert_int_eq(res.res, 4096);
+	release_clear_teardown(&r, t, &v, fd);
+}
+END_TEST
+
 /* Threads taking and releasing views of slot 0 while the main thread replaces it. */
 struct racer {
 	mv_uring *t;
@@ -1234,6 +1379,8 @@ int main(void)
 	tcase_add_test(tc, a_completion_passed_twice_does_not_drop_another_ios_hold);
 	tcase_add_test(tc, a_full_submission_queue_is_refused_without_taking_the_slot);
 	tcase_add_test(tc, views_taken_from_threads_race_safely_with_replacement);
+	tcase_add_test(tc, more_ios_than_one_batch_of_request_numbers);
+	tcase_add_test(tc, completions_passed_twice_from_two_threads_are_taken_once);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("readonly");
 	tcase_add_test(tc, a_readonly_view_can_be_written_out_but_not_read_into);
