@@ -45,7 +45,8 @@ static void usage(void)
 
 	cli_usage_begin(out, syn, "Benchmark memview: hand messages between two pinned processes "
 			"(handoff),\ntime view operations against CPython and memcpy (views), or io_uring fixed\n"
-			"reads into registered buffers against read(2) (uring; see 'mvbench uring --help').");
+			"reads into registered buffers against plain io_uring reads and read(2), O_DIRECT\n"
+			"too (uring; see 'mvbench uring --help').");
 	cli_usage_section(out, "Handoff options");
 	cli_usage_option(out, "-c, --cpus <a,b>", "sender and receiver CPUs (default 0,1)");
 	cli_usage_option(out, "-s, --sizes <size,...>",

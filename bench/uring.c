@@ -10,12 +10,24 @@
  *   fixed         fixed reads prepared from views of a memview registered slot
  *                 (mv_uring_prep_read_fixed) and reaped through mv_uring_complete
  *   read-direct   read(2) with O_DIRECT (disk, not page cache), where the filesystem allows
- *   fixed-direct  fixed reads with O_DIRECT
- * and then the pipeline, file -> registered shm slot -> consumer process view.
+ *   uring-direct  IORING_OP_READ with O_DIRECT: the kernel pins the buffer's pages per request
+ *   fixed-direct  fixed reads with O_DIRECT: registered pages were pinned once
+ * The O_DIRECT io_uring rows keep --direct-depth requests in flight (128 by default): a page-cache
+ * read completes inside the submitting call, so its depth is only a batch size, but an O_DIRECT
+ * read waits for the disk, and only a deep queue keeps the disk busy enough for the cost of each
+ * request on the CPU - what registered buffers save - to show. Registered memory counts against
+ * RLIMIT_MEMLOCK (unless CAP_IPC_LOCK): where the limit is too small for the default, the
+ * O_DIRECT depth is lowered to fit, and the report says so.
+ * and then the pipeline, file -> registered shm slot -> consumer process view, each pass after a
+ * read(2) pass at the pipeline's block size (its baseline).
  *
  * Passes interleave the methods (pass 1 of every method, then pass 2, ...), so a change in the
- * machine's load spreads over all of them; the table shows the median pass. GB/s is 10^9 bytes
- * per second.
+ * machine's load spreads over all of them, and every other pass runs them in reverse order, so
+ * that no method always follows the same one; the table shows the median pass, and each target
+ * is the median of the per-pass ratios of two methods measured next to each other. CPU time per
+ * operation is the process's (all its threads, io_uring's workers included), so what the kernel
+ * does per request on the submitting side shows even when the device bounds the rate. GB/s is
+ * 10^9 bytes per second.
  *
  * The file is created (unless --file names one) in --dir, /var/tmp by default, filled with the
  * pattern "every 8-byte word holds its own offset", synced so that O_DIRECT passes do not pay
@@ -38,7 +50,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -179,11 +193,21 @@ static void cleanup_install(void)
 
 /* ------------------------------------------------------------------ the methods */
 
+/* CPU time of the whole process (every thread: io_uring's workers are threads of it). */
+static double cpu_now_s(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pass *p)
 {
 	void *buf;
 	uint64_t off = 0, ops = 0;
-	double t0;
+	double t0, c0;
 
 	if (posix_memalign(&buf, PAGE, bs))
 		return -ENOMEM;
@@ -192,6 +216,7 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pa
 		free(buf);
 		return -errno;
 	}
+	c0 = cpu_now_s();
 	t0 = mvu_now_s();
 	while (off < size) {
 		ssize_t n = read(fd, buf, bs);
@@ -210,6 +235,7 @@ static int run_read(int fd, size_t bs, uint64_t size, double max_s, struct ur_pa
 			break;
 	}
 	p->secs = mvu_now_s() - t0;
+	p->cpu_s = cpu_now_s() - c0;
 	p->bytes = off;
 	p->ops = ops;
 	free(buf);
@@ -226,10 +252,11 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 	unsigned free_ids[256], nfree = 0, inflight = 0, i;
 	uint64_t off = 0, done = 0, ops = 0;
 	int stop = 0, err = 0;
-	double t0;
+	double t0, c0;
 
 	for (i = 0; i < depth; i++)
 		free_ids[nfree++] = depth - 1 - i;
+	c0 = cpu_now_s();
 	t0 = mvu_now_s();
 	for (;;) {
 		struct io_uring_cqe *cqe;
@@ -298,6 +325,7 @@ static int run_ring(struct io_uring *ring, int fd, size_t bs, uint64_t size, uns
 			stop = 1;
 	}
 	p->secs = mvu_now_s() - t0;
+	p->cpu_s = cpu_now_s() - c0;
 	p->bytes = done;
 	p->ops = ops;
 	return err;
@@ -311,8 +339,10 @@ static void usage(void)
 	FILE *out = stdout;
 
 	cli_usage_begin(out, syn, "Read a file in the page cache with read(2), io_uring reads and "
-			"fixed reads into memview's\nregistered buffers, then through the pipeline "
-			"file -> registered shm slot -> consumer\nprocess; report ops/s and GB/s.");
+			"fixed reads into memview's\nregistered buffers (and all three with O_DIRECT), "
+			"then through the pipeline file ->\nregistered shm slot -> consumer process; "
+			"report ops/s, GB/s and CPU time per read,\nand judge the targets against "
+			"baselines measured in the same run.");
 	cli_usage_section(out, "Options");
 	cli_usage_option(out, "-d, --dir <dir>",
 			 "create the file here (default /var/tmp; not tmpfs)");
@@ -320,8 +350,12 @@ static void usage(void)
 	cli_usage_option(out, "-s, --size <size>", "size of the created file (default 1G)");
 	cli_usage_option(out, "-b, --blocks <size,...>", "block sizes (default 4K,128K)");
 	cli_usage_option(out, "-m, --methods <name,...>",
-			 "read, uring, fixed, read-direct, fixed-direct\n(default all)");
-	cli_usage_option(out, "-D, --depth <n>", "io_uring requests in flight (default 32)");
+			 "read, uring, fixed, read-direct, uring-direct,\nfixed-direct (default all)");
+	cli_usage_option(out, "-D, --depth <n>",
+			 "io_uring requests in flight, page-cache reads\n(default 32)");
+	cli_usage_option(out, "    --direct-depth <n>",
+			 "io_uring requests in flight, O_DIRECT reads\n(default 128, lowered to fit "
+			 "RLIMIT_MEMLOCK)");
 	cli_usage_option(out, "-p, --passes <n>", "passes per method (default 5, median shown)");
 	cli_usage_option(out, "-t, --time <seconds>", "at most this long per pass (default 2)");
 	cli_usage_option(out, "    --pipeline-block <size>", "pipeline slot size (default 128K)");
@@ -399,7 +433,7 @@ static int method_parse(const char *name)
 
 enum {
 	OPT_PIPE_BLOCK = 0x100, OPT_PIPE_SLOTS, OPT_NO_PIPELINE, OPT_ALLOW_TMPFS, OPT_KEEP,
-	OPT_QUIET
+	OPT_QUIET, OPT_DIRECT_DEPTH
 };
 
 static void parse_args(struct ur_config *c, int argc, char **argv)
@@ -411,6 +445,7 @@ static void parse_args(struct ur_config *c, int argc, char **argv)
 		{ "blocks", required_argument, NULL, 'b' },
 		{ "methods", required_argument, NULL, 'm' },
 		{ "depth", required_argument, NULL, 'D' },
+		{ "direct-depth", required_argument, NULL, OPT_DIRECT_DEPTH },
 		{ "passes", required_argument, NULL, 'p' },
 		{ "time", required_argument, NULL, 't' },
 		{ "pipeline-block", required_argument, NULL, OPT_PIPE_BLOCK },
@@ -438,6 +473,7 @@ static void parse_args(struct ur_config *c, int argc, char **argv)
 	c->nblocks = 2;
 	c->methods = (1u << UR_NMETHODS) - 1;
 	c->depth = 32;
+	c->direct_depth = 128;
 	c->pipe_block = 128 * 1024;
 	c->pipe_slots = 16;
 	c->pipeline = 1;
@@ -464,10 +500,14 @@ static void parse_args(struct ur_config *c, int argc, char **argv)
 		case 'm':
 			c->methods = cli_names_arg(optarg, "method", method_parse,
 						   (1u << UR_NMETHODS) - 1,
-						   "read, uring, fixed, read-direct, fixed-direct");
+						   "read, uring, fixed, read-direct, "
+						   "uring-direct, fixed-direct");
 			break;
 		case 'D':
 			c->depth = (unsigned)parse_long(optarg, "depth", 1, 256);
+			break;
+		case OPT_DIRECT_DEPTH:
+			c->direct_depth = (unsigned)parse_long(optarg, "direct depth", 1, 256);
 			break;
 		case 'p':
 			passes = (int)parse_long(optarg, "passes", 1, UR_MAX_PASSES);
@@ -588,6 +628,60 @@ static int open_file(const struct ur_config *c, struct ur_report *r, int *create
 	return fd;
 }
 
+/* Whether the process may lock memory without limit: CAP_IPC_LOCK in CapEff of its status. */
+static int has_ipc_lock(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned long long eff = 0;
+	char line[256];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return found && ((eff >> CAP_IPC_LOCK) & 1);
+}
+
+/* Bytes of registered memory the run takes with @dd O_DIRECT requests in flight. */
+static uint64_t registered_bytes(const struct ur_config *c, unsigned dd)
+{
+	uint64_t sum = c->pipeline ? (uint64_t)c->pipe_slots * c->pipe_block : 0;
+	unsigned n = dd > c->depth ? dd : c->depth;
+	int b;
+
+	for (b = 0; b < c->nblocks; b++)
+		sum += ((uint64_t)n * c->blocks[b] + PAGE - 1) / PAGE * PAGE;
+	return sum;
+}
+
+/*
+ * c->direct_used: --direct-depth, or less (not below --depth) where RLIMIT_MEMLOCK, which
+ * registered buffers count against, would refuse that much; c->memlock_note says so.
+ */
+static void fit_direct_depth(struct ur_config *c, int direct)
+{
+	struct rlimit rl;
+	unsigned dd = c->direct_depth;
+	char s1[32], s2[32];
+
+	c->direct_used = dd;
+	if (!direct || dd <= c->depth || getrlimit(RLIMIT_MEMLOCK, &rl) < 0 ||
+	    rl.rlim_cur == RLIM_INFINITY || has_ipc_lock())
+		return;
+	while (dd > c->depth && registered_bytes(c, dd) > rl.rlim_cur)
+		dd = dd / 2 > c->depth ? dd / 2 : c->depth;
+	if (dd == c->direct_depth)
+		return;
+	c->direct_used = dd;
+	snprintf(c->memlock_note, sizeof(c->memlock_note),
+		 "O_DIRECT io_uring rows at depth %u, not %u: %u would register %s, more than "
+		 "RLIMIT_MEMLOCK (%s; raise it with ulimit -l)", dd, c->direct_depth,
+		 c->direct_depth, mvu_size_name(s1, sizeof(s1), registered_bytes(c, c->direct_depth)),
+		 mvu_size_name(s2, sizeof(s2), (uint64_t)rl.rlim_cur));
+}
+
 int bench_uring_main(int argc, char **argv)
 {
 	static struct ur_report r;
@@ -599,13 +693,15 @@ int bench_uring_main(int argc, char **argv)
 	mv_view *views[UR_MAX_BLOCKS];
 	char **bufs[UR_MAX_BLOCKS];
 	int fd, dfd = -1, created, b, m, pass, rc, i;
+	unsigned nbuf;
+	int want_dd;
 	double t_start = mvu_now_s();
 	char s1[32];
 
 	parse_args(&c, argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.c = &c;
-	r.fixed_vs_read_4k = r.pipeline_vs_read_bw = -1;
+	r.fixed_vs_read_4k = -1;
 	ur_loadavg(r.load_start);
 	mvu_cpu_model(r.cpu, sizeof(r.cpu));
 	snprintf(r.kernel, sizeof(r.kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
@@ -614,19 +710,37 @@ int bench_uring_main(int argc, char **argv)
 
 	fd = open_file(&c, &r, &created);
 	r.verified = created;
-	if (c.methods & ((1u << UR_READ_DIRECT) | (1u << UR_FIXED_DIRECT))) {
-		dfd = open(r.path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-		if (dfd < 0)
-			for (b = 0; b < c.nblocks; b++) {
-				snprintf(r.cells[b][UR_READ_DIRECT].why, sizeof(r.cells[b][0].why),
-					 "O_DIRECT refused by %s: %s", r.fs, strerror(errno));
-				snprintf(r.cells[b][UR_FIXED_DIRECT].why, sizeof(r.cells[b][0].why),
-					 "O_DIRECT refused by %s: %s", r.fs, strerror(errno));
-			}
+	if (c.methods & ((1u << UR_READ_DIRECT) | (1u << UR_URING_DIRECT) |
+			 (1u << UR_FIXED_DIRECT))) {
+		/*
+		 * tmpfs accepts O_DIRECT on recent kernels but serves it from the page cache: no
+		 * direct I/O to measure, so its rows are skipped as where O_DIRECT is refused.
+		 */
+		int tmpfs = strcmp(r.fs, "tmpfs") == 0;
+
+		dfd = tmpfs ? -1 : open(r.path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (dfd < 0) {
+			int e = errno;
+
+			for (b = 0; b < c.nblocks; b++)
+				for (m = UR_READ_DIRECT; m <= UR_FIXED_DIRECT; m++)
+					snprintf(r.cells[b][m].why, sizeof(r.cells[b][m].why),
+						 tmpfs ? "SKIP: tmpfs has no direct I/O (it serves "
+							 "O_DIRECT from the page cache)" :
+							 "SKIP: O_DIRECT refused by %s: %s",
+						 r.fs, strerror(e));
+		}
 	}
 
-	/* One ring, one table: a slot per block size, then the pipeline's slots. */
-	rc = mv_uring_queue_init(&ring, (c.depth > c.pipe_slots ? c.depth : c.pipe_slots) + 1, 0);
+	/*
+	 * One ring, one table: a slot per block size, then the pipeline's slots. Each block size
+	 * has nbuf buffers and views: the page-cache rows use the first --depth of them, the
+	 * O_DIRECT rows the first direct_used.
+	 */
+	want_dd = dfd >= 0 && (c.methods & ((1u << UR_URING_DIRECT) | (1u << UR_FIXED_DIRECT)));
+	fit_direct_depth(&c, want_dd); /* the report says so when it lowers the depth */
+	nbuf = want_dd && c.direct_used > c.depth ? c.direct_used : c.depth;
+	rc = mv_uring_queue_init(&ring, (nbuf > c.pipe_slots ? nbuf : c.pipe_slots) + 1, 0);
 	if (rc < 0)
 		cli_fail("%s", mv_errmsg());
 	rc = mv_uring_new(&t, &ring, (unsigned)c.nblocks + (c.pipeline ? c.pipe_slots : 0));
@@ -638,23 +752,23 @@ int bench_uring_main(int argc, char **argv)
 		size_t bs = c.blocks[b];
 		unsigned k;
 
-		views[b] = calloc(c.depth, sizeof(mv_view));
-		bufs[b] = calloc(c.depth, sizeof(char *));
+		views[b] = calloc(nbuf, sizeof(mv_view));
+		bufs[b] = calloc(nbuf, sizeof(char *));
 		if (!views[b] || !bufs[b])
 			cli_fail("out of memory");
-		for (k = 0; k < c.depth; k++) {
+		for (k = 0; k < nbuf; k++) {
 			if (posix_memalign((void **)&bufs[b][k], PAGE, bs))
 				cli_fail("out of memory");
 			/* Faulted in now: a read that faults on its buffer goes to a worker. */
 			memset(bufs[b][k], 0, bs);
 		}
-		if (c.depth * bs > MV_URING_MAX_SLOT_SIZE)
-			cli_fail("--depth %u x %zu bytes is more than one registered buffer may hold "
-				 "(1 GiB)", c.depth, bs);
-		rc = mv_uring_alloc(t, (unsigned)b, c.depth * bs);
+		if (nbuf * bs > MV_URING_MAX_SLOT_SIZE)
+			cli_fail("%u requests in flight x %zu bytes is more than one registered "
+				 "buffer may hold (1 GiB): lower --depth or --direct-depth", nbuf, bs);
+		rc = mv_uring_alloc(t, (unsigned)b, nbuf * bs);
 		if (rc < 0)
 			cli_fail("%s", mv_errmsg());
-		for (k = 0; k < c.depth; k++) {
+		for (k = 0; k < nbuf; k++) {
 			mv_view whole;
 
 			if (mv_view_from(&whole, mv_uring_exporter(t, (unsigned)b), MV_BUF_WRITABLE) <
@@ -668,9 +782,14 @@ int bench_uring_main(int argc, char **argv)
 
 	for (pass = 0; pass < c.passes; pass++) {
 		for (b = 0; b < c.nblocks; b++) {
-			for (m = 0; m < UR_NMETHODS; m++) {
-				struct ur_cell *x = &r.cells[b][m];
-				int direct = m == UR_READ_DIRECT || m == UR_FIXED_DIRECT;
+			for (i = 0; i < UR_NMETHODS; i++) {
+				/* Every other pass backwards: no method always follows another. */
+				struct ur_cell *x;
+				int direct;
+
+				m = pass % 2 ? UR_NMETHODS - 1 - i : i;
+				x = &r.cells[b][m];
+				direct = m >= UR_READ_DIRECT;
 				int use_fd = direct ? dfd : fd;
 				struct ur_pass p;
 
@@ -684,12 +803,15 @@ int bench_uring_main(int argc, char **argv)
 					rc = run_read(use_fd, c.blocks[b], r.size, c.max_s, &p);
 					break;
 				case UR_URING:
-					rc = run_ring(&ring, use_fd, c.blocks[b], r.size, c.depth,
-						      c.max_s, bufs[b], NULL, NULL, &p);
+				case UR_URING_DIRECT:
+					rc = run_ring(&ring, use_fd, c.blocks[b], r.size,
+						      direct ? c.direct_used : c.depth, c.max_s,
+						      bufs[b], NULL, NULL, &p);
 					break;
 				default:
-					rc = run_ring(&ring, use_fd, c.blocks[b], r.size, c.depth,
-						      c.max_s, NULL, t, views[b], &p);
+					rc = run_ring(&ring, use_fd, c.blocks[b], r.size,
+						      direct ? c.direct_used : c.depth, c.max_s,
+						      NULL, t, views[b], &p);
 					break;
 				}
 				if (rc < 0 || p.ops == 0) {
@@ -698,14 +820,15 @@ int bench_uring_main(int argc, char **argv)
 						 rc < 0 ? strerror(-rc) : "no data");
 					if (rc == -EINVAL && direct)
 						snprintf(x->why, sizeof(x->why),
-							 "O_DIRECT reads of %zu bytes refused by %s",
-							 c.blocks[b], r.fs);
+							 "SKIP: O_DIRECT reads of %zu bytes refused "
+							 "by %s", c.blocks[b], r.fs);
 					continue;
 				}
 				if (pass == 0)
 					x->ok = 1;
 				x->ops_s[x->npasses] = (double)p.ops / p.secs;
 				x->gb_s[x->npasses] = (double)p.bytes / p.secs / 1e9;
+				x->cpu_us[x->npasses] = p.cpu_s * 1e6 / (double)p.ops;
 				x->npasses++;
 				ur_progress(&c, "pass %d, %s blocks, %s: %.0f ops/s, %.2f GB/s", pass + 1,
 					 mvu_size_name(s1, sizeof(s1), c.blocks[b]),
@@ -714,18 +837,6 @@ int bench_uring_main(int argc, char **argv)
 			}
 		}
 	}
-	for (b = 0; b < c.nblocks; b++)
-		for (m = 0; m < UR_NMETHODS; m++) {
-			struct ur_cell *x = &r.cells[b][m];
-
-			if (x->ok) {
-				x->med_ops = mvu_median(x->ops_s, (size_t)x->npasses);
-				x->med_gb = mvu_median(x->gb_s, (size_t)x->npasses);
-			} else if (!x->why[0]) {
-				snprintf(x->why, sizeof(x->why), "not run");
-			}
-		}
-
 	if (c.pipeline) {
 		char name[64];
 
@@ -734,36 +845,13 @@ int bench_uring_main(int argc, char **argv)
 		snprintf(name, sizeof(name), "/mvbench-uring-%ld", (long)getpid());
 		cleanup_shm_set(name);
 		ur_run_pipeline(&c, &ring, t, (unsigned)c.nblocks, fd, r.size, r.verified, name,
-				&r.pipe);
+				run_read, &r.pipe);
 		cleanup_shm_set(NULL);
 	}
-
-	/* Summary: fixed vs read(2) ops/s at 4 KiB; pipeline vs read(2) GB/s at its block size. */
-	for (b = 0; b < c.nblocks; b++) {
-		if (c.blocks[b] == 4096 && r.cells[b][UR_READ].ok && r.cells[b][UR_FIXED].ok)
-			r.fixed_vs_read_4k = r.cells[b][UR_FIXED].med_ops / r.cells[b][UR_READ].med_ops;
-	}
-	if (r.pipe.ok) {
-		double ref = 0;
-
-		/* read(2) at the pipeline's block size, else the best read(2) bandwidth. */
-		for (b = 0; b < c.nblocks; b++)
-			if (r.cells[b][UR_READ].ok && c.blocks[b] == c.pipe_block) {
-				ref = r.cells[b][UR_READ].med_gb;
-				r.pipe_ref_block = c.blocks[b];
-			}
-		for (b = 0; !r.pipe_ref_block && b < c.nblocks; b++)
-			if (r.cells[b][UR_READ].ok && r.cells[b][UR_READ].med_gb > ref)
-				ref = r.cells[b][UR_READ].med_gb;
-		for (b = 0; !r.pipe_ref_block && b < c.nblocks; b++)
-			if (r.cells[b][UR_READ].ok && r.cells[b][UR_READ].med_gb == ref)
-				r.pipe_ref_block = c.blocks[b];
-		if (ref > 0)
-			r.pipeline_vs_read_bw = r.pipe.med_gb / ref;
-	}
+	ur_judge(&r);
 
 	for (b = 0; b < c.nblocks; b++) {
-		for (i = 0; i < (int)c.depth; i++) {
+		for (i = 0; i < (int)nbuf; i++) {
 			mv_view_release(&views[b][i]);
 			free(bufs[b][i]);
 		}

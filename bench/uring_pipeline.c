@@ -9,6 +9,9 @@
  * returned slots through a read of the return pipe submitted to the same ring, so one wait
  * covers both the file and the consumer; mv_uring_complete() tells the two apart.
  *
+ * Its baseline is read(2) at the same block size, one pass right before each pipeline pass, so
+ * that the ratio of each pair is taken under the same load.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "config.h"
@@ -241,7 +244,7 @@ static int pipeline_pass(struct pipe_state *ps, int fd, uint64_t size, size_t bl
 
 void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring *t,
 			 unsigned first, int fd, uint64_t size, int verify, const char *name,
-			 struct ur_pipeline *out)
+			 ur_read_pass_fn *read_pass, struct ur_pipeline *out)
 {
 	struct pipe_state ps;
 	mv_segment *seg = NULL;
@@ -310,6 +313,14 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 		struct ur_pass p;
 
 		memset(&p, 0, sizeof(p));
+		rc = read_pass(fd, c->pipe_block, size, c->max_s, &p);
+		if (rc < 0 || p.ops == 0) {
+			snprintf(out->why, sizeof(out->why), "pass %d: read(2) baseline: %s", pass + 1,
+				 rc < 0 ? strerror(-rc) : "no data");
+			goto out;
+		}
+		out->ref_gb_s[out->npasses] = (double)p.bytes / p.secs / 1e9;
+		memset(&p, 0, sizeof(p));
 		rc = pipeline_pass(&ps, fd, size, c->pipe_block, c->pipe_slots, c->max_s, &p);
 		if (rc < 0) {
 			snprintf(out->why, sizeof(out->why), "pass %d: %s", pass + 1, strerror(-rc));
@@ -318,7 +329,8 @@ void ur_run_pipeline(const struct ur_config *c, struct io_uring *ring, mv_uring 
 		out->ops_s[out->npasses] = (double)p.ops / p.secs;
 		out->gb_s[out->npasses] = (double)p.bytes / p.secs / 1e9;
 		out->npasses++;
-		ur_progress(c, "pipeline pass %d: %.2f GB/s", pass + 1, out->gb_s[out->npasses - 1]);
+		ur_progress(c, "pipeline pass %d: %.2f GB/s (read(2) just before: %.2f GB/s)", pass + 1,
+			    out->gb_s[out->npasses - 1], out->ref_gb_s[out->npasses - 1]);
 	}
 	memset(&end, 0, sizeof(end));
 	if (mvu_write_full(ps.fwd, &end, sizeof(end)) < 0 ||
@@ -371,9 +383,5 @@ out:
 	if (mv_segment_close(seg) < 0)
 		cli_warn("%s", mv_errmsg());
 	mv_segment_unlink(name, MV_SEGMENT_FORCE);
-	if (out->ok) {
-		out->med_gb = mvu_median(out->gb_s, (size_t)out->npasses);
-		out->med_ops = mvu_median(out->ops_s, (size_t)out->npasses);
-	}
 }
 

@@ -249,8 +249,10 @@ static inline void slot_io_drop(struct uring_slot *s)
 	mv_count_dec(&s->exp.exports);
 }
 
-static inline __attribute__((always_inline)) int prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd,
-			     const mv_view *v, uint64_t offset, uint32_t cookie, unsigned kind)
+/* Inlined into each prep call, so that @kind is a constant there. */
+static inline __attribute__((always_inline)) int
+prep_fixed(struct io_uring_sqe **out, struct mv_uring *t, int fd, const mv_view *v,
+	   uint64_t offset, uint32_t cookie, unsigned kind)
 {
 	struct io_uring_sqe *sqe;
 	struct view_range vr;

@@ -1,9 +1,11 @@
 #!/bin/sh
 # tests/tools/mvbench.sh - smoke test of mvbench(1): "mvbench views --quick" as a plain build
-# leaves it (bench_views next to mvbench), a tiny handoff run of every method built (ZeroMQ's
-# too when configure found libzmq), every output file, "--methods zmq" run or refused in one
-# line as the build has it, and the usage errors. It checks that the benchmarks run and report,
-# not how fast anything is.
+# leaves it (bench_views next to mvbench), a tiny "mvbench uring" run (every method, the
+# pipeline, the targets block and the JSON summary; O_DIRECT rows measured or skipped in one line
+# as $TMPDIR's filesystem has it; nothing when io_uring is unavailable here), a tiny handoff run
+# of every method built (ZeroMQ's too when configure found libzmq), every output file,
+# "--methods zmq" run or refused in one line as the build has it, and the usage errors. It
+# checks that the benchmarks run and report, not how fast anything is.
 #
 # Run by automake with $top_srcdir and $top_builddir. Exits 0 when every check passes, 1 when
 # one fails, 77 ("SKIP: reason") when the handoff cannot run: fewer than two CPUs to pin to, or
@@ -51,6 +53,78 @@ else
 			fail "mvbench views --quick: no target rows"
 	fi
 fi
+
+# ---------------------------------------------------------------- uring
+# A 2 MiB file in $tmp (tmpfs allowed: its O_DIRECT rows are then skipped with their reason),
+# both block sizes, every method, one short pass, small queues, and the pipeline. Where io_uring
+# cannot run at all (no io_uring, a seccomp policy, kernel.io_uring_disabled) mvbench says why and
+# exits 1: noted, not a failure.
+"$MVBENCH" uring --dir "$tmp" --allow-tmpfs --size 2M --passes 1 --time 0.05 --depth 4 \
+	--direct-depth 8 --pipeline-slots 4 --quiet --json "$tmp/uring.json" \
+	>"$tmp/uring.txt" 2>"$tmp/uring.err"
+rc=$?
+if [ $rc = 1 ] && grep -q -i -e 'io_uring' -e 'RLIMIT_MEMLOCK' "$tmp/uring.err"; then
+	echo "note: mvbench uring cannot run here: $(head -n 1 "$tmp/uring.err")"
+elif [ $rc != 0 ]; then
+	cat "$tmp/uring.err"
+	fail "mvbench uring exited with $rc"
+else
+	[ "$(grep -c -E '^(4|128) KiB ' "$tmp/uring.txt")" = 14 ] ||
+		fail "mvbench uring: not 14 rows (6 methods x 2 blocks, the pipeline, its read(2))"
+	grep -q '^targets (issue 13' "$tmp/uring.txt" || fail "mvbench uring: no targets block"
+	[ "$(grep -c -E '^  (fixed|fixed-direct|pipeline) / ' "$tmp/uring.txt")" = 4 ] ||
+		fail "mvbench uring: not 4 target lines"
+	grep -q '^128 KiB   pipeline ' "$tmp/uring.txt" || fail "mvbench uring: no pipeline row"
+	if command -v python3 >/dev/null 2>&1; then
+		python3 - "$tmp/uring.json" <<'EOF' || fail "mvbench uring: the JSON lacks values"
+import json, sys
+
+d = json.load(open(sys.argv[1]))
+s = d["summary"]
+keys = ["fixed_vs_uring_4k", "fixed_direct_vs_uring_direct_4k",
+        "fixed_direct_vs_uring_direct_128k", "pipeline_vs_read_bw_128k"]
+ok = True
+for k in keys + ["fixed_vs_read_4k"]:
+    v = s.get(k, "missing")
+    if v is not None and not (isinstance(v, (int, float)) and v > 0):
+        print("summary.%s is %r" % (k, v))
+        ok = False
+for k in ("fixed_vs_uring_4k", "pipeline_vs_read_bw_128k", "fixed_vs_read_4k"):
+    if not isinstance(s.get(k), (int, float)):
+        print("summary.%s is %r, not measured" % (k, s.get(k)))
+        ok = False
+if sorted(s["targets"]) != sorted(keys):
+    print("summary.targets is %r" % s["targets"])
+    ok = False
+if [t["key"] for t in d["targets"]] != keys:
+    print("targets are %r" % d["targets"])
+    ok = False
+for t in d["targets"]:
+    if t["result"] not in ("met", "missed", "skipped", "n/a") or \
+            (t["value"] is None) != (t["result"] in ("skipped", "n/a")):
+        print("target %r" % t)
+        ok = False
+if len(d["results"]) != 12:
+    print("%d results, not 12" % len(d["results"]))
+    ok = False
+for r in d["results"]:
+    direct = r["method"].endswith("-direct")
+    if "skipped" in r:
+        if not direct or not r["skipped"].startswith("SKIP: "):
+            print("result %r" % r)
+            ok = False
+    elif not (r["ops_per_s"] > 0 and r["cpu_us_per_op"] >= 0):
+        print("result %r" % r)
+        ok = False
+sys.exit(0 if ok else 1)
+EOF
+	fi
+fi
+"$MVBENCH" uring --methods nosuch >/dev/null 2>&1
+[ $? = 2 ] || fail "mvbench uring --methods nosuch does not exit 2"
+"$MVBENCH" uring --direct-depth 0 >/dev/null 2>&1
+[ $? = 2 ] || fail "mvbench uring --direct-depth 0 does not exit 2"
+"$MVBENCH" uring --help | grep -q 'uring-direct' || fail "mvbench uring --help: no uring-direct"
 
 # ---------------------------------------------------------------- handoff
 # Two CPUs this process may use: the first two of its affinity mask.
@@ -185,5 +259,5 @@ fi
 "$MVBENCH" handoff --help | grep -q -- '--cpus <a,b>' || fail "--help does not show --cpus"
 
 [ $failures = 0 ] || exit 1
-echo "PASS: mvbench views and handoff run and report"
+echo "PASS: mvbench views, uring and handoff run and report"
 exit 0
