@@ -821,6 +821,48 @@ START_TEST(cast_without_shape_agrees_with_cast_to_explicit_one_dimensional_shape
 }
 END_TEST
 
+/*
+ * Strided tobytes against a plain loop for every length and start where the gather's SIMD
+ * paths begin and end: the alignment head, 32- and 16-item vectors, the byte tail.
+ */
+START_TEST(strided_tobytes_matches_a_plain_loop_at_every_length_and_alignment)
+{
+	static const ssize_t steps[] = { 2, -2, 3 };
+	enum { N = 600 };
+	unsigned char buf[N], out[N], want[N];
+	mv_view v, s;
+	ssize_t off, len, k, i;
+	size_t st;
+
+	for (i = 0; i < N; i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	ck_assert_int_eq(mv_heap_bytes_new(&heap, buf, N), 0);
+	ck_assert_int_eq(mv_view_from(&v, mv_heap_exporter(heap), 0), 0);
+	for (st = 0; st < sizeof(steps) / sizeof(steps[0]); st++)
+		for (off = 0; off < 34; off++)
+			for (len = 0; len <= 260; len++) {
+				ssize_t step = steps[st], first = step > 0 ? off : N - 1 - off;
+				ssize_t stop = first + len * step;
+
+				if (first + (len - 1) * step < 0 || first + (len - 1) * step >= N)
+					continue;
+				/* a stop before index 0 is "omitted", not counted from the end */
+				ck_assert_int_eq(mv_view_slice(&s, &v, first, stop < 0 ? MV_NONE : stop,
+							       step), 0);
+				ck_assert_int_eq(mv_view_len(&s), len);
+				for (k = 0; k < len; k++)
+					want[k] = buf[first + k * step];
+				memset(out, 0xee, sizeof(out));
+				ck_assert_int_eq(mv_view_tobytes(out, sizeof(out), &s, 'C'), len);
+				ck_assert_int_eq(memcmp(out, want, (size_t)len), 0);
+				ck_assert_int_eq(out[len], 0xee); /* nothing written past the end */
+				ck_assert_int_eq(mv_view_release(&s), 0);
+			}
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_heap_free(heap), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("view");
@@ -852,6 +894,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("output");
 	tcase_add_test(tc, tobytes_in_c_f_and_a_order);
+	tcase_add_test(tc, strided_tobytes_matches_a_plain_loop_at_every_length_and_alignment);
 	tcase_add_test(tc, hex_groups_from_the_right_for_positive_and_left_for_negative);
 	tcase_add_test(tc, tolist_visitor_typed_array_and_text_agree);
 	suite_add_tcase(s, tc);
