@@ -535,6 +535,9 @@ static void summarize(const double *samples, int n, double *median, double *min)
 			*min = samples[i];
 }
 
+/* --iters: iterations per repetition without calibration (reproducible instruction counts). */
+static long fixed_iters;
+
 static void run_c(int reps, uint64_t min_ns)
 {
 	unsigned long allocs[N_C_MEAS] = { 0 };
@@ -544,7 +547,7 @@ static void run_c(int reps, uint64_t min_ns)
 	for (i = 0; i < N_C_MEAS; i++) {
 		if (!selected(C_MEAS[i].name))
 			continue;
-		C_MEAS[i].iters = calibrate(C_MEAS[i].fn, min_ns);
+		C_MEAS[i].iters = fixed_iters ? fixed_iters : calibrate(C_MEAS[i].fn, min_ns);
 		fprintf(stderr, "  calibrated %-16s %ld iterations per repetition\n",
 			C_MEAS[i].name, C_MEAS[i].iters);
 	}
@@ -1150,10 +1153,10 @@ static void print_report(FILE *o, int reps, uint64_t min_ns)
 		"rows, how many times\nfaster memview is. [out bytes]: bandwidth counted on the "
 		"4 MiB written, against memcpy\nof 4 MiB; [span bytes]: on the 8 MiB the view "
 		"spans, against memcpy of 8 MiB.\nFor numpy rows, how many times faster "
-		"memview is than numpy doing the same work.\n[floor]: read 8 MiB, then write "
-		"4 MiB - the stride-2 tobytes' memory traffic without\nits work, a C baseline in "
-		"the memview column; against memcpy 4 MiB it is the highest\nratio the memory "
-		"system allows target 2 on this machine.\n");
+		"memview is than numpy doing the same work.\n[floor]: the stride-2 tobytes' loads "
+		"and stores (8 MiB read, 4 MiB written, interleaved)\nwithout its packing, a C "
+		"baseline in the memview column; against memcpy 4 MiB it is\nthe highest ratio "
+		"the memory system allows target 2 on this machine.\n");
 	if (!SIDE_PY.have)
 		fprintf(o, "CPython columns skipped: no --python interpreter, or it failed.\n");
 	if (!SIDE_NP.have)
@@ -1294,7 +1297,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_views [--python PATH] [--numpy PATH | --no-numpy] [--script PATH]\n"
 		"                   [--quick] [--reps N] [--min-ms MS] [--cpu N] [--json FILE]\n"
-		"                   [--only A,B] [--thread-time] [--threaded]\n"
+		"                   [--only A,B] [--iters N] [--thread-time] [--threaded]\n"
 		"  --python PATH  CPython 3.13 for the memoryview columns (skipped when absent)\n"
 		"  --numpy PATH   a Python with numpy for the numpy columns (default\n"
 		"                 " DEFAULT_NUMPY_PYTHON "; skipped when it has no numpy)\n"
@@ -1307,6 +1310,9 @@ static void usage(FILE *f)
 		"  --json FILE    also write every number as JSON\n"
 		"  --only A,B     time only these memview/baseline measurements, no CPython and\n"
 		"                 no report (for perf record)\n"
+		"  --iters N      N iterations per repetition instead of calibrating: with --only\n"
+		"                 and --reps 1, each operation runs N + 1 times, for instruction\n"
+		"                 counts under valgrind --tool=callgrind --toggle-collect=op_NAME\n"
 		"  --thread-time  time with the thread's CPU time instead of the monotonic clock\n"
 		"                 (A/B comparisons on a busy machine; not for published numbers)\n"
 		"  --threaded     start (and join) a thread first, so the process is no longer\n"
@@ -1326,6 +1332,7 @@ int main(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "iters", required_argument, NULL, 'i' },
 		{ "thread-time", no_argument, NULL, 't' },
 		{ "threaded", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1370,6 +1377,13 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			only = optarg;
+			break;
+		case 'i':
+			fixed_iters = atol(optarg);
+			if (fixed_iters < 1) {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 't':
 			bench_clock = CLOCK_THREAD_CPUTIME_ID;
