@@ -4,7 +4,8 @@
  *
  * Dimensions laid out back to back are merged first, so a contiguous view costs one memcpy and
  * a strided one an inner loop per row; rows of single bytes two apart (a stride-2 slice of
- * bytes) are packed with SIMD: AVX2 where the CPU has it (checked at run time), else SSE2.
+ * bytes) are packed with SIMD: AVX2 for rows in cache where the CPU has it (checked at run
+ * time), else SSE2.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -90,10 +91,10 @@ static ssize_t pack2_sse2(char *dst, const char *src, ssize_t i, ssize_t n)
 /*
  * pack2_sse2() 32 items at a time from item @i: the 256-bit pack works within 128-bit lanes,
  * so the two middle quarters are swapped back. On data in L1 or L2 it is faster than the SSE2
- * loop (1.9x for 4 KiB out, 1.2-1.3x for 64-256 KiB, 1.08x for 1 MiB on the project's Zen 5);
- * from L3 (4 MiB out) both run at the speed of the same loads and stores without the packing.
- * Its loads must not cross cache lines: from a source 16 bytes past a line (as malloc gives)
- * every other 32-byte load would, and the copy from L3 is then 7% slower than SSE2's.
+ * loop (1.9x for 4 KiB out, 1.2-1.3x for 64-256 KiB on the project's Zen 5), so its loads
+ * start on a 32-byte boundary: from malloc'ed memory (16 bytes past a line) every other one
+ * would cross a cache line. From L3 it is not: 4 MiB out took 5% longer than with SSE2 (both
+ * are at the speed of the same loads and stores without the packing, "mvbench views" [floor]).
  */
 __attribute__((target("avx2"))) static ssize_t pack2_avx2(char *dst, const char *src, ssize_t i,
 							   ssize_t n)
@@ -111,13 +112,19 @@ __attribute__((target("avx2"))) static ssize_t pack2_avx2(char *dst, const char 
 }
 #endif
 
-/* Every other byte: the widest SIMD the CPU has, then SSE2, then bytes. */
+/*
+ * Rows up to this many items (a 512 KiB span: L2 on the CPUs measured) take the AVX2 loop, where
+ * the CPU has it; longer rows come from L3 or memory, where SSE2 is as fast or faster.
+ */
+#define PACK2_AVX2_MAX (256 * 1024)
+
+/* Every other byte: AVX2 for rows in cache, SSE2, then bytes. */
 static void pack2(char *dst, const char *src, ssize_t n)
 {
 	ssize_t i = 0;
 
 #ifdef HAVE_AVX2_PACK
-	if (n > 64 && __builtin_cpu_supports("avx2")) {
+	if (n > 64 && n <= PACK2_AVX2_MAX && __builtin_cpu_supports("avx2")) {
 		/* loads on 32-byte boundaries: bytes until src + 2i is on one (an odd src never is) */
 		ssize_t head = ((uintptr_t)src & 1) ? 0 : (ssize_t)((-(uintptr_t)src & 31) / 2);
 
