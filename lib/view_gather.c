@@ -76,7 +76,7 @@ static ssize_t pack2_sse2(char *dst, const char *src, ssize_t i, ssize_t n)
 #ifdef __SSE2__
 	const __m128i lo = _mm_set1_epi16(0x00ff);
 
-	for (; i + 16 < n; i += 16) {
+	for (; i < n - 16; i += 16) { /* i + 16 < n */
 		__m128i a = _mm_loadu_si128((const __m128i *)(src + 2 * i));
 		__m128i b = _mm_loadu_si128((const __m128i *)(src + 2 * i + 16));
 
@@ -101,7 +101,7 @@ __attribute__((target("avx2"))) static ssize_t pack2_avx2(char *dst, const char 
 {
 	const __m256i lo = _mm256_set1_epi16(0x00ff);
 
-	for (; i + 32 < n; i += 32) {
+	for (; i < n - 32; i += 32) { /* i + 32 < n */
 		__m256i a = _mm256_loadu_si256((const __m256i *)(src + 2 * i));
 		__m256i b = _mm256_loadu_si256((const __m256i *)(src + 2 * i + 32));
 		__m256i p = _mm256_packus_epi16(_mm256_and_si256(a, lo), _mm256_and_si256(b, lo));
