@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/bench_views.py - the CPython 3.13 memoryview side of bench/bench_views.
+"""bench/bench_views.py - the CPython 3.13 memoryview and numpy sides of bench/bench_views.
 
 bench_views runs this script with the interpreter given by --python, pinned to the same CPU,
 on the data file it wrote (2^20 doubles, 8 MiB), and reads its standard output:
@@ -7,6 +7,11 @@ on the data file it wrote (2^20 doubles, 8 MiB), and reads its standard output:
     version <sys.version>
     result <name> <iterations per repetition> <repetitions> <median ns/op> <min ns/op>
     check <name> <length> <zlib.crc32>
+
+With --numpy (run by an interpreter that has numpy: bench_views --numpy PATH, by default
+/usr/bin/python3) the same names time numpy doing the same work on the same bytes:
+np.ascontiguousarray(a[::2]), np.array_equal on uint8 and on float64 arrays, and a.tobytes().
+Without numpy the script exits with status 3.
 
 The repetition scheme is the C side's: each operation is calibrated to an iteration count that
 takes at least --min-ns, then all operations are repeated round-robin --reps times, each timed
@@ -42,6 +47,44 @@ def generate():
         z ^= z >> 31
         out[i] = (z >> 11) * 2.0 ** -53
     return out.tobytes()
+
+
+def numpy_operations(data):
+    """numpy's way of doing the timed operations, under the same names."""
+    import numpy as np
+
+    a = np.frombuffer(data, dtype=np.uint8)
+    b = np.frombuffer(bytes(bytearray(data)), dtype=np.uint8)  # equal, different memory
+    ad = a.view(np.float64)
+    bd = b.view(np.float64)
+    assert np.array_equal(a, b) and np.array_equal(ad, bd) and not np.shares_memory(a, b)
+
+    def tobytes_contig(n):
+        for _ in range(n):
+            a.tobytes()
+
+    def tobytes_stride2(n):
+        for _ in range(n):
+            np.ascontiguousarray(a[::2])
+
+    def equal_b(n):
+        for _ in range(n):
+            np.array_equal(a, b)
+
+    def equal_d(n):
+        for _ in range(n):
+            np.array_equal(ad, bd)
+
+    ops = {
+        'tobytes_contig': tobytes_contig,
+        'tobytes_stride2': tobytes_stride2,
+        'equal_B': equal_b,
+        'equal_d': equal_d,
+    }
+    checks = {
+        'tobytes_stride2': np.ascontiguousarray(a[::2]).tobytes(),
+    }
+    return ops, checks
 
 
 def operations(data):
@@ -131,7 +174,16 @@ def main():
     ap.add_argument('--only', action='append', help='time only this operation')
     ap.add_argument('--clock', choices=('perf_counter', 'thread'), default='perf_counter',
                     help='time.perf_counter_ns (default) or time.thread_time_ns')
+    ap.add_argument('--numpy', action='store_true',
+                    help='time numpy instead of memoryview (exit status 3 without numpy)')
     args = ap.parse_args()
+
+    if args.numpy:
+        try:
+            import numpy
+        except ImportError:
+            print('bench_views.py: this interpreter has no numpy', file=sys.stderr)
+            sys.exit(3)
 
     if args.data:
         with open(args.data, 'rb') as f:
@@ -141,8 +193,13 @@ def main():
     if len(data) != 8 * N_DOUBLES:
         sys.exit(f'bench_views.py: data is {len(data)} bytes, not {8 * N_DOUBLES}')
 
-    print('version', sys.version.replace('\n', ' '), flush=True)
-    ops, checks = operations(data)
+    if args.numpy:
+        print('version', 'numpy', numpy.__version__, 'on Python',
+              sys.version.replace('\n', ' '), flush=True)
+        ops, checks = numpy_operations(data)
+    else:
+        print('version', sys.version.replace('\n', ' '), flush=True)
+        ops, checks = operations(data)
     for name, out in checks.items():
         print('check', name, len(out), zlib.crc32(out), flush=True)
     if args.only:

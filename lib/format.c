@@ -78,6 +78,33 @@ static const char format_text[6][NCODES][3] = {
 	TEXT_ROW(""), TEXT_ROW("@"), TEXT_ROW("="), TEXT_ROW("<"), TEXT_ROW(">"), TEXT_ROW("!"),
 };
 
+/*
+ * Every format of one code and no prefix, parsed: mv_format_parse() answers these from here, and
+ * a cast to such a format (the common case) reads it without a call (format_internal.h).
+ */
+#define PLAIN(ch, i, size) [ch] = { ch, 0, size, 0, format_text[0][i] }
+const mv_format mv_format_plain[128] = {
+	PLAIN('c', 0, 1),
+	PLAIN('b', 1, sizeof(signed char)),
+	PLAIN('B', 2, sizeof(unsigned char)),
+	PLAIN('?', 3, sizeof(_Bool)),
+	PLAIN('h', 4, sizeof(short)),
+	PLAIN('H', 5, sizeof(unsigned short)),
+	PLAIN('i', 6, sizeof(int)),
+	PLAIN('I', 7, sizeof(unsigned int)),
+	PLAIN('l', 8, sizeof(long)),
+	PLAIN('L', 9, sizeof(unsigned long)),
+	PLAIN('q', 10, sizeof(long long)),
+	PLAIN('Q', 11, sizeof(unsigned long long)),
+	PLAIN('n', 12, sizeof(ssize_t)),
+	PLAIN('N', 13, sizeof(size_t)),
+	PLAIN('f', 14, sizeof(float)),
+	PLAIN('d', 15, sizeof(double)),
+	PLAIN('e', 16, 2),
+	PLAIN('P', 17, sizeof(void *)),
+};
+#undef PLAIN
+
 static inline bool host_is_little_endian(void)
 {
 	const uint16_t one = 1;
@@ -119,9 +146,14 @@ int mv_format_parse(mv_format *out, const char *fmt)
 	unsigned row = 0;
 	unsigned idx;
 	const struct code_info *ci;
+	const mv_format *plain;
 
 	MV_CHECK_ARG(out, "out");
 	MV_CHECK_ARG(fmt, "fmt");
+	if (likely((plain = mv_format_plain_get(fmt)) != NULL)) {
+		*out = *plain;
+		return 0;
+	}
 	p = fmt;
 	if (*p && (pre = strchr(PREFIXES, *p)) != NULL) {
 		row = 1 + (unsigned)(pre - PREFIXES);

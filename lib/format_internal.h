@@ -35,4 +35,24 @@ MV_HIDDEN size_t mv_uint_repr_fast(char *dst, unsigned long long u);
  */
 MV_HIDDEN void mv_item_unpack_fast(mv_value *out, const mv_format *fmt, const void *src);
 
+/*
+ * The parsed form of every one-character format without a prefix ("B", "d", ...), indexed by
+ * the character; code 0 for characters that are no format code. Exactly what mv_format_parse()
+ * gives for those strings (it answers them from this table).
+ */
+MV_HIDDEN extern const mv_format mv_format_plain[128];
+
+/*
+ * mv_format_parse() of a one-character format without a prefix, from the table: its entry, or
+ * NULL for every other string (which mv_format_parse() decides).
+ */
+static inline const mv_format *mv_format_plain_get(const char *fmt)
+{
+	unsigned char c = (unsigned char)fmt[0];
+
+	if (c >= 128 || !mv_format_plain[c].code || fmt[1] != '\0')
+		return NULL;
+	return &mv_format_plain[c];
+}
+
 #endif /* MEMVIEW_FORMAT_INTERNAL_H */

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "view_internal.h"
+#include "format_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,32 +22,42 @@ static const mv_exporter_ops view_ops = {
 
 #define VIEW_OF(exp) ((mv_view *)((char *)(exp) - offsetof(mv_view, exporter)))
 
+/*
+ * GCC's straight-line vectoriser pairs the length and itemsize stores of the fast derives into
+ * one 16-byte store, and the derive or release that reads them back 8 bytes at a time waits
+ * for it (about 1 ns per derive+release here). Plain stores for those functions.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define NO_SLP
+#endif
+
 /* ------------------------------------------------------------------ family bookkeeping */
 
-static void managed_put(struct mv_managed *m)
+/*
+ * The last view of a family is gone: give the export back (out of the derive/release path of
+ * views derived from one another; not cold, though: every message a channel hands out is a
+ * family of its own, released here). Returns 0.
+ */
+static __attribute__((noinline)) int managed_last(struct mv_managed *m)
 {
-	if (mv_count_dec(&m->refs) == 0) {
-		int embedded = m->embedded; /* read first: the release may hand @m on */
+	int embedded = m->embedded; /* read first: the release may hand @m on */
 
-		mv_buffer_release(&m->master);
-		if (!embedded)
-			free(m);
-	}
+	mv_buffer_release(&m->master);
+	if (!embedded)
+		free(m);
+	return 0;
 }
 
 /*
- * Start @out as a new member of @src's family with @ndim dimensions: everything but shape and
- * strides is copied. Allocates only when @ndim exceeds the inline dimensions.
+ * Fill @out's header like @src's, with @ndim dimensions and shape and strides at @heap (NULL:
+ * inline): everything but shape and strides, field by field - the inline dimensions are most
+ * of the struct and are the caller's to fill, only @ndim of them. The family's count is the
+ * caller's too.
  */
-static int view_join(mv_view *out, const mv_view *src, int ndim)
+static inline void view_fill(mv_view *out, const mv_view *src, int ndim, ssize_t *heap)
 {
-	ssize_t *heap = NULL;
-
-	if (unlikely(ndim > MV_VIEW_INLINE_NDIM)) {
-		heap = malloc(2 * (size_t)ndim * sizeof(ssize_t));
-		if (!heap)
-			return mv_fail(ENOMEM, "cannot allocate %d dimensions", ndim);
-	}
 	out->exporter.ops = &view_ops;
 	out->exporter.exports = 0;
 	out->mbuf = src->mbuf;
@@ -60,6 +71,48 @@ static int view_join(mv_view *out, const mv_view *src, int ndim)
 	out->flags = src->flags & ~MVF_HASHED; /* a derived view hashes anew */
 	out->hash = 0;
 	out->dims_heap = heap;
+}
+
+/*
+ * Fill all of @out as a 1-D member of @src's family (the count is the caller's): @count items
+ * of @itemsize bytes @stride apart from @buf, format @format parsed as *@fmt, contiguity
+ * @flags. Each field is written once (the fast derives).
+ */
+static inline void view_set_1d(mv_view *out, const mv_view *src, char *buf, ssize_t itemsize,
+			       const char *format, const mv_format *fmt, ssize_t count,
+			       ssize_t stride, unsigned flags)
+{
+	out->exporter.ops = &view_ops;
+	out->exporter.exports = 0;
+	out->mbuf = src->mbuf;
+	out->buf = buf;
+	out->len = itemsize * count;
+	out->itemsize = itemsize;
+	out->format = format;
+	out->fmt = *fmt;
+	out->ndim = 1;
+	out->readonly = src->readonly;
+	out->flags = flags;
+	out->hash = 0;
+	out->dims_heap = NULL;
+	out->dims[0] = count;
+	out->dims[MV_VIEW_INLINE_NDIM] = stride;
+}
+
+/*
+ * Start @out as a new member of @src's family with @ndim dimensions: everything but shape and
+ * strides is copied. Allocates only when @ndim exceeds the inline dimensions.
+ */
+static inline int view_join(mv_view *out, const mv_view *src, int ndim)
+{
+	ssize_t *heap = NULL;
+
+	if (unlikely(ndim > MV_VIEW_INLINE_NDIM)) {
+		heap = malloc(2 * (size_t)ndim * sizeof(ssize_t));
+		if (!heap)
+			return mv_fail(ENOMEM, "cannot allocate %d dimensions", ndim);
+	}
+	view_fill(out, src, ndim, heap);
 	mv_count_inc(&src->mbuf->refs);
 	return 0;
 }
@@ -67,12 +120,20 @@ static int view_join(mv_view *out, const mv_view *src, int ndim)
 /* A copy of @src with its own shape and strides, in the same family. */
 static int view_dup(mv_view *out, const mv_view *src)
 {
-	int rc = view_join(out, src, src->ndim);
+	const ssize_t *sshape, *sstrides;
+	ssize_t *shape, *strides;
+	int i, rc = view_join(out, src, src->ndim);
 
-	if (rc < 0)
+	if (unlikely(rc < 0))
 		return rc;
-	memcpy(view_shape(out), view_shape(src), (size_t)src->ndim * sizeof(ssize_t));
-	memcpy(view_strides(out), view_strides(src), (size_t)src->ndim * sizeof(ssize_t));
+	sshape = view_shape(src);
+	sstrides = view_strides(src);
+	shape = view_shape(out);
+	strides = view_strides(out);
+	for (i = 0; i < src->ndim; i++) {
+		shape[i] = sshape[i];
+		strides[i] = sstrides[i];
+	}
 	return 0;
 }
 
@@ -260,7 +321,7 @@ int mv_view_tmpl_init(struct mv_view_tmpl *t, mv_exporter *exp, unsigned flags)
 int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_managed *m,
 		      mv_exporter *exp, char *buf, ssize_t nbytes)
 {
-	int rc = mv_exports_acquire(exp), i;
+	int i, rc = mv_exports_acquire(exp);
 
 	if (unlikely(rc < 0))
 		return rc;
@@ -271,9 +332,8 @@ int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_mana
 	m->master.obj = exp;
 	m->master.buf = buf;
 	m->master.len = nbytes >= 0 ? nbytes : t->master.len;
-	/* The pattern's fields, then only its dimensions in use (it has at most the inline ones):
-	 * half the bytes of a whole-struct copy for the 1-D views channels mostly give. */
-	memcpy(out, &t->view, offsetof(mv_view, dims));
+	/* the pattern's header and its dimensions, not all the inline ones */
+	view_fill(out, &t->view, t->view.ndim, NULL);
 	for (i = 0; i < t->view.ndim; i++) {
 		out->dims[i] = t->view.dims[i];
 		out->dims[MV_VIEW_INLINE_NDIM + i] = t->view.dims[MV_VIEW_INLINE_NDIM + i];
@@ -288,21 +348,35 @@ int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_mana
 	return 0;
 }
 
-int mv_view_release(mv_view *v)
+/* mv_view_release() of a view with exports or dimensions on the heap. */
+static __attribute__((noinline, cold)) int release_slow(mv_view *v)
 {
-	long n;
+	long n = __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE);
+	struct mv_managed *m = v->mbuf;
 
-	if (!v || !v->mbuf)
-		return 0;
-	n = __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE);
 	if (n > 0)
 		return mv_fail(EBUSY, "memoryview has %ld exported buffer%s", n, n == 1 ? "" : "s");
-	managed_put(v->mbuf);
+	free(v->dims_heap);
+	v->dims_heap = NULL;
 	v->mbuf = NULL;
-	if (unlikely(v->dims_heap)) {
-		free(v->dims_heap);
-		v->dims_heap = NULL;
-	}
+	if (mv_count_dec(&m->refs) == 0)
+		return managed_last(m);
+	return 0;
+}
+
+int mv_view_release(mv_view *v)
+{
+	struct mv_managed *m;
+
+	if (unlikely(!v) || unlikely(!(m = v->mbuf)))
+		return 0;
+	if (unlikely((__atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE) > 0) |
+		     (v->dims_heap != NULL)))
+		return release_slow(v);
+	v->mbuf = NULL;
+	/* The view is released: the family's count last, which may give the export back. */
+	if (unlikely(mv_count_dec(&m->refs) == 0))
+		return managed_last(m);
 	return 0;
 }
 
@@ -361,14 +435,27 @@ static int view_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 
 /* ------------------------------------------------------------------ slicing */
 
-/* PySlice_Unpack + PySlice_AdjustIndices: the slice's start and its number of items. */
-static int slice_resolve(ssize_t length, ssize_t start, ssize_t stop, ssize_t step,
-			 ssize_t *first, ssize_t *count)
+/* An index of a step-1 slice: negative counts from the end, then clamped to [0, length]. */
+static inline ssize_t clamp_index(ssize_t i, ssize_t length)
+{
+	if (i < 0)
+		i += length;
+	if (i < 0)
+		i = 0;
+	if (i > length)
+		i = length;
+	return i;
+}
+
+/*
+ * PySlice_Unpack + PySlice_AdjustIndices: the slice's start and its number of items. @step is
+ * not zero.
+ */
+static inline void slice_resolve(ssize_t length, ssize_t start, ssize_t stop, ssize_t step,
+				 ssize_t *first, ssize_t *count)
 {
 	if (step == MV_NONE)
 		step = 1;
-	if (step == 0)
-		return mv_fail(EINVAL, "slice step cannot be zero");
 	if (step < -SSIZE_MAX)
 		step = -SSIZE_MAX; /* so that -step cannot overflow */
 	if (start == MV_NONE)
@@ -396,7 +483,6 @@ static int slice_resolve(ssize_t length, ssize_t start, ssize_t stop, ssize_t st
 	else
 		*count = start < stop ? (stop - start - 1) / step + 1 : 0;
 	*first = start;
-	return 0;
 }
 
 /* Wrapping multiply, as CPython's (formally undefined) ssize_t arithmetic behaves. */
@@ -405,16 +491,13 @@ static inline ssize_t wrap_mul(ssize_t a, ssize_t b)
 	return (ssize_t)((size_t)a * (size_t)b);
 }
 
-/* Apply one slice to dimension @dim of @v in place (CPython's init_slice). */
-static int slice_dim(mv_view *v, int dim, ssize_t start, ssize_t stop, ssize_t step)
+/* Apply one slice (step not zero) to dimension @dim of @v in place (CPython's init_slice). */
+static void slice_dim(mv_view *v, int dim, ssize_t start, ssize_t stop, ssize_t step)
 {
 	ssize_t *shape = view_shape(v), *strides = view_strides(v);
 	ssize_t first = 0, count = 0;
-	int rc;
 
-	rc = slice_resolve(shape[dim], start, stop, step, &first, &count);
-	if (rc < 0)
-		return rc;
+	slice_resolve(shape[dim], start, stop, step, &first, &count);
 	if (step == MV_NONE)
 		step = 1;
 	if (step < -SSIZE_MAX)
@@ -423,7 +506,6 @@ static int slice_dim(mv_view *v, int dim, ssize_t start, ssize_t stop, ssize_t s
 	v->buf = (char *)((uintptr_t)v->buf + (uintptr_t)wrap_mul(strides[dim], first));
 	shape[dim] = count;
 	strides[dim] = wrap_mul(strides[dim], step);
-	return 0;
 }
 
 /* nbytes from the shape (shapes inside a valid view never overflow). */
@@ -438,11 +520,53 @@ static ssize_t shape_nbytes(const mv_view *v)
 	return n;
 }
 
-int mv_view_slice(mv_view *out, const mv_view *v, ssize_t start, ssize_t stop, ssize_t step)
+/* Any slice mv_view_slice() does not do inline: the general path, in CPython's order. */
+static __attribute__((noinline)) int slice_general(mv_view *out, const mv_view *v, ssize_t start,
+						   ssize_t stop, ssize_t step)
 {
-	mv_slice s = { start, stop, step };
+	mv_slice sl = { start, stop, step };
 
-	return mv_view_slice_nd(out, v, &s, 1);
+	return mv_view_slice_nd(out, v, &sl, 1);
+}
+
+NO_SLP int mv_view_slice(mv_view *out, const mv_view *v, ssize_t start, ssize_t stop,
+			 ssize_t step)
+{
+	ssize_t first, count, stride, length, itemsize;
+	struct mv_managed *m;
+	char *buf;
+
+	/*
+	 * 1-D and valid, the common case: mv_view_slice_nd() for one dimension, inline - shape,
+	 * strides, length and flags are arithmetic on the source's, and each field of @out is
+	 * written once. Anything else (errors included) goes the general way, which checks in
+	 * CPython's order.
+	 */
+	if (unlikely(!(out && v && out != v && (m = v->mbuf) && v->ndim == 1 && step != 0)))
+		return slice_general(out, v, start, stop, step);
+	mv_count_inc(&m->refs);
+	length = v->dims[0];
+	stride = v->dims[MV_VIEW_INLINE_NDIM];
+	if (likely(step == 1 || step == MV_NONE)) {
+		/*
+		 * Without the division: start and stop clamp to [0, length] (an omitted start,
+		 * MV_NONE, is negative and clamps to 0).
+		 */
+		first = clamp_index(start, length);
+		stop = clamp_index(stop == MV_NONE ? length : stop, length);
+		count = first < stop ? stop - first : 0;
+	} else {
+		slice_resolve(length, start, stop, step, &first, &count);
+	}
+	itemsize = v->itemsize;
+	/* Integer arithmetic: a wrapped offset from a huge step must not be pointer overflow. */
+	buf = (char *)((uintptr_t)v->buf + (uintptr_t)wrap_mul(stride, first));
+	if (step != 1 && step != MV_NONE)
+		stride = wrap_mul(stride, step);
+	/* init_flags() for one dimension */
+	view_set_1d(out, v, buf, itemsize, v->format, &v->fmt, count, stride,
+		    (count == 1 || stride == itemsize) ? MVF_C | MVF_F : 0);
+	return 0;
 }
 
 int mv_view_slice_nd(mv_view *out, const mv_view *v, const mv_slice *slices, int n)
@@ -476,26 +600,65 @@ int mv_view_slice_nd(mv_view *out, const mv_view *v, const mv_slice *slices, int
 
 /* ------------------------------------------------------------------ cast */
 
-int mv_view_cast(mv_view *out, const mv_view *v, const char *format, const ssize_t *shape,
-		 int ndim)
+/* The general cast, every check in CPython's order. */
+static __attribute__((noinline)) int cast_general(mv_view *out, const mv_view *v,
+						   const char *format, const ssize_t *shape,
+						   int ndim);
+
+NO_SLP int mv_view_cast(mv_view *out, const mv_view *v, const char *format, const ssize_t *shape,
+			int ndim)
 {
-	const ssize_t *vshape;
+	const mv_format *dest;
+	struct mv_managed *m;
+	ssize_t itemsize;
+
+	/*
+	 * m.cast(fmt) of a valid 1-D C-contiguous view to a one-character format (m.cast('B')),
+	 * the common case: when every check passes, the result is 1-D and C-contiguous by
+	 * construction and is written field by field. Anything else, errors included, goes the
+	 * general way.
+	 */
+	if (likely(ndim == MV_CAST_NO_SHAPE && out && v && out != v && (m = v->mbuf) && format &&
+		   v->ndim == 1 && (v->flags & MVF_C) && (dest = mv_format_plain_get(format)) &&
+		   (fmt_is_byte(dest) || (v->fmt.code && fmt_is_byte(&v->fmt))) &&
+		   !(v->len & ((itemsize = dest->itemsize) - 1)))) {
+		/*
+		 * Every itemsize of a one-character format is a power of two. init_flags() for
+		 * one dimension of stride itemsize: C and F.
+		 */
+		view_set_1d(out, v, v->buf, itemsize, dest->text, dest,
+			    v->len >> __builtin_ctzl((unsigned long)itemsize), itemsize,
+			    MVF_C | MVF_F);
+		mv_count_inc(&m->refs);
+		return 0;
+	}
+	return cast_general(out, v, format, shape, ndim);
+}
+
+static __attribute__((noinline)) int cast_general(mv_view *out, const mv_view *v,
+						   const char *format, const ssize_t *shape,
+						   int ndim)
+{
 	mv_format dest;
-	ssize_t len;
-	int i, rc, zero = 0;
+	ssize_t len, itemsize;
+	int i, rc;
 
 	MV_CHECK_ARG(out && v && out != v, "view (out must be another view than the source)");
 	CHECK_RELEASED(v);
 	MV_CHECK_ARG(format, "format");
 	MV_CHECK_ARG(ndim >= MV_CAST_NO_SHAPE && (shape || ndim <= 0), "shape");
-	if (!(v->flags & MVF_C))
+	if (unlikely(!(v->flags & MVF_C)))
 		return mv_fail(EINVAL, "memoryview: casts are restricted to C-contiguous views");
-	vshape = view_shape(v);
-	for (i = 0; i < v->ndim; i++)
-		zero |= vshape[i] == 0;
-	if ((ndim != MV_CAST_NO_SHAPE || v->ndim != 1) && zero)
-		return mv_fail(EINVAL,
-			       "memoryview: cannot cast view with zeros in shape or strides");
+	if (ndim != MV_CAST_NO_SHAPE || v->ndim != 1) {
+		const ssize_t *vshape = view_shape(v);
+		int zero = 0;
+
+		for (i = 0; i < v->ndim; i++)
+			zero |= vshape[i] == 0;
+		if (zero)
+			return mv_fail(EINVAL,
+				       "memoryview: cannot cast view with zeros in shape or strides");
+	}
 	if (ndim != MV_CAST_NO_SHAPE) {
 		if (ndim > MV_MAXDIM)
 			return mv_fail(EINVAL,
@@ -510,12 +673,13 @@ int mv_view_cast(mv_view *out, const mv_view *v, const char *format, const ssize
 				       "character format prefixed with an optional '@'");
 	if (!fmt_is_byte(&dest) && !(v->fmt.code && fmt_is_byte(&v->fmt)))
 		return mv_fail(EINVAL, "memoryview: cannot cast between two non-byte formats");
-	if (v->len % dest.itemsize)
+	itemsize = dest.itemsize;
+	if (v->len % itemsize)
 		return mv_fail(EINVAL, "memoryview: length is not a multiple of itemsize");
 
 	/* cast_to_ND: check the new shape before joining the family, so failure costs nothing. */
 	if (ndim != MV_CAST_NO_SHAPE) {
-		len = dest.itemsize;
+		len = itemsize;
 		for (i = 0; i < ndim; i++) {
 			if (shape[i] <= 0)
 				return mv_fail(EINVAL, "memoryview.cast(): elements of shape must be "
@@ -535,9 +699,9 @@ int mv_view_cast(mv_view *out, const mv_view *v, const char *format, const ssize
 		return rc;
 	out->fmt = dest;
 	out->format = dest.text;
-	out->itemsize = dest.itemsize;
+	out->itemsize = itemsize;
 	if (ndim == MV_CAST_NO_SHAPE)
-		view_shape(out)[0] = v->len / dest.itemsize;
+		view_shape(out)[0] = v->len / itemsize;
 	else if (ndim > 0)
 		memcpy(view_shape(out), shape, (size_t)ndim * sizeof(ssize_t));
 	init_strides_from_shape(out);

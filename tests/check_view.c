@@ -680,6 +680,189 @@ START_TEST(record_whose_nonzero_dimensions_overflow_in_front_of_a_zero_is_refuse
 }
 END_TEST
 
+#ifndef SSIZE_MAX
+#define SSIZE_MAX ((ssize_t)(SIZE_MAX >> 1))
+#endif
+
+/*
+ * mv_view_slice() derives a 1-D slice inline and mv_view_slice_nd() the general way: both give
+ * the same view for every bound and step, on sources of any stride and itemsize.
+ */
+static void same_view(const mv_view *a, const mv_view *b)
+{
+	unsigned char x[64], y[64];
+
+	ck_assert_ptr_eq(mv_view_ptr(a), mv_view_ptr(b));
+	ck_assert_int_eq(mv_view_nbytes(a), mv_view_nbytes(b));
+	ck_assert_int_eq(mv_view_itemsize(a), mv_view_itemsize(b));
+	ck_assert_int_eq(mv_view_ndim(a), mv_view_ndim(b));
+	ck_assert_int_eq(mv_view_len(a), mv_view_len(b));
+	ck_assert_int_eq(mv_view_shape(a)[0], mv_view_shape(b)[0]);
+	ck_assert_int_eq(mv_view_strides(a)[0], mv_view_strides(b)[0]);
+	ck_assert_int_eq(mv_view_c_contiguous(a), mv_view_c_contiguous(b));
+	ck_assert_int_eq(mv_view_f_contiguous(a), mv_view_f_contiguous(b));
+	ck_assert_int_eq(mv_view_readonly(a), mv_view_readonly(b));
+	ck_assert_ptr_eq(mv_view_format(a), mv_view_format(b));
+	ck_assert_ptr_eq(mv_view_obj(a), mv_view_obj(b));
+	ck_assert_int_eq(mv_view_tobytes(x, sizeof(x), a, 'C'), mv_view_tobytes(y, sizeof(y), b, 'C'));
+	ck_assert_int_eq(memcmp(x, y, (size_t)mv_view_nbytes(a)), 0);
+}
+
+START_TEST(one_dimensional_slice_agrees_with_slice_nd_for_every_bound_and_step)
+{
+	static const ssize_t bounds[] = { MV_NONE, -SSIZE_MAX, -9, -7, -6, -3, -1, 0, 1, 2,
+					  5, 6, 7, 9, SSIZE_MAX };
+	static const ssize_t steps[] = { MV_NONE, -SSIZE_MAX, -7, -2, -1, 1, 2, 3, 7, SSIZE_MAX,
+					 0 };
+	const size_t nb = sizeof(bounds) / sizeof(bounds[0]), ns = sizeof(steps) / sizeof(steps[0]);
+	mv_view v, src[4], a, b;
+	size_t i, j, k, n;
+	int w, ra, rb;
+
+	make_view(&v, 24, 1);
+	for (n = 0; n <= 12; n += 6) {
+		/* v[:n], v[:2n:2], v[2n-1::-2] if any, and v[:2n].cast('H') */
+		ck_assert_int_eq(mv_view_slice(&src[0], &v, 0, (ssize_t)n, 1), 0);
+		ck_assert_int_eq(mv_view_slice(&src[1], &v, 0, 2 * (ssize_t)n, 2), 0);
+		ck_assert_int_eq(mv_view_slice(&src[2], &v, n ? 2 * (ssize_t)n - 1 : 0, n ? MV_NONE : 0,
+					       -2), 0);
+		ck_assert_int_eq(mv_view_slice(&a, &v, 0, 2 * (ssize_t)n, 1), 0);
+		ck_assert_int_eq(mv_view_cast(&src[3], &a, "H", NULL, MV_CAST_NO_SHAPE), 0);
+		ck_assert_int_eq(mv_view_release(&a), 0);
+		for (w = 0; w < 4; w++) {
+			ck_assert_int_eq(mv_view_len(&src[w]), (ssize_t)n);
+			for (i = 0; i < nb; i++)
+				for (j = 0; j < nb; j++)
+					for (k = 0; k < ns; k++) {
+						mv_slice sl = { bounds[i], bounds[j], steps[k] };
+
+						ra = mv_view_slice(&a, &src[w], sl.start, sl.stop, sl.step);
+						rb = mv_view_slice_nd(&b, &src[w], &sl, 1);
+						ck_assert_int_eq(ra, rb);
+						if (ra < 0) {
+							ck_assert_int_eq(ra, -EINVAL);
+							ck_assert_str_eq(mv_errmsg(),
+									 "slice step cannot be zero");
+							continue;
+						}
+						same_view(&a, &b);
+						ck_assert_int_eq(mv_view_release(&a), 0);
+						ck_assert_int_eq(mv_view_release(&b), 0);
+					}
+			ck_assert_int_eq(mv_view_release(&src[w]), 0);
+		}
+	}
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	/* every derived view gave its place in the family back: the export is gone */
+	ck_assert_int_eq(mv_exporter_exports(mv_heap_exporter(heap)), 0);
+	ck_assert_int_eq(mv_heap_free(heap), 0);
+}
+END_TEST
+
+/*
+ * mv_view_cast() to a one-character format with no shape derives inline; a cast to the same
+ * format with the explicit 1-D shape goes the general way. Same views, same refusals.
+ */
+START_TEST(cast_without_shape_agrees_with_cast_to_explicit_one_dimensional_shape)
+{
+	static const char *const formats[] = { "c", "b", "B", "?", "h", "H", "i", "I", "l", "L",
+					       "q", "Q", "n", "N", "f", "d", "e", "P", "@B", "<i",
+					       "x", "", "BB" };
+	static const size_t lens[] = { 0, 1, 3, 8, 24 };
+	mv_view v, src, d, a, b;
+	char err[256];
+	size_t f, l;
+	ssize_t shape;
+	int ra, rb, byte_src;
+
+	make_view(&v, 24, 0);
+	for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		for (byte_src = 0; byte_src < 2; byte_src++) {
+			ck_assert_int_eq(mv_view_slice(&d, &v, 0, (ssize_t)lens[l], 1), 0);
+			if (byte_src) {
+				ck_assert_int_eq(mv_view_from(&src, mv_view_exporter(&d), 0), 0);
+			} else if (mv_view_cast(&src, &d, "h", NULL, MV_CAST_NO_SHAPE) < 0) {
+				ck_assert_int_eq(mv_view_release(&d), 0);
+				continue; /* odd length: no 'h' source */
+			}
+			ck_assert_int_eq(mv_view_release(&d), 0);
+			for (f = 0; f < sizeof(formats) / sizeof(formats[0]); f++) {
+				ssize_t isz = mv_format_itemsize(formats[f]);
+
+				ra = mv_view_cast(&a, &src, formats[f], NULL, MV_CAST_NO_SHAPE);
+				snprintf(err, sizeof(err), "%s", ra < 0 ? mv_errmsg() : "");
+				shape = isz > 0 ? (ssize_t)lens[l] / isz : 1;
+				if (shape == 0)
+					shape = 1; /* cast(fmt, [0]) is refused: compare the other rules */
+				rb = mv_view_cast(&b, &src, formats[f], &shape, 1);
+				if (ra == 0) {
+					ck_assert_int_eq(mv_view_len(&a), (ssize_t)lens[l] / isz);
+					ck_assert_int_eq(mv_view_c_contiguous(&a), 1);
+					ck_assert_int_eq(mv_view_f_contiguous(&a), 1);
+					if (rb == 0) {
+						same_view(&a, &b);
+						ck_assert_int_eq(mv_view_release(&b), 0);
+					}
+					ck_assert_int_eq(mv_view_release(&a), 0);
+				} else {
+					/* the same refusal, unless it is about the shape */
+					ck_assert_int_lt(rb, 0);
+					if (!strstr(mv_errmsg(), "shape") &&
+					    !strstr(mv_errmsg(), "buffer size"))
+						ck_assert_str_eq(err, mv_errmsg());
+				}
+			}
+			ck_assert_int_eq(mv_view_release(&src), 0);
+		}
+	}
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_exporter_exports(mv_heap_exporter(heap)), 0);
+	ck_assert_int_eq(mv_heap_free(heap), 0);
+}
+END_TEST
+
+/*
+ * Strided tobytes against a plain loop for every length and start where the gather's SIMD
+ * paths begin and end: the alignment head, 32- and 16-item vectors, the byte tail.
+ */
+START_TEST(strided_tobytes_matches_a_plain_loop_at_every_length_and_alignment)
+{
+	static const ssize_t steps[] = { 2, -2, 3 };
+	enum { N = 600 };
+	unsigned char buf[N], out[N], want[N];
+	mv_view v, s;
+	ssize_t off, len, k, i;
+	size_t st;
+
+	for (i = 0; i < N; i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	ck_assert_int_eq(mv_heap_bytes_new(&heap, buf, N), 0);
+	ck_assert_int_eq(mv_view_from(&v, mv_heap_exporter(heap), 0), 0);
+	for (st = 0; st < sizeof(steps) / sizeof(steps[0]); st++)
+		for (off = 0; off < 34; off++)
+			for (len = 0; len <= 260; len++) {
+				ssize_t step = steps[st], first = step > 0 ? off : N - 1 - off;
+				ssize_t stop = first + len * step;
+
+				if (first + (len - 1) * step < 0 || first + (len - 1) * step >= N)
+					continue;
+				/* a stop before index 0 is "omitted", not counted from the end */
+				ck_assert_int_eq(mv_view_slice(&s, &v, first, stop < 0 ? MV_NONE : stop,
+							       step), 0);
+				ck_assert_int_eq(mv_view_len(&s), len);
+				for (k = 0; k < len; k++)
+					want[k] = buf[first + k * step];
+				memset(out, 0xee, sizeof(out));
+				ck_assert_int_eq(mv_view_tobytes(out, sizeof(out), &s, 'C'), len);
+				ck_assert_int_eq(memcmp(out, want, (size_t)len), 0);
+				ck_assert_int_eq(out[len], 0xee); /* nothing written past the end */
+				ck_assert_int_eq(mv_view_release(&s), 0);
+			}
+	ck_assert_int_eq(mv_view_release(&v), 0);
+	ck_assert_int_eq(mv_heap_free(heap), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("view");
@@ -702,6 +885,8 @@ int main(void)
 	tcase_add_test(tc, cast_errors_carry_cpythons_messages);
 	tcase_add_test(tc, cast_to_empty_shape_gives_a_0_dim_view);
 	tcase_add_test(tc, views_beyond_eight_dimensions_spill_to_the_heap_and_work);
+	tcase_add_test(tc, one_dimensional_slice_agrees_with_slice_nd_for_every_bound_and_step);
+	tcase_add_test(tc, cast_without_shape_agrees_with_cast_to_explicit_one_dimensional_shape);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("items");
 	tcase_add_test(tc, item_access_checks_bounds_dimensions_and_readonly);
@@ -709,6 +894,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("output");
 	tcase_add_test(tc, tobytes_in_c_f_and_a_order);
+	tcase_add_test(tc, strided_tobytes_matches_a_plain_loop_at_every_length_and_alignment);
 	tcase_add_test(tc, hex_groups_from_the_right_for_positive_and_left_for_negative);
 	tcase_add_test(tc, tolist_visitor_typed_array_and_text_agree);
 	suite_add_tcase(s, tc);

@@ -32,7 +32,8 @@ nmethods=$((5 + zmq))
 
 # ---------------------------------------------------------------- views
 # What "make" built must be enough: bench_views is found next to mvbench, not named by the
-# caller. Its quick mode (5 repetitions of >= 2 ms, no CPython) takes about a second. Not under
+# caller. Its quick mode (5 repetitions of >= 2 ms, no CPython; numpy when /usr/bin/python3 has
+# it, as Debian's python3-numpy installs it) takes about a second or two. Not under
 # valgrind, which replaces malloc: bench_views counts allocations by interposing malloc, and
 # refuses to run when its counter sees none.
 unset MVBENCH_BENCH_VIEWS
@@ -51,6 +52,10 @@ else
 			fail "mvbench views --quick: no derive row"
 		grep -q '^3 equal 8 MiB .d. ' "$tmp/views.txt" ||
 			fail "mvbench views --quick: no target rows"
+		if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+			grep -q '^  tobytes stride 2 vs numpy .*| numpy [0-9]' "$tmp/views.txt" ||
+				fail "mvbench views --quick: numpy is installed but has no row"
+		fi
 	fi
 fi
 
