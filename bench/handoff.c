@@ -279,15 +279,17 @@ static void peer_fail_mv(struct peer *p, const char *what, int rc)
 /* Read every byte of @n at @s (8 at a time): what a consumer that looks at its data pays. */
 static void touch(const void *s, size_t n)
 {
-	const uint64_t *w = s;
-	const unsigned char *b;
-	uint64_t sum = 0;
+	const unsigned char *p = s;
+	uint64_t sum = 0, w;
 	size_t i;
 
-	for (i = 0; i < n / 8; i++)
-		sum += w[i];
-	for (b = (const unsigned char *)(w + n / 8); b < (const unsigned char *)s + n; b++)
-		sum += *b;
+	/* memcpy: a message need not be 8-aligned (ZeroMQ's are not); it compiles to one load. */
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		sum += w;
+	}
+	for (; i < n; i++)
+		sum += p[i];
 	sink = sum;
 }
 

@@ -483,7 +483,7 @@ struct ranges {
 static int load_ranges(struct ranges *r, pid_t pid, int append)
 {
 	unsigned long long s, e;
-	char line[1024], path[64];
+	char line[1024], path[64], perms[5];
 	FILE *f;
 
 	if (!append)
@@ -495,8 +495,14 @@ static int load_ranges(struct ranges *r, pid_t pid, int append)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	/*
+	 * Only memory a pointer could lead to counts: readable, and smaller than a terabyte. Under
+	 * AddressSanitizer the shadow and its guard gap reserve terabytes of address space (never
+	 * touched, mostly PROT_NONE), in which any counter with bits above 32 would "point".
+	 */
 	while (r->n < 1024 && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx-%llx", &s, &e) == 2) {
+		if (sscanf(line, "%llx-%llx %4s", &s, &e, perms) == 3 && perms[0] == 'r' &&
+		    e - s < (1ULL << 40)) {
 			r->lo[r->n] = (uintptr_t)s;
 			r->hi[r->n] = (uintptr_t)e;
 			r->n++;
