@@ -4,6 +4,10 @@
  * The semantics are CPython 3.13's memoryobject.c, rule for rule and message for message; the
  * output functions are in view_output.c and comparison and hashing in view_compare.c.
  *
+ * Slightly over the library's 900-line mark on purpose: creation, derivation and release share
+ * the view's private layout and its fast paths (a derive that cannot fail, a release that gives
+ * the family's export back), and splitting them would put that layout in a header for two files.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "view_internal.h"
