@@ -169,6 +169,22 @@ re()
 	printf '%s' "$1" | sed 's/[].[*^$\\/+?(){}|]/\\&/g'
 }
 
+# kill_ours SIGNAL PID...: send SIGNAL to each PID that is still a child of this shell. A pid the
+# test already waited for may belong to another process by now (pid_max is 32768 here, and a
+# parallel make check forks thousands of processes a minute): killing it blindly once took down
+# another suite's test. No ps(1): a build chroot may not have it.
+kill_ours()
+{
+	ko_sig=$1
+	shift
+	for ko_pid in "$@"; do
+		ko_ppid=$(sed -n 's/^.*) [A-Za-z] \([0-9][0-9]*\) .*$/\1/p' "/proc/$ko_pid/stat" \
+			2>/dev/null)
+		[ "$ko_ppid" = "$$" ] && kill "-$ko_sig" "$ko_pid" 2>/dev/null
+	done
+	return 0
+}
+
 # start VAR COMMAND...: run COMMAND in the background, its output in $tmp/start.VAR, its pid in
 # $VAR and added to $bg (which the test's cleanup kills).
 start()

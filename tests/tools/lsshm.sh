@@ -85,9 +85,7 @@ prefix=/mvtest-$$
 bg=
 cleanup()
 {
-	for p in $bg; do
-		kill -9 "$p" 2>/dev/null
-	done
+	kill_ours KILL $bg
 	wait 2>/dev/null
 	rm -f /dev/shm/"${prefix#/}"-*
 	rm -rf "$tmp"

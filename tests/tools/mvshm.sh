@@ -32,9 +32,7 @@ prefix=/mvtest-$$
 holders=
 cleanup()
 {
-	for p in $holders $bg; do
-		kill "$p" 2>/dev/null
-	done
+	kill_ours TERM $holders $bg
 	for f in /dev/shm/"${prefix#/}"-*; do
 		[ -e "$f" ] && "$MVSHM" rm --force "/${f##*/}" 2>/dev/null
 	done

@@ -51,9 +51,7 @@ make_tmp peers
 prefix=/mvtest-$$
 cleanup()
 {
-	for p in $bg; do
-		kill -9 "$p" 2>/dev/null
-	done
+	kill_ours KILL $bg
 	wait 2>/dev/null
 	rm -rf "$tmp"
 }

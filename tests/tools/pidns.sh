@@ -40,9 +40,7 @@ make_tmp pidns
 prefix=/mvtest-$$
 cleanup()
 {
-	for p in $bg; do
-		kill "$p" 2>/dev/null
-	done
+	kill_ours TERM $bg
 	wait 2>/dev/null
 	rm -rf "$tmp"
 }
