@@ -97,9 +97,8 @@ ready "$p_map" "shmuser map" || { finish; exit 1; }
 
 # ---------------------------------------------------------------- agrees with df
 global
-for f in size used avail; do
-	R=$(echo "$f" | tr a-z A-Z)
-	check_eq "$R as df says it" "$(field "$R" 3)" "$(df_bytes "$f")"
+for f in size:SIZE used:USED avail:AVAIL; do
+	check_eq "${f#*:} as df says it" "$(field "${f#*:}" 3)" "$(df_bytes "${f%:*}")"
 done
 check_eq "SIZE is the 64 MiB of the private tmpfs" "$(field SIZE 3)" 67108864
 
