@@ -26,7 +26,10 @@ major=$(($(echo "$info" | cut -d: -f1) - $(echo "$info" | cut -d: -f3)))
 # Comments out; then "NODE {" starts a node, "name;" in its global part is a symbol, "local:"
 # or "}" ends that part.
 syms=$(sed 's|/\*.*\*/||; /^[[:space:]]*\/\*/,/\*\//d' "$sym" | awk -v nodes="$NODES" '
-	BEGIN { n = split(nodes, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); ver[kv[1]] = kv[2] } }
+	BEGIN {
+		n = split(nodes, a, " ")
+		for (i = 1; i <= n; i++) { split(a[i], kv, "="); ver[kv[1]] = kv[2] }
+	}
 	/^[[:space:]]*[A-Za-z_][A-Za-z0-9_.]*[[:space:]]*\{/ {
 		node = $1; sub(/\{.*/, "", node); global = 1
 		if (!(node in ver)) {
