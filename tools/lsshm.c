@@ -784,23 +784,24 @@ static void print_totals(const struct shm_survey *sv)
 enum { G_RESOURCE, G_DESCRIPTION, G_OBJECTS, G_SPACE, G_USE, G_NCOLS };
 
 static const struct column global_columns[G_NCOLS] = {
-	[G_RESOURCE] = { "RESOURCE", "Resource", 8, 0, K_TEXT, "" },
-	[G_DESCRIPTION] = { "DESCRIPTION", "Description", 0.5, SCOLS_FL_TRUNC, K_TEXT, "" },
-	[G_OBJECTS] = { "OBJECTS", "Objects", 5, SCOLS_FL_RIGHT, K_NUM, "" },
-	[G_SPACE] = { "SPACE", "Space", 5, SCOLS_FL_RIGHT, K_SIZE, "" },
-	[G_USE] = { "USE%", "Use%", 5, SCOLS_FL_RIGHT, K_PCT, "" },
+	[G_RESOURCE] = { "RESOURCE", "Resource", 8, 0, K_TEXT, "what the row counts" },
+	[G_DESCRIPTION] = { "DESCRIPTION", "Description", 0.5, SCOLS_FL_TRUNC, K_TEXT,
+			    "what that is" },
+	[G_OBJECTS] = { "OBJECTS", "Objects", 5, SCOLS_FL_RIGHT, K_NUM, "how many" },
+	[G_SPACE] = { "SPACE", "Space", 5, SCOLS_FL_RIGHT, K_SIZE, "bytes" },
+	[G_USE] = { "USE%", "Use%", 5, SCOLS_FL_RIGHT, K_PCT, "of the size (of the inodes)" },
 };
 
 enum { W_OWNER, W_UID, W_OBJECTS, W_SPACE, W_MEMVIEW, W_OTHER, W_STALE, W_NCOLS };
 
 static const struct column owner_columns[W_NCOLS] = {
-	[W_OWNER] = { "OWNER", "Owner", 8, SCOLS_FL_TRUNC, K_TEXT, "" },
-	[W_UID] = { "UID", "UID", 5, SCOLS_FL_RIGHT, K_NUM, "" },
-	[W_OBJECTS] = { "OBJECTS", "Objects", 5, SCOLS_FL_RIGHT, K_NUM, "" },
-	[W_SPACE] = { "SPACE", "Space", 5, SCOLS_FL_RIGHT, K_SIZE, "" },
-	[W_MEMVIEW] = { "MEMVIEW", "Memview", 5, SCOLS_FL_RIGHT, K_SIZE, "" },
-	[W_OTHER] = { "OTHER", "Other", 5, SCOLS_FL_RIGHT, K_SIZE, "" },
-	[W_STALE] = { "STALE", "Stale", 5, SCOLS_FL_RIGHT, K_SIZE, "" },
+	[W_OWNER] = { "OWNER", "Owner", 8, SCOLS_FL_TRUNC, K_TEXT, "owner" },
+	[W_UID] = { "UID", "UID", 5, SCOLS_FL_RIGHT, K_NUM, "owner's user ID" },
+	[W_OBJECTS] = { "OBJECTS", "Objects", 5, SCOLS_FL_RIGHT, K_NUM, "objects it owns" },
+	[W_SPACE] = { "SPACE", "Space", 5, SCOLS_FL_RIGHT, K_SIZE, "what they take" },
+	[W_MEMVIEW] = { "MEMVIEW", "Memview", 5, SCOLS_FL_RIGHT, K_SIZE, "of it memview segments" },
+	[W_OTHER] = { "OTHER", "Other", 5, SCOLS_FL_RIGHT, K_SIZE, "of it other objects" },
+	[W_STALE] = { "STALE", "Stale", 5, SCOLS_FL_RIGHT, K_SIZE, "of it stale objects" },
 };
 
 struct owner {
@@ -881,40 +882,36 @@ static void json_rows(const char *name, const struct column *cols, size_t ncols,
 	printf("\n   ]");
 }
 
-static void print_global(const struct shm_survey *sv)
-{
-	static const int gsel[] = { G_RESOURCE, G_DESCRIPTION, G_OBJECTS, G_SPACE, G_USE };
-	static const int wsel[] = { W_OWNER, W_UID, W_OBJECTS, W_SPACE, W_MEMVIEW, W_OTHER,
-				    W_STALE };
-	struct rows grs = { NULL, 0, -1 }, wrs = { NULL, 0, -1 };
-	struct shm_totals dir, mfd;
-	struct shm_usage unlisted = { 0, 0 };
-	struct owner *owners = NULL, *o;
-	struct statvfs vfs;
+/* What statvfs(3) says of SHM_DIR, in bytes and inodes, as df(1) counts them. */
+struct shm_fs {
 	uint64_t size, used, avail, inodes, iused;
-	char warn[2][200], a[32], b[32];
-	size_t i, j, nowners = 0, nwarn = 0;
-	struct row *r;
+};
+
+static void shm_fs_read(struct shm_fs *fs)
+{
+	struct statvfs vfs;
 
 	if (statvfs(SHM_DIR, &vfs) < 0)
 		cli_fail("cannot read %s's file system (statvfs): %s", SHM_DIR, strerror(errno));
-	/* As df(1) counts: used is what is not free (to root), available what others may take. */
-	size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
-	used = (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
-	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	inodes = vfs.f_files;
-	iused = vfs.f_files - vfs.f_ffree;
+	/* Used is what is not free (to root); available, what others may still take. */
+	fs->size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	fs->used = (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+	fs->avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	fs->inodes = vfs.f_files;
+	fs->iused = vfs.f_files - vfs.f_ffree;
+}
 
-	memset(&dir, 0, sizeof(dir));
-	memset(&mfd, 0, sizeof(mfd));
+/* The owners of SHM_DIR's objects and what each one's take, sorted by uid; *@n of them. */
+static struct owner *owners_of(const struct shm_survey *sv, size_t *n)
+{
+	struct owner *owners = NULL, *o;
+	size_t i, j, nowners = 0;
+
 	for (i = 0; i < sv->nsegs; i++) {
 		const struct shm_seg *s = &sv->segs[i];
 
-		if (s->is_memfd) {
-			shm_totals_add(&mfd, s);
+		if (s->is_memfd)
 			continue;
-		}
-		shm_totals_add(&dir, s);
 		for (j = 0; j < nowners && owners[j].uid != s->st.st_uid; j++)
 			;
 		if (j == nowners) {
@@ -927,42 +924,91 @@ static void print_global(const struct shm_survey *sv)
 		}
 		shm_totals_add(&owners[j].t, s);
 	}
+	if (nowners > 1)
+		qsort(owners, nowners, sizeof(*owners), cmp_owner);
+	*n = nowners;
+	return owners;
+}
+
+/* The first table: the file system, then the objects by class (@dir: SHM_DIR's; @mfd: memfds). */
+static void global_rows(struct rows *rs, const struct shm_fs *fs, const struct shm_totals *dir,
+			const struct shm_totals *mfd, size_t nonfiles)
+{
+	struct row *r;
+	uint64_t unlisted;
+
+	r = global_row(rs, "SIZE", "size of /dev/shm");
+	set_size(r, G_SPACE, fs->size);
+	r = global_row(rs, "USED", "space used (as df counts it)");
+	set_size(r, G_SPACE, fs->used);
+	set_pct(r, G_USE, fs->used, fs->size);
+	r = global_row(rs, "AVAIL", "space available");
+	set_size(r, G_SPACE, fs->avail);
+	set_pct(r, G_USE, fs->avail, fs->size);
+	r = global_row(rs, "INODES", "inodes used");
+	set_num(r, G_OBJECTS, fs->iused);
+	set_pct(r, G_USE, fs->iused, fs->inodes);
+	usage_row(rs, "MEMVIEW", "memview segments", &dir->memview, fs->size);
+	usage_row(rs, "OTHER", "other objects (not memview)", &dir->other, fs->size);
+	usage_row(rs, "STALE", "stale objects (nothing uses them)", &dir->stale, fs->size);
+	usage_row(rs, "UNKNOWN", "objects whose use is unknown", &dir->unknown, fs->size);
 	/*
 	 * What no listed object accounts for: objects removed while a process still maps or holds
 	 * them (their space is freed with the last user), files in subdirectories, or objects
 	 * created since the listing.
 	 */
-	if (used > dir.all.used)
-		unlisted.used = used - dir.all.used;
+	unlisted = fs->used > dir->all.used ? fs->used - dir->all.used : 0;
+	r = global_row(rs, "UNLISTED", "space no listed object takes");
+	set_size(r, G_SPACE, unlisted);
+	set_pct(r, G_USE, unlisted, fs->size);
+	r = global_row(rs, "NONFILE", "entries that are not files");
+	set_num(r, G_OBJECTS, nonfiles);
+	r = global_row(rs, "MEMFD", "memfds in use (not in /dev/shm)");
+	set_num(r, G_OBJECTS, mfd->all.count);
+	set_size(r, G_SPACE, mfd->all.used);
+}
 
-	r = global_row(&grs, "SIZE", "size of /dev/shm");
-	set_size(r, G_SPACE, size);
-	r = global_row(&grs, "USED", "space used (as df counts it)");
-	set_size(r, G_SPACE, used);
-	set_pct(r, G_USE, used, size);
-	r = global_row(&grs, "AVAIL", "space available");
-	set_size(r, G_SPACE, avail);
-	set_pct(r, G_USE, avail, size);
-	r = global_row(&grs, "INODES", "inodes used");
-	set_num(r, G_OBJECTS, iused);
-	set_pct(r, G_USE, iused, inodes);
-	usage_row(&grs, "MEMVIEW", "memview segments", &dir.memview, size);
-	usage_row(&grs, "OTHER", "other objects (not memview)",
-		  &dir.other, size);
-	usage_row(&grs, "STALE", "stale objects (nothing uses them)",
-		  &dir.stale, size);
-	usage_row(&grs, "UNKNOWN", "objects whose use is unknown", &dir.unknown, size);
-	r = global_row(&grs, "UNLISTED",
-		       "space no listed object takes");
-	set_size(r, G_SPACE, unlisted.used);
-	set_pct(r, G_USE, unlisted.used, size);
-	r = global_row(&grs, "NONFILE", "entries that are not files");
-	set_num(r, G_OBJECTS, sv->others);
-	r = global_row(&grs, "MEMFD", "memfds in use (not in /dev/shm)");
-	set_num(r, G_OBJECTS, mfd.all.count);
-	set_size(r, G_SPACE, mfd.all.used);
+/* The warnings, into @warn (room for 2): too small, nearly full. Returns how many. */
+static size_t global_warnings(char warn[2][200], const struct shm_fs *fs, size_t stale)
+{
+	char a[32], b[32];
+	size_t n = 0;
 
-	qsort(owners, nowners, sizeof(*owners), cmp_owner);
+	/* A size of 0 is a tmpfs without a limit (size=0): neither small nor full. */
+	if (fs->size && fs->size < GLOBAL_SMALL)
+		snprintf(warn[n++], sizeof(warn[0]),
+			 "%s is only %s, less than %s: programs that share large buffers fail "
+			 "(ENOSPC, SIGBUS); give it more (a container: --shm-size)", SHM_DIR,
+			 cli_format_size(fs->size, a, sizeof(a)),
+			 cli_format_size(GLOBAL_SMALL, b, sizeof(b)));
+	if (fs->size && fs->used * 100 > fs->size * GLOBAL_FULL)
+		snprintf(warn[n++], sizeof(warn[0]), "%s is %.1f%% full (%s available)%s", SHM_DIR,
+			 (double)fs->used * 100.0 / (double)fs->size,
+			 cli_format_size(fs->avail, a, sizeof(a)),
+			 stale ? ": mvshm gc removes the stale objects" : "");
+	return n;
+}
+
+static void print_global(const struct shm_survey *sv)
+{
+	static const int gsel[] = { G_RESOURCE, G_DESCRIPTION, G_OBJECTS, G_SPACE, G_USE };
+	static const int wsel[] = { W_OWNER, W_UID, W_OBJECTS, W_SPACE, W_MEMVIEW, W_OTHER,
+				    W_STALE };
+	struct rows grs = { NULL, 0, -1 }, wrs = { NULL, 0, -1 };
+	struct shm_totals dir, mfd;
+	struct shm_fs fs;
+	struct owner *owners;
+	char warn[2][200];
+	size_t i, nowners, nwarn;
+	struct row *r;
+
+	shm_fs_read(&fs);
+	memset(&dir, 0, sizeof(dir));
+	memset(&mfd, 0, sizeof(mfd));
+	for (i = 0; i < sv->nsegs; i++)
+		shm_totals_add(sv->segs[i].is_memfd ? &mfd : &dir, &sv->segs[i]);
+	global_rows(&grs, &fs, &dir, &mfd, sv->others);
+	owners = owners_of(sv, &nowners);
 	for (i = 0; i < nowners; i++) {
 		r = new_row(&wrs);
 		set_text(r, W_OWNER, ps_user_name(owners[i].uid));
@@ -973,19 +1019,8 @@ static void print_global(const struct shm_survey *sv)
 		set_size(r, W_OTHER, owners[i].t.other.used);
 		set_size(r, W_STALE, owners[i].t.stale.used);
 	}
-
-	/* A size of 0 is a tmpfs without a limit (size=0): neither small nor full. */
-	if (size && size < GLOBAL_SMALL)
-		snprintf(warn[nwarn++], sizeof(warn[0]),
-			 "%s is only %s, less than %s: programs that share large buffers fail "
-			 "(ENOSPC, SIGBUS); give it more (a container: --shm-size)", SHM_DIR,
-			 cli_format_size(size, a, sizeof(a)),
-			 cli_format_size(GLOBAL_SMALL, b, sizeof(b)));
-	if (size && used * 100 > size * GLOBAL_FULL)
-		snprintf(warn[nwarn++], sizeof(warn[0]),
-			 "%s is %.1f%% full (%s available)%s", SHM_DIR,
-			 (double)used * 100.0 / (double)size, cli_format_size(avail, a, sizeof(a)),
-			 dir.stale.count ? ": mvshm gc removes the stale objects" : "");
+	free(owners);
+	nwarn = global_warnings(warn, &fs, dir.stale.count);
 
 	if (opt.json) {
 		printf("{\n");
@@ -1004,11 +1039,11 @@ static void print_global(const struct shm_survey *sv)
 			printf("\n");
 		print_rows("shm-owners", owner_columns, wsel, W_NCOLS, &wrs);
 	}
+	/* On standard error too, as lsshm's other warnings: a script reading JSON sees them. */
 	for (i = 0; i < nwarn; i++)
 		cli_warn("%s", warn[i]);
 	free_rows(&grs);
 	free_rows(&wrs);
-	free(owners);
 }
 
 /* ------------------------------------------------------------------ usage */
