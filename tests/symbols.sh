@@ -8,7 +8,10 @@
 #      target exists and documents it, or a family page that names it in its NAME section;
 #   5. lib/libmemview.sym names every exported function explicitly (no glob), and nothing else;
 #   6. every .so alias page in man/ is for an exported function or a public macro or inline
-#      function of the headers (no stale alias of a renamed function).
+#      function of the headers (no stale alias of a renamed function);
+#   7. in a tree with debian/ (a git checkout: the dist tarball has none), the Debian symbols file
+#      is what debian/gen-symbols.sh makes of lib/libmemview.sym, and is named, as the library
+#      package in debian/control is, after the soname (libmemview.so.1: libmemview1).
 #
 # Environment (set by automake's AM_TESTS_ENVIRONMENT): top_srcdir, top_builddir.
 # Exit: 0 pass, 1 fail (listing every problem), 77 skip (no shared library, no nm).
@@ -150,6 +153,28 @@ for p in "$man"/*.3; do
 	echo "man/$f.3: no exported function, macro or inline function of that name" >>"$tmp/stale"
 done
 [ -s "$tmp/stale" ] && fail "alias pages for names that do not exist:" "$tmp/stale"
+
+# 7. The Debian symbols file follows the version script and the soname.
+if [ -f "$top_srcdir/debian/gen-symbols.sh" ]; then
+	if ! top_srcdir=$top_srcdir sh "$top_srcdir/debian/gen-symbols.sh" >"$tmp/debsyms" \
+		2>"$tmp/debsyms.err"; then
+		fail "debian/gen-symbols.sh failed:" "$tmp/debsyms.err"
+	else
+		pkg=$(sed -n '1s/^[^ ]* \([^ ]*\) .*/\1/p' "$tmp/debsyms")
+		if [ ! -f "$top_srcdir/debian/$pkg.symbols" ]; then
+			echo "no debian/$pkg.symbols (the soname's package)" >"$tmp/debdiff"
+			fail "debian/: the symbols file is not named after the soname:" "$tmp/debdiff"
+		elif ! diff -u "$top_srcdir/debian/$pkg.symbols" "$tmp/debsyms" >"$tmp/debdiff"; then
+			msg="debian/$pkg.symbols is not what debian/gen-symbols.sh makes of"
+			fail "$msg lib/libmemview.sym (sh debian/gen-symbols.sh >debian/$pkg.symbols):" \
+				"$tmp/debdiff"
+		fi
+		if ! grep -qx "Package: $pkg" "$top_srcdir/debian/control"; then
+			echo "Package: $pkg" >"$tmp/debpkg"
+			fail "debian/control has no package named after the soname:" "$tmp/debpkg"
+		fi
+	fi
+fi
 
 if [ $status -eq 0 ]; then
 	echo "PASS: only mv_* exported, every MV_EXPORT declaration built, every function documented"

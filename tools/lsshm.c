@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ enum {
 	K_LIST,  /* several values: "a,b" in a table, an array in JSON */
 	K_NLIST, /* several numbers */
 	K_BOOL,  /* yes/no (and ? for unknown): true/false/null in JSON */
+	K_PCT,   /* a percentage, "12.5%": a number in JSON (--global) */
 };
 
 struct column {
@@ -186,6 +188,7 @@ struct rows {
 struct opts {
 	int json, raw, noheadings, bytes;
 	int all_visible;  /* --all-processes-visible */
+	int global;       /* --global */
 	int stale_only;
 	int mode;         /* 's'egments, 'p'rocesses, 'u'ring */
 	const char *only; /* "/NAME"; or "memfd:NAME" or a path, with one of these: */
@@ -630,6 +633,8 @@ static int json_type(const struct column *c)
 		return SCOLS_JSON_ARRAY_NUMBER;
 	case K_BOOL:
 		return SCOLS_JSON_BOOLEAN_OPTIONAL;
+	case K_PCT:
+		return SCOLS_JSON_NUMBER;
 	default:
 		return SCOLS_JSON_STRING;
 	}
@@ -740,35 +745,305 @@ static void warn_blind(const struct shm_survey *sv)
 
 static void print_totals(const struct shm_survey *sv)
 {
-	uint64_t used = 0, stale_used = 0;
-	size_t i, stale = 0, unknown = 0, memfds = 0;
+	struct shm_totals t;
+	size_t i;
 	char a[32], b[32];
 
-	for (i = 0; i < sv->nsegs; i++) {
-		uint64_t u = (uint64_t)sv->segs[i].st.st_blocks * 512;
-
-		used += u;
-		memfds += sv->segs[i].is_memfd;
-		if (sv->segs[i].verdict == SHM_STALE) {
-			stale++;
-			stale_used += u;
-		}
-		unknown += sv->segs[i].verdict == SHM_UNKNOWN;
-	}
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < sv->nsegs; i++)
+		shm_totals_add(&t, &sv->segs[i]);
 	if (opt.bytes) {
-		snprintf(a, sizeof(a), "%llu bytes", (unsigned long long)used);
-		snprintf(b, sizeof(b), "%llu bytes", (unsigned long long)stale_used);
+		snprintf(a, sizeof(a), "%llu bytes", (unsigned long long)t.all.used);
+		snprintf(b, sizeof(b), "%llu bytes", (unsigned long long)t.stale.used);
 	} else {
-		cli_format_size(used, a, sizeof(a));
-		cli_format_size(stale_used, b, sizeof(b));
+		cli_format_size(t.all.used, a, sizeof(a));
+		cli_format_size(t.stale.used, b, sizeof(b));
 	}
-	printf("\n%zu object%s", sv->nsegs, sv->nsegs == 1 ? "" : "s");
-	if (memfds)
-		printf(" (%zu memfd%s)", memfds, memfds == 1 ? "" : "s");
-	printf(" use %s; %zu stale hold%s %s", a, stale, stale == 1 ? "s" : "", b);
-	if (unknown)
-		printf("; %zu could not be checked", unknown);
+	printf("\n%zu object%s", t.all.count, t.all.count == 1 ? "" : "s");
+	if (t.memfd.count)
+		printf(" (%zu memfd%s)", t.memfd.count, t.memfd.count == 1 ? "" : "s");
+	printf(" use %s; %zu stale hold%s %s", a, t.stale.count, t.stale.count == 1 ? "s" : "", b);
+	if (t.unknown.count)
+		printf("; %zu could not be checked", t.unknown.count);
 	printf(".\n");
+}
+
+/* ------------------------------------------------------------------ --global */
+
+/*
+ * lsshm --global, as lsipc --global is for System V IPC: /dev/shm as a file system (statvfs(3),
+ * which is what df(1) shows), what the objects in it take by class, and by owner. Memfds take
+ * shared memory but no space in /dev/shm: they have a row of their own, outside USED.
+ */
+
+/* Below this /dev/shm is too small for many users of shared memory; containers start at 64M. */
+#define GLOBAL_SMALL ((uint64_t)256 << 20)
+/* Above this share of its size in use, /dev/shm is nearly full (percent). */
+#define GLOBAL_FULL 90
+
+enum { G_RESOURCE, G_DESCRIPTION, G_OBJECTS, G_SPACE, G_USE, G_NCOLS };
+
+static const struct column global_columns[G_NCOLS] = {
+	[G_RESOURCE] = { "RESOURCE", "Resource", 8, 0, K_TEXT, "what the row counts" },
+	[G_DESCRIPTION] = { "DESCRIPTION", "Description", 0.5, SCOLS_FL_TRUNC, K_TEXT,
+			    "what that is" },
+	[G_OBJECTS] = { "OBJECTS", "Objects", 5, SCOLS_FL_RIGHT, K_NUM, "how many" },
+	[G_SPACE] = { "SPACE", "Space", 5, SCOLS_FL_RIGHT, K_SIZE, "bytes" },
+	[G_USE] = { "USE%", "Use%", 5, SCOLS_FL_RIGHT, K_PCT, "of the size (of the inodes)" },
+};
+
+enum { W_OWNER, W_UID, W_OBJECTS, W_SPACE, W_MEMVIEW, W_OTHER, W_STALE, W_NCOLS };
+
+static const struct column owner_columns[W_NCOLS] = {
+	[W_OWNER] = { "OWNER", "Owner", 8, SCOLS_FL_TRUNC, K_TEXT, "owner" },
+	[W_UID] = { "UID", "UID", 5, SCOLS_FL_RIGHT, K_NUM, "owner's user ID" },
+	[W_OBJECTS] = { "OBJECTS", "Objects", 5, SCOLS_FL_RIGHT, K_NUM, "objects it owns" },
+	[W_SPACE] = { "SPACE", "Space", 5, SCOLS_FL_RIGHT, K_SIZE, "what they take" },
+	[W_MEMVIEW] = { "MEMVIEW", "Memview", 5, SCOLS_FL_RIGHT, K_SIZE, "of it memview segments" },
+	[W_OTHER] = { "OTHER", "Other", 5, SCOLS_FL_RIGHT, K_SIZE, "of it other objects" },
+	[W_STALE] = { "STALE", "Stale", 5, SCOLS_FL_RIGHT, K_SIZE, "of it stale objects" },
+};
+
+struct owner {
+	uid_t uid;
+	struct shm_totals t;
+};
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct owner *oa = a, *ob = b;
+
+	return (oa->uid > ob->uid) - (oa->uid < ob->uid);
+}
+
+/* @part of @whole as "12.5%"; nothing when @whole is 0 (a tmpfs without a size limit). */
+static void set_pct(struct row *r, int col, uint64_t part, uint64_t whole)
+{
+	char buf[32];
+
+	if (!whole)
+		return;
+	snprintf(buf, sizeof(buf), "%.1f%%", (double)part * 100.0 / (double)whole);
+	set_text(r, col, buf);
+}
+
+static struct row *global_row(struct rows *rs, const char *res, const char *desc)
+{
+	struct row *r = new_row(rs);
+
+	set_text(r, G_RESOURCE, res);
+	set_text(r, G_DESCRIPTION, desc);
+	return r;
+}
+
+/* A class of objects: how many, the space they take, and its share of /dev/shm's size. */
+static void usage_row(struct rows *rs, const char *res, const char *desc,
+		      const struct shm_usage *u, uint64_t size)
+{
+	struct row *r = global_row(rs, res, desc);
+
+	set_num(r, G_OBJECTS, u->count);
+	set_size(r, G_SPACE, u->used);
+	set_pct(r, G_USE, u->used, size);
+}
+
+/*
+ * --global's JSON: the rows of both tables as objects whose keys are the column names in lower
+ * case, numbers as numbers - what libsmartcols writes for one table -, in one document, and the
+ * warnings; two libsmartcols tables would be two documents.
+ */
+static void json_rows(const char *name, const struct column *cols, size_t ncols,
+		      const struct rows *rs)
+{
+	const char *t;
+	char key[32];
+	size_t i, j, k;
+
+	printf("   \"%s\": [", name);
+	for (i = 0; i < rs->n; i++) {
+		printf("%s\n      {", i ? "," : "");
+		for (j = 0; j < ncols; j++) {
+			for (k = 0; cols[j].name[k] && k + 1 < sizeof(key); k++)
+				key[k] = (char)(cols[j].name[k] | 0x20); /* A-Z and % only */
+			key[k] = '\0';
+			printf("%s\"%s\": ", j ? ", " : "", key);
+			t = rs->v[i].cells[j].text;
+			if (!t)
+				fputs("null", stdout);
+			else if (cols[j].kind == K_NUM || (cols[j].kind == K_SIZE && opt.bytes))
+				fputs(t, stdout);
+			else if (cols[j].kind == K_PCT)
+				printf("%.*s", (int)strlen(t) - 1, t); /* without the '%' */
+			else
+				cli_json_string(stdout, t);
+		}
+		fputs("}", stdout);
+	}
+	printf("\n   ]");
+}
+
+/* What statvfs(3) says of SHM_DIR, in bytes and inodes, as df(1) counts them. */
+struct shm_fs {
+	uint64_t size, used, avail, inodes, iused;
+};
+
+static void shm_fs_read(struct shm_fs *fs)
+{
+	struct statvfs vfs;
+
+	if (statvfs(SHM_DIR, &vfs) < 0)
+		cli_fail("cannot read %s's file system (statvfs): %s", SHM_DIR, strerror(errno));
+	/* Used is what is not free (to root); available, what others may still take. */
+	fs->size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	fs->used = (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+	fs->avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	fs->inodes = vfs.f_files;
+	fs->iused = vfs.f_files - vfs.f_ffree;
+}
+
+/* The owners of SHM_DIR's objects and what each one's take, sorted by uid; *@n of them. */
+static struct owner *owners_of(const struct shm_survey *sv, size_t *n)
+{
+	struct owner *owners = NULL, *o;
+	size_t i, j, nowners = 0;
+
+	for (i = 0; i < sv->nsegs; i++) {
+		const struct shm_seg *s = &sv->segs[i];
+
+		if (s->is_memfd)
+			continue;
+		for (j = 0; j < nowners && owners[j].uid != s->st.st_uid; j++)
+			;
+		if (j == nowners) {
+			o = realloc(owners, (nowners + 1) * sizeof(*owners));
+			if (!o)
+				oom();
+			owners = o;
+			memset(&owners[nowners], 0, sizeof(*owners));
+			owners[nowners++].uid = s->st.st_uid;
+		}
+		shm_totals_add(&owners[j].t, s);
+	}
+	if (nowners > 1)
+		qsort(owners, nowners, sizeof(*owners), cmp_owner);
+	*n = nowners;
+	return owners;
+}
+
+/* The first table: the file system, then the objects by class (@dir: SHM_DIR's; @mfd: memfds). */
+static void global_rows(struct rows *rs, const struct shm_fs *fs, const struct shm_totals *dir,
+			const struct shm_totals *mfd, size_t nonfiles)
+{
+	struct row *r;
+	uint64_t unlisted;
+
+	r = global_row(rs, "SIZE", "size of /dev/shm");
+	set_size(r, G_SPACE, fs->size);
+	r = global_row(rs, "USED", "space used (as df counts it)");
+	set_size(r, G_SPACE, fs->used);
+	set_pct(r, G_USE, fs->used, fs->size);
+	r = global_row(rs, "AVAIL", "space available");
+	set_size(r, G_SPACE, fs->avail);
+	set_pct(r, G_USE, fs->avail, fs->size);
+	r = global_row(rs, "INODES", "inodes used");
+	set_num(r, G_OBJECTS, fs->iused);
+	set_pct(r, G_USE, fs->iused, fs->inodes);
+	usage_row(rs, "MEMVIEW", "memview segments", &dir->memview, fs->size);
+	usage_row(rs, "OTHER", "other objects (not memview)", &dir->other, fs->size);
+	usage_row(rs, "STALE", "stale objects (nothing uses them)", &dir->stale, fs->size);
+	usage_row(rs, "UNKNOWN", "objects whose use is unknown", &dir->unknown, fs->size);
+	/*
+	 * What no listed object accounts for: objects removed while a process still maps or holds
+	 * them (their space is freed with the last user), files in subdirectories, or objects
+	 * created since the listing.
+	 */
+	unlisted = fs->used > dir->all.used ? fs->used - dir->all.used : 0;
+	r = global_row(rs, "UNLISTED", "space no listed object takes");
+	set_size(r, G_SPACE, unlisted);
+	set_pct(r, G_USE, unlisted, fs->size);
+	r = global_row(rs, "NONFILE", "entries that are not files");
+	set_num(r, G_OBJECTS, nonfiles);
+	r = global_row(rs, "MEMFD", "memfds in use (not in /dev/shm)");
+	set_num(r, G_OBJECTS, mfd->all.count);
+	set_size(r, G_SPACE, mfd->all.used);
+}
+
+/* The warnings, into @warn (room for 2): too small, nearly full. Returns how many. */
+static size_t global_warnings(char warn[2][200], const struct shm_fs *fs, size_t stale)
+{
+	char a[32], b[32];
+	size_t n = 0;
+
+	/* A size of 0 is a tmpfs without a limit (size=0): neither small nor full. */
+	if (fs->size && fs->size < GLOBAL_SMALL)
+		snprintf(warn[n++], sizeof(warn[0]),
+			 "%s is only %s, less than %s: programs that share large buffers fail "
+			 "(ENOSPC, SIGBUS); give it more (a container: --shm-size)", SHM_DIR,
+			 cli_format_size(fs->size, a, sizeof(a)),
+			 cli_format_size(GLOBAL_SMALL, b, sizeof(b)));
+	if (fs->size && fs->used * 100 > fs->size * GLOBAL_FULL)
+		snprintf(warn[n++], sizeof(warn[0]), "%s is %.1f%% full (%s available)%s", SHM_DIR,
+			 (double)fs->used * 100.0 / (double)fs->size,
+			 cli_format_size(fs->avail, a, sizeof(a)),
+			 stale ? ": mvshm gc removes the stale objects" : "");
+	return n;
+}
+
+static void print_global(const struct shm_survey *sv)
+{
+	static const int gsel[] = { G_RESOURCE, G_DESCRIPTION, G_OBJECTS, G_SPACE, G_USE };
+	static const int wsel[] = { W_OWNER, W_UID, W_OBJECTS, W_SPACE, W_MEMVIEW, W_OTHER,
+				    W_STALE };
+	struct rows grs = { NULL, 0, -1 }, wrs = { NULL, 0, -1 };
+	struct shm_totals dir, mfd;
+	struct shm_fs fs;
+	struct owner *owners;
+	char warn[2][200];
+	size_t i, nowners, nwarn;
+	struct row *r;
+
+	shm_fs_read(&fs);
+	memset(&dir, 0, sizeof(dir));
+	memset(&mfd, 0, sizeof(mfd));
+	for (i = 0; i < sv->nsegs; i++)
+		shm_totals_add(sv->segs[i].is_memfd ? &mfd : &dir, &sv->segs[i]);
+	global_rows(&grs, &fs, &dir, &mfd, sv->others);
+	owners = owners_of(sv, &nowners);
+	for (i = 0; i < nowners; i++) {
+		r = new_row(&wrs);
+		set_text(r, W_OWNER, ps_user_name(owners[i].uid));
+		set_num(r, W_UID, owners[i].uid);
+		set_num(r, W_OBJECTS, owners[i].t.all.count);
+		set_size(r, W_SPACE, owners[i].t.all.used);
+		set_size(r, W_MEMVIEW, owners[i].t.memview.used);
+		set_size(r, W_OTHER, owners[i].t.other.used);
+		set_size(r, W_STALE, owners[i].t.stale.used);
+	}
+	free(owners);
+	nwarn = global_warnings(warn, &fs, dir.stale.count);
+
+	if (opt.json) {
+		printf("{\n");
+		json_rows("shm-global", global_columns, G_NCOLS, &grs);
+		printf(",\n");
+		json_rows("shm-owners", owner_columns, W_NCOLS, &wrs);
+		printf(",\n   \"warnings\": [");
+		for (i = 0; i < nwarn; i++) {
+			printf("%s\n      ", i ? "," : "");
+			cli_json_string(stdout, warn[i]);
+		}
+		printf("%s]\n}\n", nwarn ? "\n   " : "");
+	} else {
+		print_rows("shm-global", global_columns, gsel, G_NCOLS, &grs);
+		if (!opt.raw)
+			printf("\n");
+		print_rows("shm-owners", owner_columns, wsel, W_NCOLS, &wrs);
+	}
+	/* On standard error too, as lsshm's other warnings: a script reading JSON sees them. */
+	for (i = 0; i < nwarn; i++)
+		cli_warn("%s", warn[i]);
+	free_rows(&grs);
+	free_rows(&wrs);
 }
 
 /* ------------------------------------------------------------------ usage */
@@ -785,7 +1060,8 @@ static void usage_columns(FILE *out, const char *title, const struct column *col
 static CLI_NORETURN void usage(void)
 {
 	static const char *const synopses[] = { "[options] [<name>]", "--processes [options] [<name>]",
-						"--uring [options] [<name>]", NULL };
+						"--uring [options] [<name>]", "--global [options]",
+						NULL };
 	FILE *out = stdout;
 
 	cli_usage_begin(out, synopses,
@@ -794,6 +1070,9 @@ static CLI_NORETURN void usage(void)
 			"hold them open, memview holders, and which are stale: used by nothing.");
 	cli_usage_section(out, "Options");
 	cli_usage_option(out, "-s, --stale", "list only stale objects");
+	cli_usage_option(out, "-g, --global", "/dev/shm itself: size, used and free space,\n"
+						"what each class of objects and each owner\n"
+						"takes");
 	cli_usage_option(out, "-p, --processes", "list the processes that use each object");
 	cli_usage_option(out, "-u, --uring",
 			 "list io_uring instances and their registered\nbuffers, per process");
@@ -870,6 +1149,7 @@ int main(int argc, char **argv)
 	enum { OPT_OUTPUT_ALL = 256, OPT_ALL_VISIBLE };
 	static const struct option longopts[] = {
 		{ "stale", no_argument, NULL, 's' },
+		{ "global", no_argument, NULL, 'g' },
 		{ "processes", no_argument, NULL, 'p' },
 		{ "uring", no_argument, NULL, 'u' },
 		{ "output", required_argument, NULL, 'o' },
@@ -896,10 +1176,13 @@ int main(int argc, char **argv)
 
 	cli_init(argc, argv, "lsshm");
 	opt.mode = 's';
-	while ((c = getopt_long(argc, argv, "spuo:x:bJrnhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sgpuo:x:bJrnhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			opt.stale_only = 1;
+			break;
+		case 'g':
+			opt.global = 1;
 			break;
 		case 'p':
 		case 'u':
@@ -945,6 +1228,10 @@ int main(int argc, char **argv)
 		cli_usage_error("unexpected argument '%s': one object at a time", argv[optind]);
 	if (opt.json && opt.raw)
 		cli_usage_error("--json and --raw are mutually exclusive");
+	/* --global's tables are fixed: a summary of every object, not a choice of them. */
+	if (opt.global && (opt.only || opt.mode != 's' || opt.stale_only || output || all || sort))
+		cli_usage_error("--global takes no object name and none of --processes, --uring, "
+				"--stale, --output, --output-all, --sort");
 	if (opt.stale_only && opt.mode == 'u')
 		cli_usage_error("--stale is for objects, not for --uring");
 	if ((opt.only_memfd || opt.only_inode) && opt.mode == 'u')
@@ -982,6 +1269,17 @@ int main(int argc, char **argv)
 	}
 
 	scols_init_debug(0);
+	if (opt.global) {
+		rc = shm_survey(&sv, NULL, SHM_SURVEY_MEMFD |
+					  (opt.all_visible ? SHM_SURVEY_ALL_VISIBLE : 0),
+				err, sizeof(err));
+		if (rc < 0)
+			cli_fail("%s", err);
+		print_global(&sv);
+		warn_blind(&sv);
+		shm_survey_free(&sv);
+		return CLI_EXIT_OK;
+	}
 	/* A memfd has no name to look up: the whole survey is made, and filtered. */
 	rc = shm_survey(&sv, opt.mode == 'u' || opt.only_memfd || opt.only_inode ? NULL : opt.only,
 			(opt.mode == 'u' ? SHM_SURVEY_URING : SHM_SURVEY_MEMFD) |

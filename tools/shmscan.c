@@ -51,6 +51,26 @@ const char *shm_kind_name(enum shm_kind kind)
 	}
 }
 
+static void usage_add(struct shm_usage *u, uint64_t used)
+{
+	u->count++;
+	u->used += used;
+}
+
+void shm_totals_add(struct shm_totals *t, const struct shm_seg *s)
+{
+	uint64_t used = (uint64_t)s->st.st_blocks * 512; /* st_blocks is in 512-byte units */
+
+	usage_add(&t->all, used);
+	usage_add(s->kind == SHM_MEMVIEW ? &t->memview : &t->other, used);
+	if (s->verdict == SHM_STALE)
+		usage_add(&t->stale, used);
+	else if (s->verdict == SHM_UNKNOWN)
+		usage_add(&t->unknown, used);
+	if (s->is_memfd)
+		usage_add(&t->memfd, used);
+}
+
 /* ------------------------------------------------------------------ headers */
 
 /*

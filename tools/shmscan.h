@@ -19,6 +19,7 @@
 #ifndef MEMVIEW_TOOLS_SHMSCAN_H
 #define MEMVIEW_TOOLS_SHMSCAN_H
 
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "memview.h"
@@ -102,6 +103,31 @@ void shm_survey_free(struct shm_survey *sv);
  */
 int shm_recheck_unlink(const struct shm_seg *seg, int dry_run, unsigned flags, char *why,
 		       size_t len);
+
+/* What a set of objects takes: how many, and the bytes allocated to them (st_blocks). */
+struct shm_usage {
+	size_t count;
+	uint64_t used;
+};
+
+/*
+ * The sums lsshm prints under its table and, per owner, with --global: one place that says what
+ * an object costs and which class it is in, so that the two cannot disagree.
+ */
+struct shm_totals {
+	struct shm_usage all;     /* every object added */
+	struct shm_usage memview; /* memview segments (SHM_MEMVIEW) */
+	struct shm_usage other;   /* the rest: no memview header, a bad one, or unreadable */
+	struct shm_usage stale;   /* of all: stale (memview or not) */
+	struct shm_usage unknown; /* of all: whether it is in use could not be told */
+	struct shm_usage memfd;   /* of all: memfds (which take no space in SHM_DIR) */
+};
+
+/*
+ * shm_totals_add - count @seg in @t: its blocks allocated (what it costs the tmpfs, a sparse
+ * object less than its size), in every class it belongs to.
+ */
+void shm_totals_add(struct shm_totals *t, const struct shm_seg *seg);
 
 /* shm_kind_name - "yes", "no", "bad", "?" as lsshm's MEMVIEW column says it. */
 const char *shm_kind_name(enum shm_kind kind);
