@@ -40,9 +40,7 @@ fi
 make_tmp shmglobal
 cleanup()
 {
-	for p in $bg; do
-		kill "$p" 2>/dev/null
-	done
+	kill_ours TERM $bg
 	wait 2>/dev/null
 	umount /dev/shm 2>/dev/null # the 4 MiB tmpfs, if it is still mounted over ours
 	rm -rf "$tmp"
