@@ -267,6 +267,47 @@ static void peer_fail(struct peer *p, const char *fmt, ...)
 	_exit(1);
 }
 
+/*
+ * Where a child is, for the alarm that ends a hang: the phase and how many messages it had
+ * handled, so that a run stopped by it says where it stuck (it happened once in CI, in a zmq row,
+ * and the orchestrator could only say "killed by signal 14").
+ */
+static struct peer *alarm_peer;
+static const char *volatile alarm_phase = "starting";
+static volatile long alarm_count;
+
+static void set_phase(const char *phase, long count)
+{
+	alarm_phase = phase;
+	alarm_count = count;
+}
+
+/* SIGALRM in a child: the phase into the board (async-signal-safe: no stdio), then exit 1. */
+static void on_alarm(int sig)
+{
+	char *e = alarm_peer->ctl->err[alarm_peer->role], num[24];
+	const char *s = "hung for the alarm's time while ";
+	size_t cap = sizeof(alarm_peer->ctl->err[0]) - 1, k = 0, j;
+	long v = alarm_count;
+
+	(void)sig;
+	for (; *s && k < cap; s++)
+		e[k++] = *s;
+	for (s = alarm_phase; *s && k < cap; s++)
+		e[k++] = *s;
+	for (s = ", message "; *s && k < cap; s++)
+		e[k++] = *s;
+	j = sizeof(num);
+	do {
+		num[--j] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && j > 0);
+	for (; j < sizeof(num) && k < cap; j++)
+		e[k++] = num[j];
+	e[k] = '\0';
+	_exit(1);
+}
+
 static void peer_fail_mv(struct peer *p, const char *what, int rc) __attribute__((noreturn));
 
 static void peer_fail_mv(struct peer *p, const char *what, int rc)
@@ -829,6 +870,7 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	sw = switches(&inv);
 	start = tick();
 	for (i = 0; i < pl->cap - 1; i++) {
+		set_phase("sending pings and waiting for pongs", i);
 		if (pl->gap)
 			spin_for(tick(), pl->gap);
 		t0 = tick();
@@ -856,22 +898,26 @@ static void run_a(struct peer *p, const struct method_ops *ops, const struct pla
 	c->rounds = i < pl->cap - 1 ? i + 1 : i;
 	/* The next message is the last: B does not answer it. */
 	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	set_phase("sending the last ping", i);
 	ops->send(p);
 	if (!pl->stream)
 		return;
 
+	set_phase("waiting for the receiver to stream", 0);
 	wait_flag(&c->b_streaming);
 	every = p->size >= 65536 ? 1 : 16;
 	sw = switches(NULL);
 	c->t_start = mvu_now_ns();
 	deadline = c->t_start + (int64_t)(cfg->stream_s * 1e9);
 	for (n = 1;; n++) {
+		set_phase("streaming", n);
 		ops->send(p);
 		if (n % (long)every == 0 && n >= pl->stream_min && mvu_now_ns() >= deadline)
 			break;
 	}
 	__atomic_store_n(&c->total, (uint64_t)n + 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&c->sstop, 1, __ATOMIC_SEQ_CST);
+	set_phase("sending the last streamed message", n + 1);
 	ops->send(p);
 	c->nvcsw_stream[0] = switches(NULL) - sw;
 }
@@ -885,6 +931,7 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 
 	sw = switches(&inv);
 	for (i = 0;; i++) {
+		set_phase("receiving pings and answering", i);
 		ops->recv(p);
 		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
 			break;
@@ -904,6 +951,7 @@ static void run_b(struct peer *p, const struct method_ops *ops, const struct pla
 	sw = switches(NULL);
 	__atomic_store_n(&c->b_streaming, 1, __ATOMIC_RELEASE);
 	for (n = 0;;) {
+		set_phase("receiving the stream", (long)n);
 		ops->recv(p);
 		n++;
 		if (__atomic_load_n(&c->sstop, __ATOMIC_ACQUIRE) &&
@@ -921,17 +969,22 @@ static void child(struct peer *p, const struct plan *pl)
 	struct ctl *c = p->ctl;
 	int rc;
 
+	alarm_peer = p;
+	signal(SIGALRM, on_alarm);
 	rc = mvu_pin_cpu(p->cfg->cpu[p->role]);
 	if (rc < 0)
 		peer_fail(p, "cannot pin to CPU %d: %s", p->cfg->cpu[p->role], strerror(-rc));
+	set_phase("opening", 0);
 	if (ops->open(p) < 0)
 		_exit(1);
 	__atomic_store_n(&c->ready[p->role], 1, __ATOMIC_RELEASE);
+	set_phase("waiting for the other side to open", 0);
 	wait_flag(&c->ready[!p->role]);
 	if (p->role == 0)
 		run_a(p, ops, pl);
 	else
 		run_b(p, ops, pl);
+	set_phase("closing", 0);
 	ops->close(p);
 	_exit(0);
 }
