@@ -851,3 +851,25 @@ int mv_chan_get_stats(mv_chan_stats *out, mv_chan *ch)
 	out->size = size;
 	return 0;
 }
+
+int mv_chan_get_info(mv_chan_info *out, mv_chan *ch)
+{
+	mv_chan_info info = MV_CHAN_INFO_INIT;
+	size_t size;
+	int i;
+
+	MV_CHECK_SIZED(out, mv_chan_info, MV_CHAN_INFO_INIT);
+	MV_CHECK_ARG(ch, "ch");
+	info.slot_size = ch->slot_size;
+	info.nslots = ch->nslots;
+	info.flags = ch->flags & MV_CHAN_SPIN;
+	memcpy(info.format, ch->format, sizeof(info.format));
+	info.ndim = ch->ndim;
+	for (i = 0; i < (ch->ndim > 0 ? ch->ndim : 0); i++)
+		info.shape[i] = ch->shape[i];
+	info.producer = ch->producer;
+	size = out->size < sizeof(info) ? out->size : sizeof(info);
+	memcpy(out, &info, size);
+	out->size = size;
+	return 0;
+}

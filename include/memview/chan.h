@@ -137,6 +137,26 @@ MV_EXPORT int mv_chan_wait_consumers(mv_chan *ch, unsigned n, long long timeout_
  */
 MV_EXPORT int mv_chan_fd(int *out, mv_chan *ch);
 
+/* A channel's geometry, as its producer made it. Start from MV_CHAN_INFO_INIT. */
+typedef struct mv_chan_info {
+	size_t size;          /* sizeof(mv_chan_info), set by the caller */
+	size_t slot_size;     /* bytes per slot (a multiple of 64) */
+	unsigned nslots;
+	unsigned flags;       /* MV_CHAN_SPIN */
+	char format[16];      /* item format of a slot */
+	int ndim;             /* -1: 1-D over the message */
+	ssize_t shape[8];     /* ndim entries */
+	int producer;         /* 1 in the producer's handle, 0 in a consumer's */
+} mv_chan_info;
+
+#define MV_CHAN_INFO_INIT MV_SIZED_INIT(mv_chan_info)
+
+/*
+ * mv_chan_get_info - fill @out (up to @out->size bytes) with @ch's geometry: what a bridge needs
+ * to make a channel of the same shape elsewhere. Version node MEMVIEW_1.1. Returns 0, -EINVAL.
+ */
+MV_EXPORT int mv_chan_get_info(mv_chan_info *out, mv_chan *ch);
+
 /* Counters for a channel (this process's view of it). Start from MV_CHAN_STATS_INIT. */
 typedef struct mv_chan_stats {
 	size_t size;           /* sizeof(mv_chan_stats), set by the caller */
