@@ -371,6 +371,30 @@ static int set_handler(mv_bridge *b, unsigned id, ucp_am_recv_callback_t cb, int
 	return s == UCS_OK ? 0 : fail(ENOMEM, "UCX handler: %s", ucs_status_string(s));
 }
 
+/* Any message of an id nobody registered: dropped. */
+static ucs_status_t on_unknown(void *arg, const void *header, size_t hlen, void *data,
+			       size_t length, const ucp_am_recv_param_t *p)
+{
+	(void)arg;
+	(void)header;
+	(void)hlen;
+	(void)data;
+	(void)length;
+	(void)p;
+	return UCS_OK;
+}
+
+/*
+ * UCX 1.13 indexes its handler table with the id a peer sends, unchecked: an active message of
+ * an id beyond the highest registered one reads past the table and crashes the process (found
+ * by tests/tools/bridge.sh). Registering the highest id (the wire field is 16 bits) sizes the
+ * table for every id a peer can name; the ids between have no callback, which UCX does check.
+ */
+static int guard_ids(mv_bridge *b)
+{
+	return set_handler(b, 0xffff, on_unknown, 0);
+}
+
 /* ------------------------------------------------------------------ receiver */
 
 static void rx_fatal(mv_bridge *b, const char *why)
@@ -388,7 +412,6 @@ static void refuse_peer(mv_bridge *b, const char *why, int err)
 
 	snprintf(a.text, sizeof(a.text), "%s", why);
 	send_ctl(b, &b->peer, BR_AM_ACCEPT, NULL, 0, &a, sizeof(a));
-	progress(b);
 	say(b, "refused %s: %s", b->peer.addr, why);
 	b->st.refused++;
 	b->peer.state = L_FAILED; /* dropped in the main loop, after the refusal went out */
@@ -695,6 +718,8 @@ int mv_bridge_recv(mv_bridge **out, const char *name, const char *listen,
 		rc = set_handler(b, BR_AM_ACCEPT, on_stray, 0);
 	if (rc == 0)
 		rc = set_handler(b, BR_AM_ACK, on_stray, 0);
+	if (rc == 0)
+		rc = guard_ids(b);
 	if (rc < 0) {
 		mv_bridge_close(b);
 		return rc;
@@ -1050,6 +1075,8 @@ int mv_bridge_send(mv_bridge **out, const char *chan, const char *const *to, uns
 		rc = set_handler(b, BR_AM_ACCEPT, on_accept, 0);
 	if (rc == 0)
 		rc = set_handler(b, BR_AM_ACK, on_ack, 0);
+	if (rc == 0)
+		rc = guard_ids(b);
 	for (i = 0; rc == 0 && i < n; i++)
 		rc = connect_link(b, &b->links[i]);
 	if (rc == 0)

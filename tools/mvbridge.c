@@ -169,6 +169,12 @@ int main(int argc, char **argv)
 	o.token_len = read_token(token_file, token, sizeof(token));
 	if (!quiet)
 		o.log = log_line;
+	/*
+	 * A receiver restarted on its port must not wait out TIME_WAIT. UCX reads this from the
+	 * environment only (ucp_config_modify() does not reach its transports); the user's own
+	 * setting wins.
+	 */
+	setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
