@@ -275,6 +275,21 @@ static int garbage(const char *addr, const char *kind)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (!dropped && t.tv_sec - t0.tv_sec < 8);
 	printf("%s\n", dropped ? "dropped" : "not dropped");
+	{
+		ucp_request_param_t cp2 = { .op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+					    .flags = UCP_EP_CLOSE_FLAG_FORCE };
+		void *close_req = ucp_ep_close_nbx(e, &cp2);
+
+		if (UCS_PTR_IS_PTR(close_req)) {
+			while (ucp_request_check_status(close_req) == UCS_INPROGRESS)
+				ucp_worker_progress(w);
+			ucp_request_free(close_req);
+		}
+	}
+	ucp_worker_destroy(w);
+	ucp_cleanup(ctx);
+	ucp_config_release(cfg);
+	freeaddrinfo(res);
 	return 0;
 }
 #endif
