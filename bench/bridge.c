@@ -32,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,7 +47,7 @@
 #define MAXLAT 200000
 
 struct shared {
-	volatile uint64_t received;
+	volatile uint32_t received; /* a futex word: the producer sleeps on it */
 	volatile int64_t first_ns, last_ns;
 	volatile int failed;
 	double lat[MAXLAT];
@@ -175,6 +177,18 @@ static int perftest(const struct topo *t, int port, const char *test, size_t siz
 
 /* ------------------------------------------------------------------ the bridged channel */
 
+/*
+ * The two ends sleep when they wait (a blocking receive; a futex for "the consumer has it"):
+ * with four processes on a small machine, ends that spin would take the bridges' CPUs.
+ */
+static void received_wait(uint32_t seen)
+{
+	struct timespec ts = { 0, 100000000 };
+
+	while (__atomic_load_n(&sh->received, __ATOMIC_ACQUIRE) == seen)
+		syscall(SYS_futex, &sh->received, FUTEX_WAIT, seen, &ts, NULL, 0);
+}
+
 static void consumer(const char *ns, const char *name, int lat)
 {
 	long long until = mvu_now_ns() + 20 * SEC;
@@ -191,9 +205,7 @@ static void consumer(const char *ns, const char *name, int lat)
 		mv_view m;
 		int64_t stamp;
 
-		rc = mv_chan_recv(&m, ch, 0); /* spin: the latency of waking is not the bridge's */
-		if (rc == -EAGAIN)
-			continue;
+		rc = mv_chan_recv(&m, ch, MV_CHAN_FOREVER);
 		if (rc < 0)
 			break;
 		memcpy(&stamp, mv_view_ptr(&m), sizeof(stamp));
@@ -201,7 +213,8 @@ static void consumer(const char *ns, const char *name, int lat)
 			sh->lat[sh->received] = (double)(mvu_now_ns() - stamp);
 		mv_view_release(&m);
 		sh->last_ns = mvu_now_ns();
-		__atomic_store_n(&sh->received, sh->received + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sh->received, sh->received + 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &sh->received, FUTEX_WAKE, 1, NULL, NULL, 0);
 	}
 	mv_chan_close(ch);
 	_exit(0);
@@ -233,16 +246,41 @@ static void producer(const char *ns, const char *name, size_t size, long n, int 
 			_exit(5);
 		if (lat) { /* one at a time: the next once the consumer has this one */
 			long long until = mvu_now_ns() + 5 * SEC;
+			uint32_t r;
 
-			while (__atomic_load_n(&sh->received, __ATOMIC_ACQUIRE) < (uint64_t)i + 1)
+			while ((r = __atomic_load_n(&sh->received, __ATOMIC_ACQUIRE)) < i + 1) {
 				if (mvu_now_ns() > until)
 					_exit(6);
+				received_wait(r);
+			}
 		}
 	}
-	while (__atomic_load_n(&sh->received, __ATOMIC_ACQUIRE) < (uint64_t)n)
-		usleep(100);
+	while (__atomic_load_n(&sh->received, __ATOMIC_ACQUIRE) < (uint32_t)n)
+		received_wait(__atomic_load_n(&sh->received, __ATOMIC_ACQUIRE));
 	mv_chan_close(ch);
 	_exit(0);
+}
+
+/* mvbridge CMD CHAN WHERE ADDR --token-file F -q [--consumers 1] [--busy] into @argv. */
+static void bridge_argv(char **argv, const char *cmd, char *chan, const char *where, char *addr)
+{
+	int i = 0;
+
+	argv[i++] = mvbridge;
+	argv[i++] = (char *)cmd;
+	argv[i++] = chan;
+	argv[i++] = (char *)where;
+	argv[i++] = addr;
+	argv[i++] = (char *)"--token-file";
+	argv[i++] = tokfile;
+	argv[i++] = (char *)"-q";
+	if (!strcmp(cmd, "recv")) {
+		argv[i++] = (char *)"--consumers";
+		argv[i++] = (char *)"1";
+	}
+	if (busy)
+		argv[i++] = (char *)"--busy";
+	argv[i] = NULL;
 }
 
 /* One bridged run: 0 and the p50 (ns) or MiB/s, or a negative errno. */
@@ -251,37 +289,15 @@ static int bridged(const struct topo *t, int port, size_t size, long n, int lat,
 	char src[64], dst[64], listen[80], to[80];
 	char *recv_argv[16], *send_argv[16];
 	pid_t pr, pc, br, bs;
-	int i = 0, k = 0, rc;
+	int rc;
 
 	snprintf(src, sizeof(src), "/mvbench-src-%ld", (long)getpid());
 	snprintf(dst, sizeof(dst), "/mvbench-dst-%ld", (long)getpid());
 	snprintf(listen, sizeof(listen), "%s:%d", t->dst, port);
 	snprintf(to, sizeof(to), "%s:%d", t->dst, port);
 	memset(sh, 0, sizeof(*sh));
-	recv_argv[i++] = mvbridge;
-	recv_argv[i++] = (char *)"recv";
-	recv_argv[i++] = dst;
-	recv_argv[i++] = (char *)"--listen";
-	recv_argv[i++] = listen;
-	recv_argv[i++] = (char *)"--token-file";
-	recv_argv[i++] = tokfile;
-	recv_argv[i++] = (char *)"--consumers";
-	recv_argv[i++] = (char *)"1";
-	recv_argv[i++] = (char *)"-q";
-	if (busy)
-		recv_argv[i++] = (char *)"--busy";
-	recv_argv[i] = NULL;
-	send_argv[k++] = mvbridge;
-	send_argv[k++] = (char *)"send";
-	send_argv[k++] = src;
-	send_argv[k++] = (char *)"--to";
-	send_argv[k++] = to;
-	send_argv[k++] = (char *)"--token-file";
-	send_argv[k++] = tokfile;
-	send_argv[k++] = (char *)"-q";
-	if (busy)
-		send_argv[k++] = (char *)"--busy";
-	send_argv[k] = NULL;
+	bridge_argv(recv_argv, "recv", dst, "--listen", listen);
+	bridge_argv(send_argv, "send", src, "--to", to);
 	br = spawn(t->ns[1], recv_argv, -1);
 	pc = fork();
 	if (pc == 0)
@@ -295,7 +311,7 @@ static int bridged(const struct topo *t, int port, size_t size, long n, int lat,
 	reap(bs, 10);
 	reap(br, 10);
 	reap(pc, 10);
-	if (rc != 0 || sh->received < (uint64_t)n)
+	if (rc != 0 || sh->received < (uint32_t)n)
 		return -EPROTO;
 	if (lat) {
 		long w = n / 10; /* warm-up */
