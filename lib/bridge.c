@@ -562,8 +562,11 @@ static void fill_done(void *req, ucs_status_t status, size_t length, void *user)
 	ucp_request_free(req);
 }
 
-/* Start putting one DATA into a slot: 1 done (or dropped), 0 under way, <0 fatal. */
-static int take(mv_bridge *b, struct pending *m, int queued)
+/*
+ * Start putting one DATA into a slot: 1 done (or dropped), 0 under way, <0 fatal. *@handed says
+ * whether UCX now owns the rendezvous descriptor (ucp_am_recv_data_nbx was called on it).
+ */
+static int take(mv_bridge *b, struct pending *m, int queued, int *handed)
 {
 	char why[200];
 	int rc = mv_br_rx_check(&b->rx, &m->hdr, m->length, b->hello.slot_size, why, sizeof(why));
@@ -588,6 +591,7 @@ static int take(mv_bridge *b, struct pending *m, int queued)
 		void *req;
 
 		/* Straight into the slot: UCX's rendezvous writes the loaned view's memory. */
+		*handed = 1;
 		b->filling = 1;
 		b->filling_len = m->hdr.len;
 		req = ucp_am_recv_data_nbx(b->worker, m->data, mv_view_ptr(&b->loan),
@@ -634,9 +638,10 @@ static ucs_status_t on_data(void *arg, const void *header, size_t hlen, void *da
 	m.length = length;
 	m.rndv = rndv;
 	if (!b->filling && b->qlen == 0) {
-		int rc = take(b, &m, 0);
+		int handed = 0, rc = take(b, &m, 0, &handed);
 
-		return rc == 0 ? UCS_INPROGRESS : UCS_OK;
+		/* A descriptor handed to ucp_am_recv_data_nbx is UCX's: it must not drop it too. */
+		return rc == 0 || handed ? UCS_INPROGRESS : UCS_OK;
 	}
 	/* A slot is being filled: keep it (UCX holds the bytes) for its turn. */
 	if (b->qlen == b->qcap) {
@@ -847,10 +852,11 @@ static int run_recv(mv_bridge *b, long long deadline)
 		}
 		while (!b->filling && b->qlen && !b->fatal) {
 			struct pending m = b->q[b->qhead];
+			int handed = 0;
 
 			b->qhead = (b->qhead + 1) % b->qcap;
 			b->qlen--;
-			(void)take(b, &m, 1);
+			(void)take(b, &m, 1, &handed);
 			busy = 1;
 		}
 		if (b->ch)
