@@ -3,7 +3,9 @@
  * processes: a consumer's descriptor wakes poll for a message and for the producer's end, a
  * producer's for a slot handed back and for a consumer that died holding slots; after a look
  * that finds nothing the descriptor stays quiet (no spurious permanent readiness); it works in
- * an epoll set; a spinning channel refuses it.
+ * an epoll set; a consumer flooding WAKEs can neither keep the producer's descriptor ready nor
+ * stall its calls, and one that breaks the protocol is dropped (its slots come back, the
+ * descriptor says so); a spinning channel refuses it.
  *
  * Children report through their exit status (MV_TEST_CHECK prints what failed). Timing: every
  * "it woke" is bounded by a generous poll timeout, every "it stayed quiet" by a short one.
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,6 +161,46 @@ static void commanded_producer(int in, int out, const char *arg)
 		}
 	}
 	mv_chan_close(ch);
+}
+
+/*
+ * A hostile consumer: joins, holds every message it gets, then writes raw messages on its own
+ * connection (the descriptor mv_chan_fd() gives it): on 'w' as many WAKEs as the socket takes
+ * (a flood), on 'x' one garbage message. Answers each command with its capital.
+ */
+static void flooding_consumer(int in, int out, const char *arg)
+{
+	/* The wire message (lib/chan_layout.h): magic "MVCW", version 3, type; 136 bytes. */
+	struct {
+		uint32_t magic;
+		uint16_t version, type;
+		uint32_t index;
+		int32_t err;
+		uint64_t start;
+		char text[112];
+	} m;
+	mv_view held[2];
+	mv_chan *c;
+	int fd, k, cmd;
+
+	MV_TEST_CHECK(sizeof(m) == 136);
+	MV_TEST_CHECK(mv_chan_join(&c, arg, NULL, 5 * SEC) == 0);
+	MV_TEST_CHECK(mv_chan_fd(&fd, c) == 0);
+	mv_test_write_byte(out, 'j');
+	for (k = 0; k < 2; k++)
+		MV_TEST_CHECK(mv_chan_recv(&held[k], c, 5 * SEC) == 0);
+	mv_test_write_byte(out, 'h');
+	while ((cmd = mv_test_read_byte(in, 10000)) == 'w' || cmd == 'x') {
+		memset(&m, 0, sizeof(m));
+		m.magic = 0x5743564du;
+		m.version = 3;
+		m.type = cmd == 'w' ? 6 : 99;
+		for (k = 0; k < (cmd == 'w' ? 100000 : 1); k++)
+			if (send(fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+				break; /* the socket is full: the flood is as big as it gets */
+		mv_test_write_byte(out, (char)(cmd - 'a' + 'A'));
+	}
+	_exit(0);
 }
 
 /* ------------------------------------------------------------------ consumer side */
@@ -386,6 +429,55 @@ START_TEST(a_producer_descriptor_wakes_when_a_consumer_holding_every_slot_dies)
 }
 END_TEST
 
+START_TEST(a_consumer_flooding_wakes_cannot_keep_the_producer_descriptor_ready)
+{
+	char name[128];
+	mv_chan *ch = make_producer(name, sizeof(name), 2, 0);
+	struct mv_test_child c = mv_test_spawn(flooding_consumer, name);
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
+	mv_view v;
+	int fd, rounds = 0;
+	long long t0, slowest = 0;
+
+	ck_assert_int_eq(mv_chan_wait_consumers(ch, 1, 5 * SEC), 1);
+	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'j');
+	ck_assert_int_eq(mv_chan_fd(&fd, ch), 0);
+	send_seq(ch, 0);
+	send_seq(ch, 1);
+	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'h');
+	mv_test_write_byte(c.to, 'w');
+	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'W');
+	/* Each look reads a bounded number of WAKEs: it returns soon, and the flood runs dry. */
+	for (;;) {
+		t0 = now_ns();
+		ck_assert_int_eq(mv_chan_loan(&v, ch, 0), -EAGAIN);
+		if (now_ns() - t0 > slowest)
+			slowest = now_ns() - t0;
+		if (!wait_readable(fd, 20))
+			break;
+		ck_assert_msg(++rounds < 100000, "the descriptor stayed ready through %d looks",
+			      rounds);
+	}
+	ck_assert_msg(slowest < SEC, "a look took %lld ns", slowest);
+	/* WAKEs are allowed: still a member, nothing reclaimed, no slot freed. */
+	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
+	ck_assert_int_eq(st.consumers, 1);
+	ck_assert_int_eq(st.free_slots, 0);
+	/* A message that is not WAKE ends it: its slots come back and the descriptor says so. */
+	mv_test_write_byte(c.to, 'x');
+	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'X');
+	ck_assert_msg(wait_readable(fd, 5000), "no wake for a consumer that broke the protocol");
+	ck_assert_msg(mv_chan_loan(&v, ch, 0) == 0, "%s", mv_errmsg());
+	mv_view_release(&v);
+	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
+	ck_assert_int_eq(st.consumers, 0);
+	ck_assert_int_ge(st.bad_returns, 1);
+	mv_test_write_byte(c.to, 'q');
+	ck_assert_int_eq(mv_test_reap(&c), 0);
+	ck_assert_int_eq(mv_chan_close(ch), 0);
+}
+END_TEST
+
 START_TEST(a_spinning_channel_refuses_a_descriptor)
 {
 	char name[128];
@@ -417,6 +509,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, a_producer_descriptor_wakes_for_a_slot_handed_back);
 	tcase_add_test(tc, a_producer_descriptor_wakes_when_a_consumer_holding_every_slot_dies);
+	tcase_add_test(tc, a_consumer_flooding_wakes_cannot_keep_the_producer_descriptor_ready);
 	tcase_add_test(tc, a_spinning_channel_refuses_a_descriptor);
 	suite_add_tcase(s, tc);
 	return mv_test_run(s);
