@@ -357,6 +357,19 @@ END_TEST
 
 /* ------------------------------------------------------------------ producer side */
 
+/* A 2-slot producer here, its consumer @fn forked and admitted, and the producer's descriptor. */
+static mv_chan *producer_with(char *name, size_t cap, mv_test_child_fn fn,
+			      struct mv_test_child *c, int *fd)
+{
+	mv_chan *ch = make_producer(name, cap, 2, 0);
+
+	*c = mv_test_spawn(fn, name);
+	ck_assert_int_eq(mv_chan_wait_consumers(ch, 1, 5 * SEC), 1);
+	ck_assert_int_eq(mv_test_read_byte(c->from, 5000), 'j');
+	ck_assert_int_eq(mv_chan_fd(fd, ch), 0);
+	return ch;
+}
+
 /* A 2-slot producer with a holding consumer: send two messages and have it hold both. */
 static void fill_and_hold(mv_chan *ch, struct mv_test_child *c, uint64_t first)
 {
@@ -372,15 +385,12 @@ static void fill_and_hold(mv_chan *ch, struct mv_test_child *c, uint64_t first)
 
 START_TEST(a_producer_descriptor_wakes_for_a_slot_handed_back)
 {
+	struct mv_test_child c;
 	char name[128];
-	mv_chan *ch = make_producer(name, sizeof(name), 2, 0);
-	struct mv_test_child c = mv_test_spawn(holding_consumer, name);
 	mv_view v;
 	int fd, round;
+	mv_chan *ch = producer_with(name, sizeof(name), holding_consumer, &c, &fd);
 
-	ck_assert_int_eq(mv_chan_wait_consumers(ch, 1, 5 * SEC), 1);
-	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'j');
-	ck_assert_int_eq(mv_chan_fd(&fd, ch), 0);
 	for (round = 0; round < 10; round++) {
 		fill_and_hold(ch, &c, 2 * (uint64_t)round);
 		/* Both slots held: no loan, and a quiet descriptor. */
@@ -401,16 +411,13 @@ END_TEST
 
 START_TEST(a_producer_descriptor_wakes_when_a_consumer_holding_every_slot_dies)
 {
+	struct mv_test_child c;
 	char name[128];
-	mv_chan *ch = make_producer(name, sizeof(name), 2, 0);
-	struct mv_test_child c = mv_test_spawn(holding_consumer, name);
 	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	mv_view v;
 	int fd, status;
+	mv_chan *ch = producer_with(name, sizeof(name), holding_consumer, &c, &fd);
 
-	ck_assert_int_eq(mv_chan_wait_consumers(ch, 1, 5 * SEC), 1);
-	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'j');
-	ck_assert_int_eq(mv_chan_fd(&fd, ch), 0);
 	fill_and_hold(ch, &c, 0);
 	ck_assert_int_eq(mv_chan_loan(&v, ch, 0), -EAGAIN);
 	ck_assert(!wait_readable(fd, 50));
@@ -431,17 +438,14 @@ END_TEST
 
 START_TEST(a_consumer_flooding_wakes_cannot_keep_the_producer_descriptor_ready)
 {
+	struct mv_test_child c;
 	char name[128];
-	mv_chan *ch = make_producer(name, sizeof(name), 2, 0);
-	struct mv_test_child c = mv_test_spawn(flooding_consumer, name);
 	mv_chan_stats st = MV_CHAN_STATS_INIT;
 	mv_view v;
 	int fd, rounds = 0;
 	long long t0, slowest = 0;
+	mv_chan *ch = producer_with(name, sizeof(name), flooding_consumer, &c, &fd);
 
-	ck_assert_int_eq(mv_chan_wait_consumers(ch, 1, 5 * SEC), 1);
-	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'j');
-	ck_assert_int_eq(mv_chan_fd(&fd, ch), 0);
 	send_seq(ch, 0);
 	send_seq(ch, 1);
 	ck_assert_int_eq(mv_test_read_byte(c.from, 5000), 'h');
