@@ -10,6 +10,8 @@
  *                     bench_views interposes malloc to count allocations, which is why it stays
  *                     a program of its own rather than a function linked into mvbench.
  *   mvbench uring     io_uring fixed reads into registered buffers (bench/uring.c)
+ *   mvbench bridge    a channel through two mvbridge processes against ucx_perftest between the
+ *                     same endpoints, over loopback and a veth pair (bench/bridge.c)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -27,6 +29,7 @@
 #include "../util/cli.h"
 #include "handoff.h"
 #include "uring.h"
+#include "bridge.h"
 
 #define MAX_SIZES 64
 #define MAX_MESSAGE ((uint64_t)1 << 30)
@@ -39,14 +42,15 @@ static const size_t quick_sizes[] = { 64, 1048576, 67108864 };
 static void usage(void)
 {
 	static const char *const syn[] = { "handoff [options]", "views [bench_views options]",
-					   "uring [options]", NULL };
+					   "uring [options]", "bridge [options]", NULL };
 	FILE *out = stdout;
 	char methods[160];
 
 	cli_usage_begin(out, syn, "Benchmark memview: hand messages between two pinned processes "
 			"(handoff),\ntime view operations against CPython and memcpy (views), or io_uring fixed\n"
 			"reads into registered buffers against plain io_uring reads and read(2), O_DIRECT\n"
-			"too (uring; see 'mvbench uring --help').");
+			"too (uring; see 'mvbench uring --help'), or carry a channel between hosts with\n"
+			"mvbridge against ucx_perftest (bridge; see 'mvbench bridge --help').");
 	cli_usage_section(out, "Handoff options");
 	cli_usage_option(out, "-c, --cpus <a,b>", "sender and receiver CPUs (default 0,1)");
 	cli_usage_option(out, "-s, --sizes <size,...>",
@@ -368,5 +372,9 @@ int main(int argc, char **argv)
 		argv[1] = argv[0];
 		return bench_uring_main(argc - 1, argv + 1);
 	}
-	cli_usage_error("unknown benchmark '%s' (handoff, views or uring)", argv[1]);
+	if (strcmp(argv[1], "bridge") == 0) {
+		argv[1] = argv[0];
+		return bench_bridge_main(argc - 1, argv + 1);
+	}
+	cli_usage_error("unknown benchmark '%s' (handoff, views, uring or bridge)", argv[1]);
 }

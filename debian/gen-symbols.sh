@@ -14,7 +14,7 @@
 # SPDX-License-Identifier: MIT
 set -eu
 
-NODES="MEMVIEW_1.0=0.2.0"
+NODES="MEMVIEW_1.0=0.2.0 MEMVIEW_1.1=0.2.0"
 
 top=${top_srcdir:-.}
 sym=$top/lib/libmemview.sym

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,6 +103,8 @@ static void chan_free(struct mv_chan *ch)
 	}
 	if (ch->sock >= 0)
 		close(ch->sock);
+	if (ch->producer && ch->pollfd >= 0)
+		close(ch->pollfd); /* a consumer's is its connection, closed above */
 	mv_buffer_release(&ch->hold);
 	mv_segment_close(ch->seg);
 	mv_segment_close(ch->own);
@@ -120,6 +123,7 @@ static struct mv_chan *chan_new(const char *name)
 	if (!ch)
 		return NULL;
 	ch->sock = -1;
+	ch->pollfd = -1;
 	ch->cons_index = -1;
 	ch->loaned = -1;
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
@@ -205,12 +209,37 @@ static int slot_get(mv_exporter *self, mv_buffer *buf, unsigned flags)
 	return 0;
 }
 
+/* Send a WAKE on @sock, never waiting: a full socket already reads as ready. */
+static void send_wake(int sock)
+{
+	struct chan_wire m = { CHAN_WIRE_MAGIC, CHAN_WIRE_VERSION, WIRE_WAKE, 0, 0, 0, "" };
+
+	(void)mv_chan_wire_send(sock, &m, -1);
+}
+
+/*
+ * Consumer, having handed back: the producer waits (@w, its wait word, read once): on its futex,
+ * which we bump, or on its pollable handle, armed for a generation we have not yet woken.
+ */
+static void wake_producer(struct mv_chan *ch, uint32_t w)
+{
+	if (w & CHAN_WAKE_SLEEP) {
+		__atomic_fetch_add(&ch->me->ret_futex, 1, __ATOMIC_SEQ_CST);
+		futex_wake(&ch->me->ret_futex);
+	}
+	if ((w & CHAN_WAKE_POLL) && (w >> CHAN_WAKE_GEN_SHIFT) != ch->woke_gen) {
+		ch->woke_gen = w >> CHAN_WAKE_GEN_SHIFT;
+		send_wake(ch->sock);
+	}
+}
+
 /* A view of a slot is gone: a consumer hands the slot back; an unsent loan is freed. */
 static void slot_release(mv_exporter *self, mv_buffer *buf)
 {
 	struct slot_exp *se = (struct slot_exp *)self;
 	struct mv_chan *ch = se->ch;
 	uint64_t h;
+	uint32_t w;
 
 	(void)buf;
 	if (mv_exporter_exports(self) != 1 || ch->templating)
@@ -229,10 +258,9 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 		return;
 	}
 	__atomic_store_n(&ch->me->ret_head, h + 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&ch->hdr->prod_sleeping, __ATOMIC_SEQ_CST)) {
-		__atomic_fetch_add(&ch->me->ret_futex, 1, __ATOMIC_SEQ_CST);
-		futex_wake(&ch->me->ret_futex);
-	}
+	w = __atomic_load_n(&ch->hdr->prod_sleeping, __ATOMIC_SEQ_CST);
+	if (unlikely(w))
+		wake_producer(ch, w);
 }
 
 static const mv_exporter_ops slot_ops = {
@@ -450,7 +478,7 @@ static void producer_sleep(struct mv_chan *ch, long long deadline)
 		w[n].reserved = 0;
 		n++;
 	}
-	__atomic_store_n(&ch->hdr->prod_sleeping, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ch->hdr->prod_sleeping, ch->armed | CHAN_WAKE_SLEEP, __ATOMIC_SEQ_CST);
 	mv_chan_producer_poll(ch, 0);
 	if (!ch->nfree) {
 		ts.tv_sec = (time_t)(until / 1000000000LL);
@@ -463,7 +491,44 @@ static void producer_sleep(struct mv_chan *ch, long long deadline)
 				nanosleep(&nap, NULL);
 		}
 	}
-	__atomic_store_n(&ch->hdr->prod_sleeping, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ch->hdr->prod_sleeping, ch->armed, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The pollable handle's arming, on the way out of a call that found nothing (-EAGAIN,
+ * -ETIMEDOUT): raise CHAN_WAKE_POLL with a new generation in our own wait word @word, so the
+ * other side sends one WAKE at its next publication or hand-back. The caller looks once more
+ * afterwards (sequentially consistent on both sides: one of the two sees the other).
+ */
+static void poll_arm(struct mv_chan *ch, uint32_t *word)
+{
+	ch->gen = (ch->gen + 1) & (UINT32_MAX >> CHAN_WAKE_GEN_SHIFT);
+	if (!ch->gen)
+		ch->gen = 1; /* 0 is what the other side starts from */
+	ch->armed = (ch->gen << CHAN_WAKE_GEN_SHIFT) | CHAN_WAKE_POLL;
+	__atomic_store_n(word, ch->armed, __ATOMIC_SEQ_CST);
+}
+
+/* Something was found: the other side need not wake us any more. */
+static inline void poll_disarm(struct mv_chan *ch, uint32_t *word)
+{
+	if (unlikely(ch->armed)) {
+		ch->armed = 0;
+		__atomic_store_n(word, 0, __ATOMIC_RELAXED);
+	}
+}
+
+/* Producer, about to say -EAGAIN or -ETIMEDOUT while polled: arm; 1 if a slot came free. */
+static int producer_arm(struct mv_chan *ch)
+{
+	if (ch->pollfd < 0)
+		return 0;
+	mv_chan_producer_poll(ch, 1); /* reads the WAKEs that made the handle ready */
+	if (!ch->nfree) {
+		poll_arm(ch, &ch->hdr->prod_sleeping);
+		mv_chan_collect(ch);
+	}
+	return ch->nfree != 0;
 }
 
 int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
@@ -483,7 +548,7 @@ int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 			break;
 		if (timeout_ns == 0) {
 			mv_chan_producer_poll(ch, 1);
-			if (ch->nfree)
+			if (ch->nfree || producer_arm(ch))
 				break;
 			return mv_fail(EAGAIN, "%s: every slot is held by consumers", ch->name);
 		}
@@ -494,7 +559,7 @@ int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 			mv_chan_producer_poll(ch, 1);
 			if (ch->nfree)
 				break;
-			if (mv_chan_now_ns() >= deadline)
+			if (mv_chan_now_ns() >= deadline && !producer_arm(ch))
 				return mv_fail(ETIMEDOUT, "%s: no slot came free in time", ch->name);
 		}
 		if (spins < SPIN_ITERS || (ch->flags & MV_CHAN_SPIN)) {
@@ -503,9 +568,10 @@ int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 		}
 		producer_sleep(ch, deadline);
 		mv_chan_producer_poll(ch, 1);
-		if (!ch->nfree && mv_chan_now_ns() >= deadline)
+		if (!ch->nfree && mv_chan_now_ns() >= deadline && !producer_arm(ch))
 			return mv_fail(ETIMEDOUT, "%s: no slot came free in time", ch->name);
 	}
+	poll_disarm(ch, &ch->hdr->prod_sleeping);
 	slot = ch->free_stack[--ch->nfree];
 	rc = slot_view(out, ch, slot, ch->typed_len);
 	if (rc < 0) {
@@ -517,19 +583,33 @@ int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 	return 0;
 }
 
-/* Wake consumers that went to sleep waiting for a message. */
+/*
+ * Wake consumers that went to sleep waiting for a message (one futex wake wakes them all), and
+ * send a WAKE to each polling consumer armed for a generation it has not been woken for. Each
+ * word is read once; a consumer that fakes new generations costs us one non-blocking send per
+ * message, on its own connection.
+ */
 static void wake_sleepers(struct mv_chan *ch)
 {
 	uint64_t left = ch->active;
+	int woken = 0;
 
 	while (left) {
 		int i = __builtin_ctzll(left);
+		uint32_t w;
 
 		left &= left - 1;
-		if (__atomic_load_n(&ch->peers[i].mem->sleeping, __ATOMIC_SEQ_CST)) {
+		w = __atomic_load_n(&ch->peers[i].mem->sleeping, __ATOMIC_SEQ_CST);
+		if (likely(!w))
+			continue;
+		if ((w & CHAN_WAKE_SLEEP) && !woken) {
 			__atomic_fetch_add(&ch->hdr->pub_futex, 1, __ATOMIC_SEQ_CST);
 			futex_wake(&ch->hdr->pub_futex);
-			return;
+			woken = 1;
+		}
+		if ((w & CHAN_WAKE_POLL) && (w >> CHAN_WAKE_GEN_SHIFT) != ch->peers[i].woke_gen) {
+			ch->peers[i].woke_gen = w >> CHAN_WAKE_GEN_SHIFT;
+			send_wake(ch->peers[i].fd);
 		}
 	}
 }
@@ -598,6 +678,15 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 
 /* ------------------------------------------------------------------ receive */
 
+/* Consumer, about to say -EAGAIN or -ETIMEDOUT while polled: arm; 1 if the message came. */
+static int consumer_arm(struct mv_chan *ch, const uint64_t *entry, uint64_t want)
+{
+	if (ch->pollfd < 0)
+		return 0;
+	poll_arm(ch, &ch->me->sleeping);
+	return (__atomic_load_n(entry, __ATOMIC_SEQ_CST) >> SLOT_BITS) == want;
+}
+
 int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 {
 	uint64_t *entry, e, want;
@@ -627,6 +716,8 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 					continue;
 				return mv_fail(EPIPE, "%s: the producer is gone", ch->name);
 			}
+			if (consumer_arm(ch, entry, want))
+				continue;
 			return mv_fail(EAGAIN, "%s: no message", ch->name);
 		}
 		if (!deadline)
@@ -637,31 +728,33 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 				if (mv_chan_producer_gone(ch) &&
 				    (__atomic_load_n(entry, __ATOMIC_ACQUIRE) >> SLOT_BITS) != want)
 					return mv_fail(EPIPE, "%s: the producer is gone", ch->name);
-				if (mv_chan_now_ns() >= deadline)
+				if (mv_chan_now_ns() >= deadline && !consumer_arm(ch, entry, want))
 					return mv_fail(ETIMEDOUT, "%s: no message in time", ch->name);
 			}
 			continue;
 		}
 		/* Sleep: say so in our own memory, then look again, so a send cannot slip by. */
 		seen = __atomic_load_n(&ch->hdr->pub_futex, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&ch->me->sleeping, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&ch->me->sleeping, ch->armed | CHAN_WAKE_SLEEP, __ATOMIC_SEQ_CST);
 		e = __atomic_load_n(entry, __ATOMIC_SEQ_CST);
 		if ((e >> SLOT_BITS) != want) {
 			long long left = deadline - mv_chan_now_ns();
 
 			if (mv_chan_producer_gone(ch)) {
-				__atomic_store_n(&ch->me->sleeping, 0, __ATOMIC_SEQ_CST);
+				__atomic_store_n(&ch->me->sleeping, ch->armed, __ATOMIC_SEQ_CST);
 				if ((__atomic_load_n(entry, __ATOMIC_ACQUIRE) >> SLOT_BITS) == want)
 					continue;
 				return mv_fail(EPIPE, "%s: the producer is gone", ch->name);
 			}
 			if (left <= 0) {
-				__atomic_store_n(&ch->me->sleeping, 0, __ATOMIC_SEQ_CST);
+				__atomic_store_n(&ch->me->sleeping, ch->armed, __ATOMIC_SEQ_CST);
+				if (consumer_arm(ch, entry, want))
+					continue;
 				return mv_fail(ETIMEDOUT, "%s: no message in time", ch->name);
 			}
 			futex_wait(&ch->hdr->pub_futex, seen, left < SLICE_NS ? left : SLICE_NS);
 		}
-		__atomic_store_n(&ch->me->sleeping, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&ch->me->sleeping, ch->armed, __ATOMIC_SEQ_CST);
 	}
 	slot = (uint32_t)(e & ((1u << SLOT_BITS) - 1));
 	if (slot >= ch->nslots)
@@ -677,6 +770,42 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 		return rc;
 	ch->tail++;
 	ch->stats.received++;
+	poll_disarm(ch, &ch->me->sleeping);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the pollable handle */
+
+int mv_chan_fd(int *out, mv_chan *ch)
+{
+	MV_CHECK_ARG(out && ch, "argument");
+	if (ch->flags & MV_CHAN_SPIN)
+		return mv_fail(EOPNOTSUPP, "%s: a spinning channel's waiters never sleep, so nothing "
+					   "would make a descriptor ready: poll with timeout 0, or "
+					   "make the channel without MV_CHAN_SPIN", ch->name);
+	if (ch->pollfd >= 0) {
+		*out = ch->pollfd;
+		return 0;
+	}
+	if (!ch->producer) {
+		if (!ch->peer_wakes)
+			return mv_fail(EOPNOTSUPP, "%s: the producer's library predates pollable "
+						   "channels (MEMVIEW_1.1)", ch->name);
+		/* The connection: WAKEs and the producer's end of file arrive on it. */
+		ch->pollfd = ch->sock;
+	} else {
+		int i;
+
+		ch->pollfd = epoll_create1(EPOLL_CLOEXEC);
+		if (ch->pollfd < 0)
+			return mv_fail(errno, "%s: cannot make the channel's epoll set: %s", ch->name,
+				       strerror(errno));
+		/* Every consumer's connection: WAKEs, LEAVEs and deaths (slots come back). */
+		for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
+			if (ch->active & (1ULL << i))
+				mv_chan_poll_watch(ch, i);
+	}
+	*out = ch->pollfd;
 	return 0;
 }
 
@@ -719,6 +848,28 @@ int mv_chan_get_stats(mv_chan_stats *out, mv_chan *ch)
 	}
 	size = out->size;
 	*out = ch->stats;
+	out->size = size;
+	return 0;
+}
+
+int mv_chan_get_info(mv_chan_info *out, mv_chan *ch)
+{
+	mv_chan_info info = MV_CHAN_INFO_INIT;
+	size_t size;
+	int i;
+
+	MV_CHECK_SIZED(out, mv_chan_info, MV_CHAN_INFO_INIT);
+	MV_CHECK_ARG(ch, "ch");
+	info.slot_size = ch->slot_size;
+	info.nslots = ch->nslots;
+	info.flags = ch->flags & MV_CHAN_SPIN;
+	memcpy(info.format, ch->format, sizeof(info.format));
+	info.ndim = ch->ndim;
+	for (i = 0; i < (ch->ndim > 0 ? ch->ndim : 0); i++)
+		info.shape[i] = ch->shape[i];
+	info.producer = ch->producer;
+	size = out->size < sizeof(info) ? out->size : sizeof(info);
+	memcpy(out, &info, size);
 	out->size = size;
 	return 0;
 }

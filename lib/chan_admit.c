@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,8 +135,11 @@ void mv_chan_forget(struct mv_chan *ch, int i)
 			}
 		}
 	}
-	if (p->fd >= 0)
+	if (p->fd >= 0) {
+		if (ch->pollfd >= 0) /* a forked child may share the connection: say it here */
+			(void)epoll_ctl(ch->pollfd, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
+	}
 	mv_buffer_release(&p->hold);
 	mv_segment_close(p->seg);
 	memset(p, 0, sizeof(*p));
@@ -168,6 +172,50 @@ static void collect(struct mv_chan *ch, int i)
 	p->ret_tail = t;
 }
 
+/*
+ * Read @sock's messages past any WAKEs (sent to wake a polling reader: they say nothing else):
+ * the first other message's mv_chan_wire_recv() result (its descriptor closed), or -EAGAIN when
+ * none is waiting. A bounded number, so a peer flooding WAKEs cannot keep us here (-EAGAIN).
+ */
+static int past_wakes(int sock, struct chan_wire *m)
+{
+	int k;
+
+	for (k = 0; k < 64; k++) {
+		int fd = -1, rc = mv_chan_wire_recv(sock, m, &fd);
+
+		if (fd >= 0)
+			close(fd);
+		if (rc != 1 || m->type != WIRE_WAKE || fd >= 0)
+			return rc;
+	}
+	return -EAGAIN;
+}
+
+/* What an admitted consumer said on its connection: 1 while it is still a member, else 0. */
+static int peer_said(struct mv_chan *ch, int i)
+{
+	struct chan_wire m;
+	int rc = past_wakes(ch->peers[i].fd, &m);
+
+	if (rc == -EAGAIN)
+		return 1;
+	/*
+	 * An admitted consumer says LEAVE as it closes; end of file without it means it died
+	 * (reclaimed); anything else is a lie, and ends it too. What it handed back before is
+	 * still taken.
+	 */
+	collect(ch, i);
+	if (rc == 1 && m.type == WIRE_LEAVE)
+		; /* left in good order */
+	else if (rc == 0)
+		ch->stats.reclaimed++;
+	else
+		ch->stats.bad_returns++;
+	mv_chan_forget(ch, i);
+	return 0;
+}
+
 /* Consumers whose connection closed (or that talk out of turn) are gone. */
 static void check_peers(struct mv_chan *ch)
 {
@@ -184,31 +232,18 @@ static void check_peers(struct mv_chan *ch)
 	}
 	if (n == 0 || poll(pfd, (nfds_t)n, 0) <= 0)
 		return;
-	for (i = 0; i < n; i++) {
-		struct chan_wire m;
-		int fd = -1, rc;
+	for (i = 0; i < n; i++)
+		if (pfd[i].revents)
+			(void)peer_said(ch, who[i]);
+}
 
-		if (!pfd[i].revents)
-			continue;
-		/*
-		 * An admitted consumer says one thing, LEAVE, as it closes; end of file without
-		 * it means it died (reclaimed); anything else is a lie, and ends it too. What it
-		 * handed back before is still taken.
-		 */
-		rc = (pfd[i].revents & POLLIN) ? mv_chan_wire_recv(pfd[i].fd, &m, &fd) : 0;
-		if (rc == -EAGAIN)
-			continue;
-		if (fd >= 0)
-			close(fd);
-		collect(ch, who[i]);
-		if (rc == 1 && m.type == WIRE_LEAVE && fd < 0)
-			; /* left in good order */
-		else if (rc == 0)
-			ch->stats.reclaimed++;
-		else
-			ch->stats.bad_returns++;
-		mv_chan_forget(ch, who[i]);
-	}
+void mv_chan_poll_watch(struct mv_chan *ch, int i)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+
+	/* Closing the connection takes it out of the set again (mv_chan_forget). */
+	if (ch->pollfd >= 0 && ch->peers[i].fd >= 0)
+		(void)epoll_ctl(ch->pollfd, EPOLL_CTL_ADD, ch->peers[i].fd, &ev);
 }
 
 /* A checked joiner's memory becomes consumer place @i. */
@@ -267,13 +302,15 @@ static int enrol(struct mv_chan *ch, const struct chan_pending *pd, int memfd)
 	p->fd = pd->fd;
 	ch->active |= 1ULL << i;
 	ch->stats.consumers++;
+	mv_chan_poll_watch(ch, i);
 	return 0;
 }
 
 /* Accept new connections and move half-done handshakes on; never waits. */
 static void admit(struct mv_chan *ch)
 {
-	struct chan_wire offer = { CHAN_WIRE_MAGIC, CHAN_WIRE_VERSION, WIRE_OFFER, 0, 0, 0, "" };
+	struct chan_wire offer = { CHAN_WIRE_MAGIC, CHAN_WIRE_VERSION, WIRE_OFFER, WIRE_CAP_WAKE,
+				   0, 0, "" };
 	long long now = mv_chan_now_ns();
 	int k, i;
 
@@ -357,7 +394,6 @@ int mv_chan_producer_gone(struct mv_chan *ch)
 {
 	struct pollfd pfd = { ch->sock, POLLIN, 0 };
 	struct chan_wire m;
-	int fd = -1, rc;
 
 	if (ch->gone)
 		return 1;
@@ -367,11 +403,8 @@ int mv_chan_producer_gone(struct mv_chan *ch)
 	}
 	if (poll(&pfd, 1, 0) <= 0)
 		return 0;
-	/* The producer says nothing after ADMIT: what arrives is the end (or a lie: the same). */
-	rc = (pfd.revents & POLLIN) ? mv_chan_wire_recv(ch->sock, &m, &fd) : 0;
-	if (fd >= 0)
-		close(fd);
-	if (rc == -EAGAIN)
+	/* After ADMIT the producer says only WAKE; anything else is the end (or a lie: the same). */
+	if (past_wakes(ch->sock, &m) == -EAGAIN)
 		return 0;
 	ch->gone = 1;
 	return 1;
@@ -533,6 +566,7 @@ int mv_chan_connect(struct mv_chan *ch, const char *name, unsigned flags, long l
 			close(fd);
 		return mv_fail(EBADMSG, "%s: the producer did not offer its memory", name);
 	}
+	ch->peer_wakes = (m.index & WIRE_CAP_WAKE) != 0;
 	rc = take_producer_memory(ch, fd);
 	close(fd);
 	if (rc < 0)
@@ -541,6 +575,7 @@ int mv_chan_connect(struct mv_chan *ch, const char *name, unsigned flags, long l
 	if (rc < 0)
 		return rc;
 	m.type = WIRE_JOIN;
+	m.index = WIRE_CAP_WAKE;
 	rc = mv_chan_wire_send(ch->sock, &m, mv_segment_fd(ch->own));
 	if (rc < 0)
 		return mv_fail(rc == -EPIPE || rc == -ECONNRESET ? EPIPE : -rc,

@@ -59,7 +59,7 @@ struct chan_hdr {
 	/* producer line: read by consumers */
 	uint32_t closed;       /* 1 after the producer closed */
 	int32_t prod_pid;
-	uint32_t prod_sleeping; /* the producer waits for slots: consumers wake it */
+	uint32_t prod_sleeping; /* the producer waits for slots: consumers wake it (CHAN_WAKE_*) */
 	char pad1[CL - 12];
 	/* consumers sleep here */
 	uint32_t pub_futex;    /* bumped by the producer when a consumer sleeps */
@@ -73,11 +73,21 @@ struct chan_cons {
 	char pad0[CL - 8];
 	uint64_t ret_head;     /* ids handed back so far */
 	char pad1[CL - 8];
-	uint32_t sleeping;     /* this consumer waits on pub_futex */
+	uint32_t sleeping;     /* this consumer waits on pub_futex, or polls (CHAN_WAKE_*) */
 	char pad2[CL - 4];
 	uint32_t ret_futex;    /* bumped when it hands back while the producer sleeps */
 	char pad3[CL - 4];
 };
+
+/*
+ * The wait words (a consumer's `sleeping`, the producer's `prod_sleeping`): bit 0, the writer
+ * sleeps on a futex; bit 1, it waits on its pollable descriptor (mv_chan_fd()), armed for the
+ * generation in the bits above, so the other side sends one WAKE per arming, not per message.
+ * Old readers take any non-zero word as "sleeping" and only make a futex wake: harmless.
+ */
+#define CHAN_WAKE_SLEEP 1u
+#define CHAN_WAKE_POLL 2u
+#define CHAN_WAKE_GEN_SHIFT 2
 
 /* Where things are in the producer's memory, computed from checked geometry. */
 struct chan_geom {
@@ -106,6 +116,7 @@ struct chan_peer {
 	const uint32_t *ret;   /* its return queue */
 	uint64_t ret_tail;     /* ids taken from its queue (private) */
 	pid_t pid;             /* from SO_PEERCRED, for messages */
+	uint32_t woke_gen;     /* the polling generation we last sent it a WAKE for */
 };
 
 /* A connection between accept and admission. */
@@ -154,6 +165,13 @@ struct mv_chan {
 	long long next_admit_ns;      /* coarse clock: when send looks for joiners next */
 	int loaned;                   /* slot loaned, or -1 */
 	int sending;                  /* mv_chan_send() is releasing the loan */
+	/* pollable handle (mv_chan_fd()): producer, an epoll set of the consumers' connections;
+	 * consumer, its connection itself. -1 until asked for: nobody pays for it before. */
+	int pollfd;
+	uint32_t armed;               /* our wait word's CHAN_WAKE_POLL part while armed, else 0 */
+	uint32_t gen;                 /* the last generation we armed with */
+	uint32_t woke_gen;            /* consumer: the producer's generation we last woke */
+	int peer_wakes;               /* consumer: the producer understands WAKE (OFFER said) */
 	/* consumer only */
 	struct chan_cons *me;         /* our memory, writable */
 	uint32_t *ret;                /* our return queue */
@@ -173,7 +191,11 @@ enum {
 	WIRE_ADMIT = 3,  /* producer -> joiner: its place and first sequence number */
 	WIRE_REFUSE = 4, /* producer -> joiner: why not (errno and text) */
 	WIRE_LEAVE = 5,  /* consumer -> producer: leaving (mv_chan_close), not dying */
+	WIRE_WAKE = 6,   /* either way: the polling reader has something (mv_chan_fd()) */
 };
+
+/* OFFER's and JOIN's index: what the sender's library understands (0 before 1.1). */
+#define WIRE_CAP_WAKE 0x1u
 
 struct chan_wire {
 	uint32_t magic;
@@ -213,7 +235,10 @@ MV_HIDDEN void mv_chan_collect(struct mv_chan *ch);
 MV_HIDDEN void mv_chan_forget(struct mv_chan *ch, int i);
 /* Producer: put @slot back on the free stack. */
 MV_HIDDEN void mv_chan_slot_free(struct mv_chan *ch, uint32_t slot);
-/* Consumer: 1 when the producer's end of the connection closed (a poll, no waiting). */
+/* Producer: watch consumer @i's connection in the pollable handle's set (when there is one). */
+MV_HIDDEN void mv_chan_poll_watch(struct mv_chan *ch, int i);
+/* Consumer: 1 when the producer's end of the connection closed (a poll, no waiting); WAKE
+ * messages on the way are read and dropped. */
 MV_HIDDEN int mv_chan_producer_gone(struct mv_chan *ch);
 /* Consumer: connect, get the producer's memory, send ours, wait to be admitted. */
 MV_HIDDEN int mv_chan_connect(struct mv_chan *ch, const char *name, unsigned flags,

@@ -8,10 +8,13 @@
 #      target exists and documents it, or a family page that names it in its NAME section;
 #   5. lib/libmemview.sym names every exported function explicitly (no glob), and nothing else;
 #   6. every .so alias page in man/ is for an exported function or a public macro or inline
-#      function of the headers (no stale alias of a renamed function);
+#      function of the headers, or a call of libmemview-bridge (no stale alias of a renamed
+#      function);
 #   7. in a tree with debian/ (a git checkout: the dist tarball has none), the Debian symbols file
 #      is what debian/gen-symbols.sh makes of lib/libmemview.sym, and is named, as the library
-#      package in debian/control is, after the soname (libmemview.so.1: libmemview1).
+#      package in debian/control is, after the soname (libmemview.so.1: libmemview1);
+#   8. libmemview-bridge, when built (UCX), exports exactly the names of its version script,
+#      lib/libmemview-bridge.sym, each with a man page.
 #
 # Environment (set by automake's AM_TESTS_ENVIRONMENT): top_srcdir, top_builddir.
 # Exit: 0 pass, 1 fail (listing every problem), 77 skip (no shared library, no nm).
@@ -148,6 +151,7 @@ for p in "$man"/*.3; do
 	grep -q '^\.so ' "$p" || continue
 	f=$(basename "$p" .3)
 	grep -qx -- "$f" "$tmp/funcs" && continue
+	grep -q "^[[:space:]]*$f;" "$top_srcdir/lib/libmemview-bridge.sym" 2>/dev/null && continue
 	grep -qE "(#[[:space:]]*define[[:space:]]+$f\b|[[:space:]]$f\()" \
 		"$top_srcdir/include/memview.h" "$top_srcdir"/include/memview/*.h && continue
 	echo "man/$f.3: no exported function, macro or inline function of that name" >>"$tmp/stale"
@@ -174,6 +178,22 @@ if [ -f "$top_srcdir/debian/gen-symbols.sh" ]; then
 			fail "debian/control has no package named after the soname:" "$tmp/debpkg"
 		fi
 	fi
+fi
+
+# 8. The bridge library: its script's names, exported, documented.
+bso=$top_builddir/lib/.libs/libmemview-bridge.so
+if [ -f "$bso" ]; then
+	sed -n 's/^[[:space:]]*\(mv_[A-Za-z0-9_]*\);[[:space:]]*$/\1/p' \
+		"$top_srcdir/lib/libmemview-bridge.sym" | sort -u >"$tmp/blisted"
+	"$NM" -D --defined-only "$bso" | awk 'NF >= 2 { n = $NF; sub(/@.*/, "", n); print n }' |
+		grep '^mv_' | sort -u >"$tmp/bexported"
+	comm -3 "$tmp/blisted" "$tmp/bexported" >"$tmp/bdiff"
+	[ -s "$tmp/bdiff" ] && fail "libmemview-bridge's exports and its version script differ:" \
+		"$tmp/bdiff"
+	while read -r f; do
+		[ -f "$man/$f.3" ] || echo "$f: no man/$f.3"
+	done <"$tmp/blisted" >"$tmp/bundoc"
+	[ -s "$tmp/bundoc" ] && fail "libmemview-bridge calls without a man page:" "$tmp/bundoc"
 fi
 
 if [ $status -eq 0 ]; then

@@ -124,6 +124,39 @@ MV_EXPORT int mv_chan_close(mv_chan *ch);
  */
 MV_EXPORT int mv_chan_wait_consumers(mv_chan *ch, unsigned n, long long timeout_ns);
 
+/*
+ * mv_chan_fd - a descriptor to wait on with poll, epoll or io_uring (POLLIN) alongside others:
+ * a consumer's becomes readable when a message (or the producer's end) may be waiting, a
+ * producer's when a slot may have come free. Edge-like, as EPOLLET: call mv_chan_recv() (or
+ * mv_chan_loan()) with timeout 0 until it returns -EAGAIN, then wait; readiness means "look
+ * again", and after an -EAGAIN the descriptor is quiet until something changes. The channel
+ * owns it: do not read, write or close it; it lives until mv_chan_close(). Nothing is made
+ * and nothing costs until the first call. Version node MEMVIEW_1.1.
+ * Returns 0, -EOPNOTSUPP (a MV_CHAN_SPIN channel, or a producer whose library predates this),
+ * -EINVAL, -EMFILE, -ENOMEM.
+ */
+MV_EXPORT int mv_chan_fd(int *out, mv_chan *ch);
+
+/* A channel's geometry, as its producer made it. Start from MV_CHAN_INFO_INIT. */
+typedef struct mv_chan_info {
+	size_t size;          /* sizeof(mv_chan_info), set by the caller */
+	size_t slot_size;     /* bytes per slot (a multiple of 64) */
+	unsigned nslots;
+	unsigned flags;       /* MV_CHAN_SPIN */
+	char format[16];      /* item format of a slot */
+	int ndim;             /* -1: 1-D over the message */
+	ssize_t shape[8];     /* ndim entries */
+	int producer;         /* 1 in the producer's handle, 0 in a consumer's */
+} mv_chan_info;
+
+#define MV_CHAN_INFO_INIT MV_SIZED_INIT(mv_chan_info)
+
+/*
+ * mv_chan_get_info - fill @out (up to @out->size bytes) with @ch's geometry: what a bridge needs
+ * to make a channel of the same shape elsewhere. Version node MEMVIEW_1.1. Returns 0, -EINVAL.
+ */
+MV_EXPORT int mv_chan_get_info(mv_chan_info *out, mv_chan *ch);
+
 /* Counters for a channel (this process's view of it). Start from MV_CHAN_STATS_INIT. */
 typedef struct mv_chan_stats {
 	size_t size;           /* sizeof(mv_chan_stats), set by the caller */
