@@ -245,7 +245,7 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	if (mv_exporter_exports(self) != 1 || ch->templating)
 		return; /* only the family's last export hands the slot on */
 	if (ch->producer) {
-		if (!ch->sending && ch->loaned == (int)se->slot) {
+		if (ch->loaned == (int)se->slot) {
 			ch->loaned = -1;
 			mv_chan_slot_free(ch, se->slot);
 		}
@@ -659,11 +659,10 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	/*
 	 * The loaned view goes after the publication, which it does not delay: only this thread
 	 * can run the producer's side, so nothing can loan the slot in between, and the view is
-	 * the family's only one (checked), so the release cannot fail.
+	 * the family's only one (checked), so ending it cannot fail; the slot's release callback
+	 * is not called - the slot is the consumers' now, and it would have nothing to do.
 	 */
-	ch->sending = 1;
-	mv_view_release(v);
-	ch->sending = 0;
+	mv_view_end_sole(v);
 	/*
 	 * After the publication, so it costs no latency: now and then look for joiners (the only
 	 * way the producer hears of them is its own socket). Without consumers, at every send.

@@ -164,7 +164,6 @@ struct mv_chan {
 	int npending;
 	long long next_admit_ns;      /* coarse clock: when send looks for joiners next */
 	int loaned;                   /* slot loaned, or -1 */
-	int sending;                  /* mv_chan_send() is releasing the loan */
 	/* pollable handle (mv_chan_fd()): producer, an epoll set of the consumers' connections;
 	 * consumer, its connection itself. -1 until asked for: nobody pays for it before. */
 	int pollfd;

@@ -191,5 +191,12 @@ MV_HIDDEN int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, stru
  * one (a channel's loaned slot at send).
  */
 MV_HIDDEN int mv_view_sole_of(const mv_view *v, const mv_exporter *exp);
+/*
+ * End @v, a template-made view that mv_view_sole_of() just found to be its family's only one,
+ * and give the family's export back, without calling the exporter's release (the caller is the
+ * exporter, handing the memory on itself: a channel's send of its loan). ~70 instructions fewer
+ * than mv_view_release() on a channel's every message.
+ */
+MV_HIDDEN void mv_view_end_sole(mv_view *v);
 
 #endif /* MEMVIEW_INTERNAL_H */

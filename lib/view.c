@@ -13,6 +13,7 @@
 #include "view_internal.h"
 #include "format_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -317,7 +318,13 @@ int mv_view_tmpl_init(struct mv_view_tmpl *t, mv_exporter *exp, unsigned flags)
 			       MV_VIEW_INLINE_NDIM);
 	}
 	t->view = v;
+	/* What a fresh view's header holds, so that mv_view_from_tmpl() can copy it whole. */
+	t->view.exporter.ops = &view_ops;
+	t->view.exporter.exports = 0;
 	t->view.mbuf = NULL;
+	t->view.flags &= ~MVF_HASHED;
+	t->view.hash = 0;
+	t->view.dims_heap = NULL;
 	t->master = v.mbuf->master;
 	return mv_view_release(&v);
 }
@@ -336,8 +343,11 @@ int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, struct mv_mana
 	m->master.obj = exp;
 	m->master.buf = buf;
 	m->master.len = nbytes >= 0 ? nbytes : t->master.len;
-	/* the pattern's header and its dimensions, not all the inline ones */
-	view_fill(out, &t->view, t->view.ndim, NULL);
+	/*
+	 * The pattern's header in one copy (a few vector moves: the template made it exactly what a
+	 * fresh view's header is), then its dimensions, not all the inline ones.
+	 */
+	memcpy(out, &t->view, offsetof(mv_view, dims));
 	for (i = 0; i < t->view.ndim; i++) {
 		out->dims[i] = t->view.dims[i];
 		out->dims[MV_VIEW_INLINE_NDIM + i] = t->view.dims[MV_VIEW_INLINE_NDIM + i];
@@ -764,6 +774,17 @@ PATTR(void *, ptr, v->buf)
 int mv_view_released(const mv_view *v)
 {
 	return !v || !v->mbuf;
+}
+
+void mv_view_end_sole(mv_view *v)
+{
+	struct mv_managed *m = v->mbuf;
+	mv_exporter *exp = m->master.obj;
+
+	v->mbuf = NULL;
+	m->refs = 0;
+	m->master.obj = NULL;
+	mv_exports_drop(exp);
 }
 
 int mv_view_sole_of(const mv_view *v, const mv_exporter *exp)
