@@ -552,8 +552,24 @@ static void chan_send(struct peer *p)
 	p->seq++;
 }
 
+/*
+ * --pong store: the spinning channel's receiver answers as the ring's does, with one store to a
+ * shared word, so that spin and shm-memcpy rows differ only in how the message goes.
+ */
+static void shm_wait_pong(struct peer *p);
+static void shm_pong(struct peer *p);
+
+static int store_pong(const struct peer *p)
+{
+	return p->cfg->pong_store && p->method == HO_SPIN;
+}
+
 static void chan_wait_pong(struct peer *p)
 {
+	if (store_pong(p)) {
+		shm_wait_pong(p);
+		return;
+	}
 	chan_get(p, 0);
 }
 
@@ -564,6 +580,10 @@ static void chan_recv(struct peer *p)
 
 static void chan_pong(struct peer *p)
 {
+	if (store_pong(p)) {
+		shm_pong(p);
+		return;
+	}
 	chan_put(p, PONG_BYTES, 0);
 	p->seq++;
 }

@@ -45,6 +45,7 @@ struct ho_config {
 	double gap_us;          /* sleep and futex: each side idles this long before it answers */
 	unsigned nslots;        /* channel and shm ring slots */
 	int fill;               /* the sender writes every byte of each message before sending */
+	int pong_store;         /* spin answers as shm-memcpy does: one store, not a message */
 	int retries;            /* measure a preempted cell again, at most this many times */
 	int progress;           /* one line on stderr per measurement */
 };

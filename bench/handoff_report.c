@@ -320,6 +320,8 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 		"pipe capacity %s%s\n", res->timer, res->timer_ns, cfg->nslots, cfg->gap_us,
 		res->pipe_capacity ? mvu_size_name(s, sizeof(s), res->pipe_capacity) : "-",
 		cfg->fill ? "; the sender fills every message" : "");
+	if (cfg->pong_store)
+		fprintf(o, "pong: spin answers with one store, as shm-memcpy does (--pong store)\n");
 	if (res->zmq_version[0])
 		fprintf(o, "zmq: ZeroMQ %s, PAIR sockets over ipc://, zero-copy sends "
 			"(zmq_msg_init_data)\n", res->zmq_version);
@@ -519,12 +521,14 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 	}
 	fprintf(f, "], \"untouched\": %s, \"touched\": %s, \"max_iterations\": %ld, "
 		"\"latency_seconds\": %.3f, \"stream_seconds\": %.3f, \"gap_us\": %.1f, "
-		"\"slots\": %u, \"fill\": %s, \"retries\": %d, \"pipe_capacity\": %zu, "
+		"\"slots\": %u, \"fill\": %s, \"pong\": \"%s\", \"retries\": %d, "
+		"\"pipe_capacity\": %zu, "
 		"\"timer\": \"%s\", \"timer_ns\": %.1f, \"zmq_version\": ",
 		cfg->payloads & HO_PAYLOAD_UNTOUCHED ? "true" : "false",
 		cfg->payloads & HO_PAYLOAD_TOUCHED ? "true" : "false", cfg->max_iters,
 		cfg->lat_s, cfg->stream_s, cfg->gap_us, cfg->nslots, cfg->fill ? "true" : "false",
-		cfg->retries, res->pipe_capacity, res->timer, res->timer_ns);
+		cfg->pong_store ? "store" : "method", cfg->retries, res->pipe_capacity, res->timer,
+		res->timer_ns);
 	if (res->zmq_version[0])
 		cli_json_string(f, res->zmq_version);
 	else

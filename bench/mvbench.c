@@ -71,6 +71,9 @@ static void usage(void)
 			 "other sleeps (default 500)");
 	cli_usage_option(out, "    --slots <n>", "channel and shm ring slots (default 4)");
 	cli_usage_option(out, "    --fill", "the sender writes every byte of each message");
+	cli_usage_option(out, "    --pong <how>",
+			 "how spin answers: method (a channel message, default)\nor store (one "
+			 "store, as shm-memcpy answers)");
 	cli_usage_option(out, "    --retries <n>",
 			 "measure a row again when other work preempted it,\nat most n times "
 			 "(default 2; 0 with --quick)");
@@ -187,7 +190,7 @@ static void check_cpus(const int cpu[2])
 
 enum {
 	OPT_GAP = 0x100, OPT_SLOTS, OPT_FILL, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_STREAM_TIME,
-	OPT_RETRIES
+	OPT_RETRIES, OPT_PONG
 };
 
 static int run_handoff(int argc, char **argv)
@@ -204,6 +207,7 @@ static int run_handoff(int argc, char **argv)
 		{ "slots", required_argument, NULL, OPT_SLOTS },
 		{ "fill", no_argument, NULL, OPT_FILL },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
+		{ "pong", required_argument, NULL, OPT_PONG },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "csv", required_argument, NULL, OPT_CSV },
@@ -289,6 +293,11 @@ static int run_handoff(int argc, char **argv)
 			break;
 		case OPT_FILL:
 			cfg.fill = 1;
+			break;
+		case OPT_PONG:
+			if (strcmp(optarg, "store") && strcmp(optarg, "method"))
+				cli_usage_error("pong must be method or store: '%s'", optarg);
+			cfg.pong_store = !strcmp(optarg, "store");
 			break;
 		case OPT_RETRIES:
 			v = cli_ssize_arg(optarg, "retries");

@@ -252,6 +252,21 @@ else
 		fail "--help does not say zmq is not built"
 fi
 
+# --pong store: spin answers with one store, as shm-memcpy does; said in the header and JSON.
+"$MVBENCH" handoff --cpus "$cpus" --methods spin,shm-memcpy --sizes 64 --payload untouched \
+	--iterations 200 --time 0.02 --stream-time 0.01 --retries 0 --pong store --quiet \
+	--json "$tmp/pong.json" >"$tmp/pong.txt" 2>"$tmp/pong.err"
+rc=$?
+[ $rc = 0 ] || { cat "$tmp/pong.err"; fail "mvbench handoff --pong store exited with $rc"; }
+[ "$(grep -c -E '^(spin|shm-memcpy) +64 B untouched ' "$tmp/pong.txt")" = 2 ] ||
+	fail "mvbench handoff --pong store: not one spin and one shm-memcpy row"
+grep -q '^pong: spin answers with one store' "$tmp/pong.txt" ||
+	fail "mvbench handoff --pong store: the header does not say how spin answers"
+python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["config"]["pong"] != "store")' \
+	"$tmp/pong.json" || fail "mvbench handoff --pong store: the JSON config does not say pong store"
+"$MVBENCH" handoff --pong nosuch >/dev/null 2>&1
+[ $? = 2 ] || fail "mvbench handoff --pong nosuch does not exit 2"
+
 # Usage errors exit 2, failures 1.
 "$MVBENCH" >/dev/null 2>&1
 [ $? = 2 ] || fail "mvbench without a benchmark does not exit 2"
