@@ -24,7 +24,7 @@
 # also runs the tools as nobody.
 # headers.sh and symbols.sh run no memview code (only the compiler and nm): run as they are.
 #
-# Every traced process logs to its own file, $MV_VALGRIND_LOGDIR/NAME/PID.log (default
+# Every traced process logs to its own file, $MV_VALGRIND_LOGDIR/NAME/PID.STAMP.log (default
 # tests/valgrind-logs under the build directory). The test fails when any process reported an
 # error - also one whose exit status nobody checks, or one that was killed before its summary -
 # even when the test itself passed; the offending logs are copied into the test's .log.
@@ -66,13 +66,17 @@ run_valgrind()
 	# --errors-for-leak-kinds: a definitely or indirectly lost block is an error (exit status
 	# and summary); "possibly lost" and "still reachable" blocks are not listed.
 	# --child-silent-after-fork=no: Check's forked test processes report too, each in its
-	# own log (%p is the child's pid).
+	# own log (%p is the child's pid; the time stamp keeps a reused pid from meeting an older
+	# log, perhaps another user's). --vgdb=no: no gdbserver, so no /tmp/vgdb-pipe-*-PID file,
+	# which a process of another user that got the same pid later could not create (valgrind
+	# then stops: "cannot create shared_mem file", a random failure of the tests run as nobody).
+	vg_stamp=$(date +%s%N)
 	set -- --tool=memcheck --trace-children=yes --trace-children-skip="$skip" \
 		--child-silent-after-fork=no --error-exitcode=$errcode \
 		--leak-check=full --show-leak-kinds=definite,indirect \
 		--errors-for-leak-kinds=definite,indirect --num-callers=30 \
 		--suppressions="$top_srcdir/tests/valgrind.supp" \
-		--log-file="$vg_logdir/%p.log" $MV_VALGRIND_FLAGS "$@"
+		--log-file="$vg_logdir/%p.$vg_stamp.log" --vgdb=no $MV_VALGRIND_FLAGS "$@"
 	if [ -f "$vg_libtool" ] && grep -q 'temporary wrapper script' "$vg_prog" 2>/dev/null; then
 		exec "$vg_libtool" --mode=execute "$VALGRIND" "$@"
 	fi
