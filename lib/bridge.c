@@ -898,6 +898,17 @@ static struct link *link_of(mv_bridge *b, const ucp_am_recv_param_t *p)
 	return NULL;
 }
 
+/*
+ * A receiver broke the protocol (or @l is no link of ours, NULL): the link is dropped by the
+ * progress loop, with its log line; the message itself is consumed (UCS_OK).
+ */
+static ucs_status_t link_broke_protocol(struct link *l)
+{
+	if (l)
+		l->failed = 1;
+	return UCS_OK;
+}
+
 static ucs_status_t on_accept(void *arg, const void *header, size_t hlen, void *data,
 			      size_t length, const ucp_am_recv_param_t *p)
 {
@@ -908,17 +919,12 @@ static ucs_status_t on_accept(void *arg, const void *header, size_t hlen, void *
 	(void)header;
 	(void)hlen;
 	if (!l || l->state != L_HELLO || length != sizeof(a) ||
-	    (p->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)) {
-		if (l)
-			l->failed = 1;
-		return UCS_OK;
-	}
+	    (p->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV))
+		return link_broke_protocol(l);
 	memcpy(&a, data, sizeof(a));
 	a.text[sizeof(a.text) - 1] = '\0';
-	if (a.magic != BR_MAGIC || a.version != BR_VERSION) {
-		l->failed = 1;
-		return UCS_OK;
-	}
+	if (a.magic != BR_MAGIC || a.version != BR_VERSION)
+		return link_broke_protocol(l);
 	if (a.err) {
 		l->accept_err = a.err > 0 && a.err < 4096 ? a.err : EPROTO;
 		snprintf(l->accept_text, sizeof(l->accept_text), "%s", a.text);
@@ -926,10 +932,8 @@ static ucs_status_t on_accept(void *arg, const void *header, size_t hlen, void *
 		return UCS_OK;
 	}
 	/* What it has is acknowledged; resend from there (nothing below it again). */
-	if (a.resume > b->next || a.resume < l->acked || a.granted < a.resume) {
-		l->failed = 1;
-		return UCS_OK;
-	}
+	if (a.resume > b->next || a.resume < l->acked || a.granted < a.resume)
+		return link_broke_protocol(l);
 	l->acked = a.resume;
 	l->sent = a.resume;
 	l->granted = a.granted;
@@ -946,17 +950,12 @@ static ucs_status_t on_ack(void *arg, const void *header, size_t hlen, void *dat
 
 	(void)data;
 	(void)length;
-	if (!l || l->state != L_READY || hlen != sizeof(a)) {
-		if (l)
-			l->failed = 1;
-		return UCS_OK;
-	}
+	if (!l || l->state != L_READY || hlen != sizeof(a))
+		return link_broke_protocol(l);
 	memcpy(&a, header, sizeof(a));
 	/* Checked against what was sent: a receiver cannot acknowledge the future. */
-	if (a.delivered < l->acked || a.delivered > l->sent || a.granted < l->granted) {
-		l->failed = 1;
-		return UCS_OK;
-	}
+	if (a.delivered < l->acked || a.delivered > l->sent || a.granted < l->granted)
+		return link_broke_protocol(l);
 	l->acked = a.delivered;
 	l->granted = a.granted;
 	return UCS_OK;

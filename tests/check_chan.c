@@ -1632,12 +1632,6 @@ END_TEST
 static int fake_producer(const char *name, int what, int ready_fd)
 {
 	struct sockaddr_un a;
-	struct msghdr msg;
-	struct iovec iov;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
 	char wire[136]; /* struct chan_wire */
 	size_t len = strlen(name);
 	int s = socket(AF_UNIX, SOCK_SEQPACKET, 0), c, fd = -1, p[2];
@@ -1674,21 +1668,7 @@ static int fake_producer(const char *name, int what, int ready_fd)
 		if (what == 4 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
 			return child_fail("seal");
 	}
-	iov.iov_base = wire;
-	iov.iov_len = sizeof(wire);
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		ctl.h.cmsg_level = SOL_SOCKET;
-		ctl.h.cmsg_type = SCM_RIGHTS;
-		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
-	}
-	if (sendmsg(c, &msg, MSG_NOSIGNAL) < 0)
+	if (mv_test_send_with_fd(c, wire, sizeof(wire), fd) < 0)
 		return child_fail("sendmsg: %s", strerror(errno));
 	mv_test_read_byte(c, 5000); /* until the joiner gives up */
 	return 0;

@@ -230,29 +230,15 @@ __attribute__((format(printf, 1, 2))) static void peer_says(const char *fmt, ...
 
 static char run_tag[32];
 
-#define MAX_NAMES 16
-static char names[MAX_NAMES][160];
-static int nnames;
-
 static const char *new_name(void)
 {
-	char *b;
-
-	ck_assert_int_lt(nnames, MAX_NAMES);
-	b = names[nnames++];
-	mv_test_name(b, sizeof(names[0]), run_tag);
-	shm_unlink(b);
-	return b;
+	return mv_test_new_name(run_tag);
 }
 
 static void unlink_names(void)
 {
-	int i;
-
 	alarm(0);
-	for (i = 0; i < nnames; i++)
-		shm_unlink(names[i]);
-	nnames = 0;
+	mv_test_unlink_names();
 	if (bd)
 		munmap(bd, sizeof(*bd));
 	bd = NULL;
@@ -1105,6 +1091,31 @@ static const char *peer_tally(char *buf, size_t cap)
 	return buf;
 }
 
+/* The peer's tally on the test's standard error, after the attack labelled @label. */
+static void report_tally(const char *label)
+{
+	char tally[1400];
+
+	fprintf(stderr, "%s: %s\n", label, peer_tally(tally, sizeof(tally)));
+}
+
+/* Channel attacks: the producer (planned by `plan`), once it has made the channel. */
+static struct mv_test_child start_producer(const char *name)
+{
+	struct mv_test_child prod = spawn(producer, name);
+
+	expect(&prod, 'c', 20000, "the producer");
+	bd->prod_pid = prod.pid;
+	return prod;
+}
+
+/* ...and its end: every child told to stop, the producer's clean exit checked. */
+static void stop_producer(struct mv_test_child *prod)
+{
+	stop_all();
+	assert_clean_exit(finish(prod, 5000), "the producer");
+}
+
 /* ------------------------------------------------------------------ 2: no pointers */
 
 /*
@@ -1665,15 +1676,12 @@ START_TEST(a_peer_rewriting_channel_geometry_cannot_push_a_consumers_slot_view_o
 {
 	const char *name = new_name();
 	struct mv_test_child prod, peer, victim;
-	char tally[1400];
 
 	plan = (struct producer_plan){ .nslots = 16, .slot_size = 4096, .nmsgs = -1,
 				       .loan_timeout = 20 * MS, .delay_us = 100 };
 	atk = (struct attack_plan){ .what = HS_FORGE_GEOMETRY, .ways = HS_WRITE,
 				    .role = HS_PRODUCER_MEM, .in_producer = 1, .every_ms = 1 };
-	prod = spawn(producer, name);
-	expect(&prod, 'c', 20000, "the producer");
-	bd->prod_pid = prod.pid;
+	prod = start_producer(name);
 	peer = spawn(peer_attacker, name);
 	tell(&peer, 'g');
 	expect(&peer, 'f', 20000, "the peer");
@@ -1682,11 +1690,10 @@ START_TEST(a_peer_rewriting_channel_geometry_cannot_push_a_consumers_slot_view_o
 	assert_clean_exit(finish(&victim, 30000), "the victim consumer (joining and receiving "
 						 "while the peer went at the slot size)");
 	stop_peer(&peer);
-	stop_all();
-	assert_clean_exit(finish(&prod, 5000), "the producer");
+	stop_producer(&prod);
 	ck_assert_msg(bd->views > 0, "the victim received nothing in %llu joins (%llu refused)",
 		      (unsigned long long)bd->rounds, (unsigned long long)bd->clean);
-	fprintf(stderr, "3c: %s\n", peer_tally(tally, sizeof(tally)));
+	report_tally("3c");
 }
 END_TEST
 
@@ -1696,16 +1703,13 @@ START_TEST(a_consumer_forging_another_consumers_hand_backs_cannot_get_its_held_s
 {
 	const char *name = new_name();
 	struct mv_test_child prod, peer, victim;
-	char tally[1400];
 
 	plan = (struct producer_plan){ .nslots = 4, .slot_size = 4096, .nmsgs = -1,
 				       .loan_timeout = 20 * MS, .delay_us = 500 };
 	atk = (struct attack_plan){ .what = HS_FORGE_HANDBACKS, .ways = HS_WRITE,
 				    .role = HS_CONSUMER_MEM, .in_producer = 1, .in_victim = 1,
 				    .join = 1, .every_ms = 1, .impersonate = 1 };
-	prod = spawn(producer, name);
-	expect(&prod, 'c', 20000, "the producer");
-	bd->prod_pid = prod.pid;
+	prod = start_producer(name);
 	peer = spawn(peer_attacker, name);
 	victim = spawn(victim_holds_a_message, name);
 	tell(&peer, 'j');
@@ -1720,9 +1724,8 @@ START_TEST(a_consumer_forging_another_consumers_hand_backs_cannot_get_its_held_s
 	tell(&victim, 'd');
 	assert_clean_exit(finish(&victim, 20000), "the victim consumer (holding a message while "
 						 "another consumer went at its hand-backs)");
-	stop_all();
-	assert_clean_exit(finish(&prod, 5000), "the producer");
-	fprintf(stderr, "4a: %s\n", peer_tally(tally, sizeof(tally)));
+	stop_producer(&prod);
+	report_tally("4a");
 }
 END_TEST
 
@@ -1738,9 +1741,7 @@ START_TEST(a_forged_ring_entry_cannot_hand_a_consumer_a_slot_the_producer_then_r
 	atk = (struct attack_plan){ .what = HS_FORGE_RING, .ways = HS_WRITE,
 				    .role = HS_PRODUCER_MEM, .in_self = 1, .in_producer = 1,
 				    .in_victim = 1, .join = 1, .every_ms = 1 };
-	prod = spawn(producer, name);
-	expect(&prod, 'c', 20000, "the producer");
-	bd->prod_pid = prod.pid;
+	prod = start_producer(name);
 	peer = spawn(peer_attacker, name);
 	victim = spawn(victim_holds_a_message, name);
 	tell(&peer, 'j');
@@ -1764,9 +1765,8 @@ START_TEST(a_forged_ring_entry_cannot_hand_a_consumer_a_slot_the_producer_then_r
 	assert_clean_exit(finish(&victim, 20000), "the victim consumer (holding message 0 while "
 						 "the peer went at the ring and the producer "
 						 "filled its slots)");
-	stop_all();
-	assert_clean_exit(finish(&prod, 5000), "the producer");
-	fprintf(stderr, "4b: %s\n", peer_tally(tally, sizeof(tally)));
+	stop_producer(&prod);
+	report_tally("4b");
 }
 END_TEST
 
@@ -1781,7 +1781,6 @@ static void slots_attack(int as_nobody)
 {
 	const char *name = new_name();
 	struct mv_test_child prod, peer, victim;
-	char tally[1400];
 
 	plan = (struct producer_plan){ .nslots = 4, .slot_size = 4096, .wait_consumers = 2,
 				       .nmsgs = 1, .loan_timeout = 200 * MS,
@@ -1790,9 +1789,7 @@ static void slots_attack(int as_nobody)
 				    .role = HS_PRODUCER_MEM, .in_self = 1, .in_producer = 1,
 				    .in_victim = 1, .join = 1, .as_nobody = as_nobody,
 				    .every_ms = 1 };
-	prod = spawn(producer, name);
-	expect(&prod, 'c', 20000, "the producer");
-	bd->prod_pid = prod.pid;
+	prod = start_producer(name);
 	peer = spawn(peer_attacker, name);
 	victim = spawn(victim_holds_a_message, name);
 	if (as_nobody) {
@@ -1817,9 +1814,8 @@ static void slots_attack(int as_nobody)
 			  "as nobody went at the slots)" :
 			  "the victim consumer (holding a message while another consumer went at "
 			  "the slots)");
-	stop_all();
-	assert_clean_exit(finish(&prod, 5000), "the producer");
-	fprintf(stderr, "5%c: %s\n", as_nobody ? 'b' : 'a', peer_tally(tally, sizeof(tally)));
+	stop_producer(&prod);
+	report_tally(as_nobody ? "5b" : "5a");
 }
 
 START_TEST(a_consumer_cannot_change_a_message_through_the_producers_memory)
@@ -1969,7 +1965,7 @@ START_TEST(a_peer_truncating_the_channels_memory_does_not_kill_producer_or_consu
 		      "before the attack, %llu while it went on, %llu after: they must keep "
 		      "coming [peer: %s]", (unsigned long long)before, (unsigned long long)during,
 		      (unsigned long long)after, peer_tally(tally, sizeof(tally)));
-	fprintf(stderr, "6b: %s\n", peer_tally(tally, sizeof(tally)));
+	report_tally("6b");
 }
 END_TEST
 

@@ -38,29 +38,10 @@ static char self_exe[4096];
 
 /* ------------------------------------------------------------------ names and cleanup */
 
-#define MAX_NAMES 8
-static char names[MAX_NAMES][96];
-static int nnames;
-
 /* A fresh unique name, unlinked by the teardown. */
 static const char *new_name(void)
 {
-	char *b;
-
-	ck_assert_int_lt(nnames, MAX_NAMES);
-	b = names[nnames++];
-	mv_test_name(b, sizeof(names[0]), run_tag);
-	shm_unlink(b);
-	return b;
-}
-
-static void unlink_names(void)
-{
-	int i;
-
-	for (i = 0; i < nnames; i++)
-		shm_unlink(names[i]);
-	nnames = 0;
+	return mv_test_new_name(run_tag);
 }
 
 /* Runner side: remove whatever this run's tests left in /dev/shm (failed or killed tests). */
@@ -1934,7 +1915,7 @@ int main(int argc, char **argv)
 #define TC(title)                                                                          \
 	do {                                                                               \
 		tc = tcase_create(title);                                                  \
-		tcase_add_checked_fixture(tc, NULL, unlink_names);                         \
+		tcase_add_checked_fixture(tc, NULL, mv_test_unlink_names);                       \
 		tcase_add_unchecked_fixture(tc, NULL, sweep_names);                        \
 		tcase_set_timeout(tc, 60);                                                 \
 		suite_add_tcase(s, tc);                                                    \

@@ -469,23 +469,8 @@ static inline int hs_wire_send(int sock, int type, uint32_t index, uint64_t star
 {
 	struct chan_wire m = { CHAN_WIRE_MAGIC, CHAN_WIRE_VERSION, (uint16_t)type, index, 0, start,
 			       "" };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		ctl.h.cmsg_level = SOL_SOCKET;
-		ctl.h.cmsg_type = SCM_RIGHTS;
-		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : -errno;
+	return mv_test_send_with_fd(sock, &m, sizeof(m), fd) == (ssize_t)sizeof(m) ? 0 : -errno;
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,33 @@ const char *mv_test_name(char *buf, size_t cap, const char *tag)
 	return buf;
 }
 
+#define TEST_NAMES 16
+static char test_names[TEST_NAMES][160];
+static int ntest_names;
+
+const char *mv_test_new_name(const char *tag)
+{
+	char *b;
+
+	if (ntest_names == TEST_NAMES) {
+		fprintf(stderr, "mv_test_new_name: more than %d names in one test\n", TEST_NAMES);
+		abort();
+	}
+	b = test_names[ntest_names++];
+	mv_test_name(b, sizeof(test_names[0]), tag);
+	shm_unlink(b);
+	return b;
+}
+
+void mv_test_unlink_names(void)
+{
+	int i;
+
+	for (i = 0; i < ntest_names; i++)
+		shm_unlink(test_names[i]);
+	ntest_names = 0;
+}
+
 /* Calls @fn for every /dev/shm entry of @tag's names; returns how many there were. */
 static int for_each_name(const char *tag, int (*fn)(const char *))
 {
@@ -103,6 +131,27 @@ int mv_test_count_names(const char *tag)
 void mv_test_sweep_names(const char *tag)
 {
 	for_each_name(tag, shm_unlink);
+}
+
+ssize_t mv_test_send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		ctl.h.cmsg_level = SOL_SOCKET;
+		ctl.h.cmsg_type = SCM_RIGHTS;
+		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
 int mv_test_count_fds(void)

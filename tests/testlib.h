@@ -40,10 +40,25 @@ unsigned mv_test_rounds(unsigned n, unsigned divisor);
 /* A per-run unique shm name "/mvtest-<pid>-<tag>-<n>" in @buf. */
 const char *mv_test_name(char *buf, size_t cap, const char *tag);
 
+/*
+ * A fresh name of @tag's (mv_test_name), unlinked first and remembered until
+ * mv_test_unlink_names() - the test's teardown - unlinks it again; at most 16 between two
+ * teardowns (more aborts the test: a test that needs more is wrong).
+ */
+const char *mv_test_new_name(const char *tag);
+void mv_test_unlink_names(void);
+
 /* Names "/mvtest-<pid>-<tag>-..." in /dev/shm: how many there are, and removing them all (what
  * a runner does after its tests, for those that failed or were killed). */
 int mv_test_count_names(const char *tag);
 void mv_test_sweep_names(const char *tag);
+
+/*
+ * One sendmsg() of @len bytes at @buf on @sock, with descriptor @fd attached (SCM_RIGHTS) unless
+ * it is negative; MSG_NOSIGNAL. Returns what sendmsg() returns (errno set on -1). For tests that
+ * speak a socket protocol themselves, as a peer would, instead of through the library.
+ */
+ssize_t mv_test_send_with_fd(int sock, const void *buf, size_t len, int fd);
 
 /* Open descriptors of this process (not counting the one that reads /proc/self/fd), or -1. */
 int mv_test_count_fds(void);

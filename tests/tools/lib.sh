@@ -7,18 +7,23 @@
 #
 #     . "$top_srcdir/tests/tools/lib.sh"
 #
-# A test calls make_tmp before expect and start, and sets $MVSHM before it calls busy. A cleanup
-# of its own kills the pids start() collected in $bg.
+# A test sets top_srcdir and top_builddir before it sources this, and calls make_tmp before
+# expect and start. A cleanup of its own kills the pids start() collected in $bg (kill_ours).
 #
 # SPDX-License-Identifier: MIT
 
 # shellcheck shell=sh
-# $tmp and $MVSHM are the sourcing test's.
+# $tmp and $top_builddir are the sourcing test's.
 # shellcheck disable=SC2154
 
 failures=0
 checks=0
 bg=
+
+# The tools and helper the tests run, from the build tree ($top_builddir is set before sourcing).
+LSSHM=$top_builddir/tools/lsshm
+MVSHM=$top_builddir/tools/mvshm
+SHMUSER=$top_builddir/tests/tools/shmuser
 
 # need PROGRAM...: skip the test (status 77) unless every PROGRAM is built.
 need()

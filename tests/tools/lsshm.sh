@@ -30,11 +30,8 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
-LSSHM=$top_builddir/tools/lsshm
-MVSHM=$top_builddir/tools/mvshm
 # mvshm with its test hook MVSHM_GC_TEST_PAUSE, for the race test (the installed one has none).
 MVSHM_HOOKS=$top_builddir/tests/tools/mvshm-testhooks
-SHMUSER=$top_builddir/tests/tools/shmuser
 . "$top_srcdir/tests/tools/lib.sh"
 
 need "$LSSHM" "$MVSHM" "$MVSHM_HOOKS" "$SHMUSER"

@@ -17,7 +17,6 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
-MVSHM=$top_builddir/tools/mvshm
 MVSHM_HOOKS=$top_builddir/tests/tools/mvshm-testhooks
 MVDUMP=$top_builddir/tools/mvdump
 CHANUSER=$top_builddir/tests/tools/chanuser

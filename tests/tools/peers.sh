@@ -33,8 +33,6 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
-LSSHM=$top_builddir/tools/lsshm
-MVSHM=$top_builddir/tools/mvshm
 MVDUMP=$top_builddir/tools/mvdump
 PEER=$top_builddir/tests/tools/peer
 . "$top_srcdir/tests/tools/lib.sh"

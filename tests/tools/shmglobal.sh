@@ -24,9 +24,6 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
-LSSHM=$top_builddir/tools/lsshm
-MVSHM=$top_builddir/tools/mvshm
-SHMUSER=$top_builddir/tests/tools/shmuser
 . "$top_srcdir/tests/tools/lib.sh"
 
 need "$LSSHM" "$MVSHM" "$SHMUSER"
