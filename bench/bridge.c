@@ -346,6 +346,23 @@ static int veth_up(struct topo *t)
 	return sh_run(cmd) == 0 ? 0 : -EPERM;
 }
 
+/* A comma-separated list of "loopback" and "veth", nothing else. */
+static int topology_list_ok(const char *list)
+{
+	const char *p = list;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (!((len == 8 && strncmp(p, "loopback", 8) == 0) ||
+		      (len == 4 && strncmp(p, "veth", 4) == 0)))
+			return 0;
+		if (!p[len])
+			return 1;
+		p += len + 1;
+	}
+}
+
 static void veth_down(const struct topo *t)
 {
 	char cmd[256];
@@ -440,6 +457,11 @@ int bench_bridge_main(int argc, char **argv)
 	}
 	if (n < 10 || n > MAXLAT || mib < 1)
 		cli_usage_error("--iterations: 10 to %d; --mib: at least 1", MAXLAT);
+	if (strcmp(topos, "both") == 0)
+		topos = "loopback,veth";
+	else if (!topology_list_ok(topos))
+		cli_usage_error("--topology: '%s' is not loopback, veth, a list of them, or both",
+				topos);
 	setenv("UCX_TLS", "tcp", 0);
 	setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
 	find_mvbridge();

@@ -11,11 +11,13 @@
  *   HELLO {session, geometry, name, token}  -> checked (token first, constant time); channel made
  *                                           <- ACCEPT {resume, granted} (after --consumers joined)
  *   DATA {seq, len} + the message, straight from the received view's memory
- *                                           -> loan; eager: one copy out of UCX's receive buffer
- *                                              into the slot; rendezvous: ucp_am_recv_data_nbx
- *                                              into the slot itself; then mv_chan_send
+ *                                           -> loan at once; eager: one copy out of UCX's
+ *                                              receive buffer into the slot; rendezvous:
+ *                                              ucp_am_recv_data_nbx into the slot itself (several
+ *                                              under way at once, one loan each); mv_chan_send
+ *                                              in sequence order as each completes
  *                                           <- ACK {delivered, granted}: granted never passes
- *                                              delivered + free slots, so a loan never fails
+ *                                              taken + free slots, so a loan never fails
  *   BYE {total}                             -> closes the channel: consumers get EPIPE after it
  *
  * The sender keeps every message's view (its slot in the local channel) until every receiver
@@ -78,12 +80,18 @@ struct held {
 	unsigned inflight;     /* sends not yet completed locally */
 };
 
-/* A DATA that arrived while a slot was being filled: kept by UCX until its turn. */
-struct pending {
-	struct br_data hdr;
-	void *data;
-	uint64_t length;
-	int rndv;
+/*
+ * The receiver's message between its DATA and its publication: a loaned slot being filled (by
+ * UCX's rendezvous, or already copied). Several fill at once, so rendezvous transfers overlap;
+ * they are published strictly in sequence order, whatever order they complete in.
+ */
+enum { FILL_EMPTY, FILL_BUSY, FILL_DONE, FILL_FAILED };
+
+struct fill {
+	mv_bridge *b;
+	mv_view loan;
+	uint64_t len;
+	int state;
 };
 
 struct mv_bridge {
@@ -118,11 +126,8 @@ struct mv_bridge {
 	uint64_t bye_total;
 	struct br_rx rx;
 	uint64_t acked_sent, granted_sent;
-	mv_view loan;
-	int filling;           /* a rendezvous into the loaned slot is under way */
-	uint64_t filling_len;
-	struct pending *q;
-	unsigned qhead, qlen, qcap;
+	struct fill *fills;    /* one per slot: message seq is fills[seq % nslots] */
+	unsigned nbusy;        /* rendezvous under way */
 	char expect[BR_NAME_MAX + 6];
 	int accept_due;        /* HELLO checked: ACCEPT once consumers are there */
 };
@@ -487,10 +492,11 @@ static int make_channel(mv_bridge *b)
 		b->chfd = -1;
 	b->info.size = sizeof(b->info);
 	mv_chan_get_info(&b->info, b->ch);
-	b->qcap = b->hello.nslots + 1;
-	b->q = calloc(b->qcap, sizeof(*b->q));
-	if (!b->q)
-		return fail(ENOMEM, "cannot allocate the receive queue");
+	b->fills = calloc(b->hello.nslots, sizeof(*b->fills));
+	if (!b->fills)
+		return fail(ENOMEM, "cannot allocate the receive window");
+	for (i = 0; i < (int)b->hello.nslots; i++)
+		b->fills[i].b = b;
 	return 0;
 }
 
@@ -537,119 +543,128 @@ static ucs_status_t on_hello(void *arg, const void *header, size_t hlen, void *d
 	return UCS_OK;
 }
 
-/* Put the loaned slot's message into the channel. */
-static void deliver(mv_bridge *b, uint64_t len)
+static struct fill *fill_of(mv_bridge *b, uint64_t seq)
 {
-	if (mv_chan_send(b->ch, &b->loan, (size_t)len) < 0) {
-		rx_fatal(b, mv_errmsg());
-		return;
+	return &b->fills[seq % b->hello.nslots];
+}
+
+/* Publish, in sequence order, every filled slot from the next undelivered message on. */
+static void deliver_ready(mv_bridge *b)
+{
+	while (b->rx.delivered < b->rx.next && !b->fatal) {
+		struct fill *f = fill_of(b, b->rx.delivered);
+
+		if (f->state != FILL_DONE)
+			return;
+		f->state = FILL_EMPTY;
+		if (mv_chan_send(b->ch, &f->loan, (size_t)f->len) < 0) {
+			rx_fatal(b, mv_errmsg());
+			return;
+		}
+		b->rx.delivered++;
+		b->st.messages++;
+		b->st.bytes += f->len;
 	}
-	b->rx.next++;
-	b->st.messages++;
-	b->st.bytes += len;
+}
+
+/*
+ * The link is gone or the stream ended badly: every slot between the last delivery and the
+ * last message taken goes back unsent, once UCX let go of it; the sender resends from there.
+ */
+static void drop_undelivered(mv_bridge *b)
+{
+	while (b->nbusy) /* the requests complete (with an error) once the endpoint is gone */
+		ucp_worker_progress(b->worker);
+	for (; b->rx.next > b->rx.delivered; b->rx.next--) {
+		struct fill *f = fill_of(b, b->rx.next - 1);
+
+		mv_view_release(&f->loan);
+		f->state = FILL_EMPTY;
+	}
 }
 
 static void fill_done(void *req, ucs_status_t status, size_t length, void *user)
 {
-	mv_bridge *b = user;
+	struct fill *f = user;
+	mv_bridge *b = f->b;
 
 	(void)length;
-	b->filling = 0;
-	if (status == UCS_OK)
-		deliver(b, b->filling_len);
-	else
-		mv_view_release(&b->loan); /* the link died mid-message: nothing is visible */
+	b->nbusy--;
+	f->state = status == UCS_OK ? FILL_DONE : FILL_FAILED;
+	if (status != UCS_OK)
+		b->peer.failed = 1; /* the link died mid-message: nothing past it is visible */
 	ucp_request_free(req);
+	deliver_ready(b);
 }
 
 /*
- * Start putting one DATA into a slot: 1 done (or dropped), 0 under way, <0 fatal. *@handed says
- * whether UCX now owns the rendezvous descriptor (ucp_am_recv_data_nbx was called on it).
+ * One DATA arrived: loan a slot (the credit guarantees one) and start filling it. Returns
+ * UCS_INPROGRESS when UCX's descriptor was handed to ucp_am_recv_data_nbx (UCX's now), else
+ * UCS_OK (the bytes were copied, or the message dropped).
  */
-static int take(mv_bridge *b, struct pending *m, int queued, int *handed)
+static ucs_status_t take(mv_bridge *b, const struct br_data *hdr, void *data, uint64_t length,
+			 int rndv)
 {
+	ucp_request_param_t p = { .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+						  UCP_OP_ATTR_FIELD_USER_DATA,
+				  .cb.recv_am = fill_done };
 	char why[200];
-	int rc = mv_br_rx_check(&b->rx, &m->hdr, m->length, b->hello.slot_size, why, sizeof(why));
+	int rc = mv_br_rx_check(&b->rx, hdr, length, b->hello.slot_size, why, sizeof(why));
+	struct fill *f;
+	void *req;
 
 	if (rc <= 0) {
-		if (queued)
-			ucp_am_data_release(b->worker, m->data);
 		if (rc < 0)
 			rx_fatal(b, why);
-		return rc < 0 ? rc : 1;
+		return UCS_OK;
 	}
-	if (mv_chan_loan(&b->loan, b->ch, 0) < 0) {
-		if (queued)
-			ucp_am_data_release(b->worker, m->data);
+	f = fill_of(b, hdr->seq);
+	if (f->state != FILL_EMPTY || mv_chan_loan(&f->loan, b->ch, 0) < 0) {
 		rx_fatal(b, "a message beyond the credit found no free slot");
-		return -EPROTO;
+		return UCS_OK;
 	}
-	if (m->rndv) {
-		ucp_request_param_t p = { .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
-							  UCP_OP_ATTR_FIELD_USER_DATA,
-					  .cb.recv_am = fill_done, .user_data = b };
-		void *req;
-
-		/* Straight into the slot: UCX's rendezvous writes the loaned view's memory. */
-		*handed = 1;
-		b->filling = 1;
-		b->filling_len = m->hdr.len;
-		req = ucp_am_recv_data_nbx(b->worker, m->data, mv_view_ptr(&b->loan),
-					   (size_t)m->hdr.len, &p);
-		if (req == NULL) {
-			b->filling = 0;
-			deliver(b, m->hdr.len);
-			return 1;
-		}
-		if (UCS_PTR_IS_ERR(req)) {
-			b->filling = 0;
-			mv_view_release(&b->loan);
-			b->peer.failed = 1;
-			return 1;
-		}
-		return 0;
+	b->rx.next++;
+	f->len = hdr->len;
+	if (!rndv) {
+		/* Eager: the bytes are in UCX's receive buffer already; one copy into the slot. */
+		memcpy(mv_view_ptr(&f->loan), data, (size_t)hdr->len);
+		f->state = FILL_DONE;
+		deliver_ready(b);
+		return UCS_OK;
 	}
-	/* Eager: the bytes are in UCX's receive buffer already; one copy into the slot. */
-	memcpy(mv_view_ptr(&b->loan), m->data, (size_t)m->hdr.len);
-	if (queued)
-		ucp_am_data_release(b->worker, m->data);
-	deliver(b, m->hdr.len);
-	return 1;
+	/* Straight into the slot: UCX's rendezvous writes the loaned view's memory. */
+	f->state = FILL_BUSY;
+	p.user_data = f;
+	req = ucp_am_recv_data_nbx(b->worker, data, mv_view_ptr(&f->loan), (size_t)hdr->len, &p);
+	if (UCS_PTR_IS_ERR(req)) {
+		f->state = FILL_FAILED;
+		b->peer.failed = 1;
+	} else if (req == NULL) {
+		f->state = FILL_DONE;
+		deliver_ready(b);
+	} else {
+		b->nbusy++;
+	}
+	return UCS_INPROGRESS;
 }
 
 static ucs_status_t on_data(void *arg, const void *header, size_t hlen, void *data,
 			    size_t length, const ucp_am_recv_param_t *p)
 {
 	mv_bridge *b = arg;
-	struct pending m;
-	int rndv = (p->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
+	struct br_data hdr;
 
 	if (!from_peer(b, p) || b->peer.state != L_READY || !b->ch || b->fatal) {
 		if (from_peer(b, p) && b->peer.state == L_HELLO)
 			refuse_peer(b, "DATA before an accepted HELLO", EPROTO);
 		return UCS_OK;
 	}
-	if (hlen != sizeof(m.hdr)) {
+	if (hlen != sizeof(hdr)) {
 		rx_fatal(b, "a DATA header of the wrong size");
 		return UCS_OK;
 	}
-	memcpy(&m.hdr, header, sizeof(m.hdr));
-	m.data = data;
-	m.length = length;
-	m.rndv = rndv;
-	if (!b->filling && b->qlen == 0) {
-		int handed = 0, rc = take(b, &m, 0, &handed);
-
-		/* A descriptor handed to ucp_am_recv_data_nbx is UCX's: it must not drop it too. */
-		return rc == 0 || handed ? UCS_INPROGRESS : UCS_OK;
-	}
-	/* A slot is being filled: keep it (UCX holds the bytes) for its turn. */
-	if (b->qlen == b->qcap) {
-		rx_fatal(b, "more messages in flight than the credit allows");
-		return UCS_OK;
-	}
-	b->q[(b->qhead + b->qlen++) % b->qcap] = m;
-	return UCS_INPROGRESS;
+	memcpy(&hdr, header, sizeof(hdr));
+	return take(b, &hdr, data, length, (p->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0);
 }
 
 static ucs_status_t on_bye(void *arg, const void *header, size_t hlen, void *data,
@@ -756,9 +771,9 @@ static void rx_ack(mv_bridge *b)
 	if (b->rx.granted - b->rx.next <= b->hello.nslots / 2 + 1 &&
 	    mv_chan_get_stats(&st, b->ch) == 0)
 		mv_br_rx_grant(&b->rx, st.free_slots);
-	if (b->rx.next == b->acked_sent && b->rx.granted == b->granted_sent)
+	if (b->rx.delivered == b->acked_sent && b->rx.granted == b->granted_sent)
 		return;
-	a.delivered = b->rx.next;
+	a.delivered = b->rx.delivered;
 	a.granted = b->rx.granted;
 	send_ctl(b, &b->peer, BR_AM_ACK, &a, sizeof(a), NULL, 0);
 	b->acked_sent = a.delivered;
@@ -768,14 +783,8 @@ static void rx_ack(mv_bridge *b)
 /* The link is gone: with retry, wait for the same stream; else close the channel. */
 static int rx_lost(mv_bridge *b, long long *lost_at)
 {
-	while (b->qlen) { /* what UCX kept for us goes back */
-		ucp_am_data_release(b->worker, b->q[b->qhead].data);
-		b->qhead = (b->qhead + 1) % b->qcap;
-		b->qlen--;
-	}
 	ep_drop(b, &b->peer, 0);
-	while (b->filling) /* the request completes (with an error) once the endpoint is gone */
-		ucp_worker_progress(b->worker);
+	drop_undelivered(b);
 	if (!b->have_stream)
 		return 0; /* it never said HELLO: wait for the next */
 	if (!(b->o.flags & MV_BRIDGE_RETRY)) {
@@ -841,7 +850,7 @@ static int run_recv(mv_bridge *b, long long deadline)
 			lost_at = 0;
 			b->accept_due = 0;
 			mv_chan_get_stats(&st, b->ch);
-			a.resume = b->rx.next;
+			a.resume = b->rx.delivered; /* == next: nothing is half-filled now */
 			a.granted = mv_br_rx_grant(&b->rx, st.free_slots);
 			send_ctl(b, &b->peer, BR_AM_ACCEPT, NULL, 0, &a, sizeof(a));
 			b->acked_sent = a.resume;
@@ -850,18 +859,9 @@ static int run_recv(mv_bridge *b, long long deadline)
 			    b->peer.addr, b->name, b->hello.nslots,
 			    (unsigned long long)b->hello.slot_size, (unsigned long long)a.resume);
 		}
-		while (!b->filling && b->qlen && !b->fatal) {
-			struct pending m = b->q[b->qhead];
-			int handed = 0;
-
-			b->qhead = (b->qhead + 1) % b->qcap;
-			b->qlen--;
-			(void)take(b, &m, 1, &handed);
-			busy = 1;
-		}
 		if (b->ch)
 			rx_ack(b);
-		if (b->stream_done && !b->filling && !b->qlen) {
+		if (b->stream_done && b->rx.delivered == b->rx.next) {
 			say(b, "sender done after %llu messages", (unsigned long long)b->rx.next);
 			return 1;
 		}
@@ -872,7 +872,7 @@ static int run_recv(mv_bridge *b, long long deadline)
 		if (now_ns() >= deadline)
 			return 0;
 		/* Out of credit: a loan that fails arms the channel's descriptor for a free slot. */
-		if (b->ch && b->rx.granted == b->rx.next && !b->filling) {
+		if (b->ch && b->rx.granted == b->rx.next) {
 			mv_view v;
 
 			if (mv_chan_loan(&v, b->ch, 0) == 0) {
@@ -1280,16 +1280,10 @@ void mv_bridge_close(mv_bridge *b)
 	if (b->worker) {
 		for (i = 0; i < b->nlinks; i++)
 			ep_drop(b, &b->links[i], 0);
-		if (b->peer.ep) {
-			while (b->qlen) {
-				ucp_am_data_release(b->worker, b->q[b->qhead].data);
-				b->qhead = (b->qhead + 1) % b->qcap;
-				b->qlen--;
-			}
+		if (b->peer.ep)
 			ep_drop(b, &b->peer, 0);
-			while (b->filling)
-				ucp_worker_progress(b->worker);
-		}
+		if (b->fills)
+			drop_undelivered(b);
 	}
 	for (; b->win && b->base < b->next; b->base++)
 		mv_view_release(&b->win[b->base % b->wincap].v);
@@ -1301,7 +1295,7 @@ void mv_bridge_close(mv_bridge *b)
 		ucp_cleanup(b->ctx);
 	mv_chan_close(b->ch);
 	free(b->win);
-	free(b->q);
+	free(b->fills);
 	memset(b->token, 0, sizeof(b->token));
 	free(b);
 }

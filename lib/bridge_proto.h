@@ -89,8 +89,9 @@ int mv_br_token_equal(const unsigned char *a, size_t alen, const unsigned char *
 
 /* The receiver's sequencing. */
 struct br_rx {
-	uint64_t next;         /* the next sequence number to deliver */
+	uint64_t next;         /* the next sequence number to take (its slot is loaned then) */
 	uint64_t granted;      /* credit given so far (the sender may send below it) */
+	uint64_t delivered;    /* published into the channel: slots fill in [delivered, next) */
 };
 
 /*
@@ -102,7 +103,8 @@ int mv_br_rx_check(const struct br_rx *r, const struct br_data *d, uint64_t leng
 
 /*
  * New credit given @free_slots free slots now: every message from next up to granted needs a
- * slot, so granted never passes next + free_slots; and it never goes back. The new granted.
+ * slot (those below next hold theirs already, loaned), so granted never passes next +
+ * free_slots; and it never goes back. The new granted.
  */
 uint64_t mv_br_rx_grant(struct br_rx *r, uint64_t free_slots);
 

@@ -125,7 +125,6 @@ static struct mv_chan *chan_new(const char *name)
 	ch->sock = -1;
 	ch->pollfd = -1;
 	ch->cons_index = -1;
-	ch->loaned = -1;
 	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++)
 		ch->peers[i].fd = -1;
 	snprintf(ch->name, sizeof(ch->name), "%s", name ? name : "");
@@ -245,8 +244,8 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	if (mv_exporter_exports(self) != 1 || ch->templating)
 		return; /* only the family's last export hands the slot on */
 	if (ch->producer) {
-		if (ch->loaned == (int)se->slot) {
-			ch->loaned = -1;
+		if (ch->slot_state[se->slot] == SLOT_LOANED) { /* released unsent */
+			ch->nloaned--;
 			mv_chan_slot_free(ch, se->slot);
 		}
 		return;
@@ -540,9 +539,11 @@ int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 	MV_CHECK_ARG(ch && out, "argument");
 	if (!ch->producer)
 		return mv_fail(EINVAL, "%s: only the producer loans slots", ch->name);
-	if (ch->loaned >= 0)
-		return mv_fail(EBUSY, "%s: slot %d is loaned and not yet sent", ch->name, ch->loaned);
 	while (ch->nfree == 0) {
+		/* Every slot loaned here and not sent: no wait could ever end. */
+		if (unlikely(ch->nloaned == ch->nslots))
+			return mv_fail(EBUSY, "%s: all %u slots are loaned and not yet sent",
+				       ch->name, ch->nslots);
 		mv_chan_collect(ch); /* hand-backs: memory only, no system call */
 		if (ch->nfree)
 			break;
@@ -579,7 +580,7 @@ int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns)
 		return rc;
 	}
 	ch->slot_state[slot] = SLOT_LOANED;
-	ch->loaned = (int)slot;
+	ch->nloaned++;
 	return 0;
 }
 
@@ -614,6 +615,23 @@ static void wake_sleepers(struct mv_chan *ch)
 	}
 }
 
+/*
+ * The slot @v views if it is one this producer loaned and has not sent, else UINT32_MAX. The
+ * view's family names its exporter; a slot's exporter is an element of ch->slots, so an
+ * address check (in range, on an element boundary) finds the slot without trusting anything.
+ */
+static uint32_t loaned_slot_of(const struct mv_chan *ch, const mv_view *v)
+{
+	uintptr_t exp = (uintptr_t)mv_view_family_exporter(v), first = (uintptr_t)ch->slots;
+	uintptr_t off = exp - first;
+
+	if (exp < first || off / sizeof(struct slot_exp) >= ch->nslots ||
+	    off % sizeof(struct slot_exp) != offsetof(struct slot_exp, exp))
+		return UINT32_MAX;
+	off /= sizeof(struct slot_exp);
+	return ch->slot_state[off] == SLOT_LOANED ? (uint32_t)off : UINT32_MAX;
+}
+
 int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 {
 	struct slot_exp *se;
@@ -623,19 +641,22 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	int sole;
 
 	MV_CHECK_ARG(ch && v, "argument");
-	if (!ch->producer || ch->loaned < 0)
+	if (!ch->producer || !ch->nloaned)
 		return mv_fail(EINVAL, "%s: nothing is loaned", ch->name);
-	slot = (uint32_t)ch->loaned;
+	slot = loaned_slot_of(ch, v);
+	if (unlikely(slot == UINT32_MAX))
+		return mv_fail(EINVAL, "%s: the view is not a loaned slot of this channel", ch->name);
 	se = &ch->slots[slot];
 	sole = mv_view_sole_of(v, &se->exp);
 	if (unlikely(sole <= 0))
-		return sole < 0 ? mv_fail(EINVAL, "%s: the view is not the loaned slot", ch->name) :
+		return sole < 0 ? mv_fail(EINVAL, "%s: the view is not a loaned slot of this channel",
+					  ch->name) :
 				  mv_fail(EBUSY, "%s: release the views derived from the loaned "
 						 "slot first", ch->name);
 	if (unlikely(nbytes > ch->slot_size))
 		return mv_fail(EINVAL, "%s: message of %zu bytes is larger than a slot (%zu)",
 			       ch->name, nbytes, ch->slot_size);
-	ch->loaned = -1;
+	ch->nloaned--;
 	seq = ch->head++;
 	ch->stats.sent++;
 	if (ch->active) {

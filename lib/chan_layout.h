@@ -163,7 +163,7 @@ struct mv_chan {
 	struct chan_pending pending[MAX_PENDING];
 	int npending;
 	long long next_admit_ns;      /* coarse clock: when send looks for joiners next */
-	int loaned;                   /* slot loaned, or -1 */
+	uint32_t nloaned;             /* slots loaned and not yet sent or released */
 	/* pollable handle (mv_chan_fd()): producer, an epoll set of the consumers' connections;
 	 * consumer, its connection itself. -1 until asked for: nobody pays for it before. */
 	int pollfd;

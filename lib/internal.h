@@ -191,6 +191,8 @@ MV_HIDDEN int mv_view_from_tmpl(mv_view *out, const struct mv_view_tmpl *t, stru
  * one (a channel's loaned slot at send).
  */
 MV_HIDDEN int mv_view_sole_of(const mv_view *v, const mv_exporter *exp);
+/* The exporter whose export @v's family holds, or NULL for a released view (lib/view.c). */
+MV_HIDDEN const mv_exporter *mv_view_family_exporter(const mv_view *v);
 /*
  * End @v, a template-made view that mv_view_sole_of() just found to be its family's only one,
  * and give the family's export back, without calling the exporter's release (the caller is the

@@ -795,6 +795,11 @@ int mv_view_sole_of(const mv_view *v, const mv_exporter *exp)
 	       __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE) == 0;
 }
 
+const mv_exporter *mv_view_family_exporter(const mv_view *v)
+{
+	return v->mbuf ? v->mbuf->master.obj : NULL;
+}
+
 ssize_t mv_view_len(const mv_view *v)
 {
 	MV_CHECK_ARG(v, "v");

@@ -106,7 +106,7 @@ END_TEST
 
 START_TEST(the_receiver_delivers_in_order_once_within_the_credit)
 {
-	struct br_rx r = { 0, 0 };
+	struct br_rx r = { 0, 0, 0 };
 	struct br_data d = { 0, 10 };
 	char why[200];
 

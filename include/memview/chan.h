@@ -91,15 +91,18 @@ MV_EXPORT int mv_chan_join(mv_chan **out, const char *name, const mv_chan_opts *
 
 /*
  * mv_chan_loan - producer: a free slot as a writable view (slot_size bytes, typed by the
- * channel's format and shape). Returns 0, -EAGAIN (no free slot and @timeout_ns is 0),
- * -ETIMEDOUT, -EINVAL (not the producer), -EBUSY (a loaned slot not yet sent: one at a time).
+ * channel's format and shape). A producer may hold several loans at once (MEMVIEW_1.1; before,
+ * a second loan said -EBUSY): consumers see messages in the order of the mv_chan_send() calls,
+ * not of the loans. Returns 0, -EAGAIN (no free slot and @timeout_ns is 0), -ETIMEDOUT,
+ * -EINVAL (not the producer), -EBUSY (every slot is loaned and not yet sent: no wait could end).
  */
 MV_EXPORT int mv_chan_loan(mv_view *out, mv_chan *ch, long long timeout_ns);
 
 /*
- * mv_chan_send - producer: publish the loaned slot, which @v views, to every consumer, and
- * release @v. Views derived from @v must be released first (-EBUSY). @nbytes is the message
- * length (<= slot_size) consumers see. Returns 0, -EINVAL (not the loaned view), -EBUSY.
+ * mv_chan_send - producer: publish the loaned slot @v views to every consumer, as the next
+ * message, and release @v. Views derived from @v must be released first (-EBUSY). @nbytes is
+ * the message length (<= slot_size) consumers see. Returns 0, -EINVAL (not a loan of this
+ * producer's, or already sent), -EBUSY.
  */
 MV_EXPORT int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes);
 

@@ -589,10 +589,11 @@ PyDoc_STRVAR(loan_doc_m,
 "--\n"
 "\n"
 "Producer: a free slot as a writable Loan. Waits up to timeout seconds (None: without\n"
-"limit; 0: not at all) for a consumer to hand a slot back. One loan at a time.\n"
+"limit; 0: not at all) for a consumer to hand a slot back. Several loans may be out at\n"
+"once; consumers see the messages in the order of the send() calls.\n"
 "\n"
-"Raises TimeoutError, BlockingIOError (timeout 0 and no free slot), BufferError (a loan is\n"
-"out and not yet sent), ValueError (not the producer, or closed).");
+"Raises TimeoutError, BlockingIOError (timeout 0 and no free slot), BufferError (every\n"
+"slot is loaned and not yet sent), ValueError (not the producer, or closed).");
 
 static PyObject *channel_loan(ChannelObject *self, PyObject *args, PyObject *kw)
 {

@@ -172,10 +172,18 @@ def test_loan_and_message_buffers(channame):
         with prod.loan(timeout=1):
             pass
         prod.loan(timeout=1)
-    with pytest.raises(BufferError, match="loaned"):
-        held = prod.loan()
+    # Several loans at once, up to every slot (2); one more could never come. Consumers see
+    # the messages in the order of the sends.
+    first, second = prod.loan(timeout=1), prod.loan(timeout=1)
+    with pytest.raises(BufferError, match="loaned and not yet sent"):
         prod.loan()
-    held.release()
+    np.asarray(first)[:] = 1
+    np.asarray(second)[:] = 2
+    prod.send(second)
+    prod.send(first)
+    for want in (2, 1):
+        with cons.recv(timeout=5) as msg:
+            assert (np.asarray(msg) == want).all()
 
     # Closing refuses while a message is alive.
     loan = prod.loan()
