@@ -328,10 +328,17 @@ static void wait_events(mv_bridge *b, long long deadline, int *idle)
 			 left > 0 ? (int)(left / 1000000) + 1 : 0);
 }
 
-static int progress(mv_bridge *b)
+/*
+ * Let UCX work: until it has nothing more to do, or (@once, a round of mv_bridge_run(b, 0))
+ * one pass, so that what it delivered reaches the caller's loop without the pass after it
+ * (which only finds nothing, at the cost of a system call on TCP).
+ */
+static int progress(mv_bridge *b, int once)
 {
 	int any = 0;
 
+	if (once)
+		return ucp_worker_progress(b->worker) != 0;
 	while (ucp_worker_progress(b->worker))
 		any = 1;
 	return any;
@@ -487,7 +494,8 @@ static int make_channel(mv_bridge *b)
 	rc = mv_chan_create(&b->ch, b->name, &o);
 	if (rc < 0)
 		return fail(-rc, "%s: %s", b->name, mv_errmsg());
-	rc = mv_chan_fd(&b->chfd, b->ch);
+	/* A busy bridge never sleeps, so it needs no descriptor (nor the WAKEs arming it costs). */
+	rc = b->o.flags & MV_BRIDGE_BUSY ? -1 : mv_chan_fd(&b->chfd, b->ch);
 	if (rc < 0)
 		b->chfd = -1;
 	b->info.size = sizeof(b->info);
@@ -805,8 +813,17 @@ static int run_recv(mv_bridge *b, long long deadline)
 	int idle = 0, rc;
 
 	for (;;) {
-		int busy = progress(b);
+		int busy;
 
+		/*
+		 * Acknowledge (and grant) what the last round delivered before taking more, not
+		 * right after delivering: a program that runs its consumer in the same loop as the
+		 * bridge (mv_bridge_run(b, 0), then mv_chan_recv) sees each message one send(2) of
+		 * the ACK sooner - on loopback TCP that send is most of the round.
+		 */
+		if (b->ch && !b->accept_due) /* nothing before ACCEPT */
+			rx_ack(b);
+		busy = progress(b, deadline == 0);
 		if (b->peer.ep && b->peer.state == L_FAILED) { /* refused: nothing was lost */
 			ep_drop(b, &b->peer, 1);
 			continue;
@@ -859,14 +876,14 @@ static int run_recv(mv_bridge *b, long long deadline)
 			    b->peer.addr, b->name, b->hello.nslots,
 			    (unsigned long long)b->hello.slot_size, (unsigned long long)a.resume);
 		}
-		if (b->ch)
-			rx_ack(b);
 		if (b->stream_done && b->rx.delivered == b->rx.next) {
 			say(b, "sender done after %llu messages", (unsigned long long)b->rx.next);
 			return 1;
 		}
 		if (busy) {
 			idle = 0;
+			if (deadline == 0)
+				return 0; /* one round: the caller's loop has its own work */
 			continue;
 		}
 		if (now_ns() >= deadline)
@@ -1008,7 +1025,7 @@ static int await_accepts(mv_bridge *b)
 	unsigned i, ready;
 
 	for (;;) {
-		progress(b);
+		progress(b, 0);
 		ready = 0;
 		for (i = 0; i < b->nlinks; i++) {
 			struct link *l = &b->links[i];
@@ -1067,8 +1084,13 @@ int mv_bridge_send(mv_bridge **out, const char *chan, const char *const *to, uns
 	snprintf(b->name, sizeof(b->name), "%s", chan);
 	b->info.size = sizeof(b->info);
 	mv_chan_get_info(&b->info, b->ch);
-	if (mv_chan_fd(&b->chfd, b->ch) < 0)
-		b->chfd = -1; /* a spinning channel: we poll it */
+	/*
+	 * Sleeping, we wait on the channel's descriptor; a spinning channel has none (we look
+	 * every millisecond). A busy bridge never waits: without a descriptor, its every empty
+	 * look at the channel does not arm it, which would cost the producer a WAKE per message.
+	 */
+	if ((b->o.flags & MV_BRIDGE_BUSY) || mv_chan_fd(&b->chfd, b->ch) < 0)
+		b->chfd = -1;
 	b->wincap = b->info.nslots;
 	b->win = calloc(b->wincap, sizeof(*b->win));
 	if (!b->win) {
@@ -1149,7 +1171,7 @@ static int tx_lost(mv_bridge *b, struct link *l)
 		if (connect_link(b, l) == 0) {
 			while (l->state == L_HELLO && !l->failed && now_ns() < l->deadline &&
 			       now_ns() < until) {
-				progress(b);
+				progress(b, 0);
 				usleep(100);
 			}
 			if (l->state == L_READY && !l->failed) {
@@ -1174,20 +1196,15 @@ static int run_send(mv_bridge *b, long long deadline)
 	int idle = 0;
 
 	for (;;) {
-		int busy = progress(b), rc;
+		int busy = 0, rc;
 		uint64_t acked;
 		unsigned i;
 
-		for (i = 0; i < b->nlinks; i++) {
-			if (b->links[i].failed || b->links[i].state != L_READY) {
-				rc = tx_lost(b, &b->links[i]);
-				if (rc < 0) {
-					say(b, "%s", errbuf);
-					return rc;
-				}
-			}
-		}
-		/* Take from the channel while the window has room and every link has credit. */
+		/*
+		 * Take from the channel while the window has room and every link has credit, and
+		 * send each message as it is taken: the channel's next (empty) look costs a system
+		 * call, and UCX's progress another, neither of which the message should wait for.
+		 */
 		while (!b->chan_eof && b->next - b->base < b->wincap) {
 			struct held *h = &b->win[b->next % b->wincap];
 
@@ -1212,8 +1229,20 @@ static int run_send(mv_bridge *b, long long deadline)
 			b->st.messages++;
 			b->st.bytes += h->hdr.len;
 			busy = 1;
+			for (i = 0; i < b->nlinks; i++)
+				tx_push(b, &b->links[i]);
 		}
-		for (i = 0; i < b->nlinks; i++)
+		busy |= progress(b, deadline == 0);
+		for (i = 0; i < b->nlinks; i++) {
+			if (b->links[i].failed || b->links[i].state != L_READY) {
+				rc = tx_lost(b, &b->links[i]);
+				if (rc < 0) {
+					say(b, "%s", errbuf);
+					return rc;
+				}
+			}
+		}
+		for (i = 0; i < b->nlinks; i++) /* credit that progress brought, a link back */
 			tx_push(b, &b->links[i]);
 		/* Every receiver has it and no send of it is under way: the slot goes back. */
 		acked = min_acked(b);
@@ -1237,6 +1266,8 @@ static int run_send(mv_bridge *b, long long deadline)
 		}
 		if (busy) {
 			idle = 0;
+			if (deadline == 0)
+				return 0; /* one round: the caller's loop has its own work */
 			continue;
 		}
 		if (now_ns() >= deadline)
@@ -1253,7 +1284,8 @@ int mv_bridge_run(mv_bridge *b, long long timeout_ns)
 
 	if (!b)
 		return fail(EINVAL, "mv_bridge_run: no bridge");
-	deadline = timeout_ns < 0 ? LLONG_MAX : now_ns() + timeout_ns;
+	/* 0: one round of work, never waiting (deadline 0 has always passed). */
+	deadline = timeout_ns < 0 ? LLONG_MAX : timeout_ns == 0 ? 0 : now_ns() + timeout_ns;
 	return b->sender ? run_send(b, deadline) : run_recv(b, deadline);
 }
 

@@ -216,27 +216,6 @@ static int peer_said(struct mv_chan *ch, int i)
 	return 0;
 }
 
-/* Consumers whose connection closed (or that talk out of turn) are gone. */
-static void check_peers(struct mv_chan *ch)
-{
-	struct pollfd pfd[MV_CHAN_MAX_CONSUMERS];
-	int who[MV_CHAN_MAX_CONSUMERS], n = 0, i;
-
-	for (i = 0; i < MV_CHAN_MAX_CONSUMERS; i++) {
-		if (!(ch->active & (1ULL << i)))
-			continue;
-		pfd[n].fd = ch->peers[i].fd;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		who[n++] = i;
-	}
-	if (n == 0 || poll(pfd, (nfds_t)n, 0) <= 0)
-		return;
-	for (i = 0; i < n; i++)
-		if (pfd[i].revents)
-			(void)peer_said(ch, who[i]);
-}
-
 void mv_chan_poll_watch(struct mv_chan *ch, int i)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
@@ -306,13 +285,13 @@ static int enrol(struct mv_chan *ch, const struct chan_pending *pd, int memfd)
 	return 0;
 }
 
-/* Accept new connections and move half-done handshakes on; never waits. */
-static void admit(struct mv_chan *ch)
+/* Accept the connections waiting on the listening socket (it polled readable); never waits. */
+static void accept_joiners(struct mv_chan *ch)
 {
 	struct chan_wire offer = { CHAN_WIRE_MAGIC, CHAN_WIRE_VERSION, WIRE_OFFER, WIRE_CAP_WAKE,
 				   0, 0, "" };
 	long long now = mv_chan_now_ns();
-	int k, i;
+	int k;
 
 	/* While handshakes are under way the rest wait in the kernel's backlog. */
 	for (k = 0; k < MAX_PENDING && ch->npending < MAX_PENDING; k++) {
@@ -343,6 +322,14 @@ static void admit(struct mv_chan *ch)
 		ch->pending[ch->npending].deadline = now + PENDING_NS;
 		ch->npending++;
 	}
+}
+
+/* Move half-done handshakes on: a JOIN enrols its sender; a late or wrong one is dropped. */
+static void handshakes(struct mv_chan *ch)
+{
+	long long now = mv_chan_now_ns();
+	int i;
+
 	for (i = 0; i < ch->npending;) {
 		struct chan_pending *pd = &ch->pending[i];
 		struct chan_wire m;
@@ -380,12 +367,38 @@ void mv_chan_collect(struct mv_chan *ch)
 	}
 }
 
+/*
+ * One poll() over the listening socket and (with @check_liveness) every member's connection
+ * says where there is anything to read: this runs inside loan, send and stats, and an accept4()
+ * that finds nobody costs the kernel a socket allocated and freed (several times a poll()).
+ */
 void mv_chan_producer_poll(struct mv_chan *ch, int check_liveness)
 {
-	admit(ch);
+	struct pollfd pfd[1 + MV_CHAN_MAX_CONSUMERS];
+	int who[1 + MV_CHAN_MAX_CONSUMERS], n = 0, i, ready;
+
+	pfd[n].fd = ch->sock;
+	pfd[n].events = POLLIN;
+	pfd[n].revents = 0;
+	who[n++] = -1;
+	for (i = 0; check_liveness && i < MV_CHAN_MAX_CONSUMERS; i++) {
+		if (!(ch->active & (1ULL << i)))
+			continue;
+		pfd[n].fd = ch->peers[i].fd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		who[n++] = i;
+	}
+	ready = poll(pfd, (nfds_t)n, 0);
+	if (ready > 0 && pfd[0].revents)
+		accept_joiners(ch);
+	if (ch->npending)
+		handshakes(ch);
 	mv_chan_collect(ch);
-	if (check_liveness)
-		check_peers(ch);
+	/* Consumers whose connection closed (or that talk out of turn) are gone. */
+	for (i = 1; ready > 0 && i < n; i++)
+		if (pfd[i].revents)
+			(void)peer_said(ch, who[i]);
 }
 
 /* ------------------------------------------------------------------ consumer */

@@ -72,7 +72,8 @@ MV_BRIDGE_API int mv_bridge_recv(mv_bridge **out, const char *name, const char *
 				 const mv_bridge_opts *opts);
 
 /*
- * mv_bridge_run - do the bridge's work for up to @timeout_ns (MV_CHAN_FOREVER: until done).
+ * mv_bridge_run - do the bridge's work for up to @timeout_ns (MV_CHAN_FOREVER: until done);
+ * 0: one round of work, never waiting, for a program that runs the bridge from its own loop.
  * Returns 1 when the stream ended in good order (sender: every message acknowledged; receiver:
  * the sender said it is done), 0 when the time passed, or a negative errno when the link was
  * lost for good (-EPIPE, -ECONNRESET) or a peer broke the protocol (-EPROTO).
