@@ -716,7 +716,10 @@ static int file_exists(const char *path)
 	return access(path, R_OK) == 0;
 }
 
-/* Find bench_views.py: next to this source file, or near the executable, or in ./bench. */
+/*
+ * Find bench_views.py: next to this source file, near the executable (the build tree), where
+ * make install puts it ($(pkgdatadir)), or in ./bench.
+ */
 static const char *find_script(char *buf, size_t cap)
 {
 	static const char *const rel[] = { "bench_views.py", "../bench_views.py",
@@ -746,6 +749,11 @@ static const char *find_script(char *buf, size_t cap)
 			}
 		}
 	}
+#ifdef MV_PKGDATADIR
+	snprintf(buf, cap, "%s/bench_views.py", MV_PKGDATADIR);
+	if (file_exists(buf))
+		return buf;
+#endif
 	snprintf(buf, cap, "bench/bench_views.py");
 	return file_exists(buf) ? buf : NULL;
 }

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """bench/bench_views.py - the CPython 3.13 memoryview and numpy sides of bench/bench_views.
 
 bench_views runs this script with the interpreter given by --python, pinned to the same CPU,

@@ -93,12 +93,21 @@ static void usage(void)
 
 /* ------------------------------------------------------------------ views */
 
+#ifdef MV_PKGLIBEXECDIR
+#define MV_PKGLIBEXECDIR_TEXT MV_PKGLIBEXECDIR
+#else
+#define MV_PKGLIBEXECDIR_TEXT "the package's libexec directory"
+#endif
+
 static int executable(const char *path)
 {
 	return access(path, X_OK) == 0;
 }
 
-/* bench_views: $MVBENCH_BENCH_VIEWS, next to us (also from the build tree's .libs), $PATH. */
+/*
+ * bench_views: $MVBENCH_BENCH_VIEWS, next to us (also from the build tree's .libs), where make
+ * install puts it ($(pkglibexecdir)), $PATH.
+ */
 static CLI_NORETURN void run_views(int argc, char **argv)
 {
 	static const char *const rel[] = { "bench_views", "../bench_views", NULL };
@@ -125,14 +134,21 @@ static CLI_NORETURN void run_views(int argc, char **argv)
 			}
 		}
 	}
+#ifdef MV_PKGLIBEXECDIR
+	if (!path[0]) {
+		snprintf(path, sizeof(path), "%s/bench_views", MV_PKGLIBEXECDIR);
+		if (!executable(path))
+			path[0] = '\0';
+	}
+#endif
 	if (!path[0])
 		snprintf(path, sizeof(path), "bench_views"); /* last: $PATH */
 	fflush(stdout);
 	argv[0] = path;
 	(void)argc;
 	execvp(path, argv);
-	cli_fail("cannot run %s: %s (make builds it in bench/ and does not install it; name it "
-		 "in MVBENCH_BENCH_VIEWS)", path, strerror(errno));
+	cli_fail("cannot run %s: %s (make builds it in bench/, make install puts it in "
+		 MV_PKGLIBEXECDIR_TEXT "; or name it in MVBENCH_BENCH_VIEWS)", path, strerror(errno));
 }
 
 /* ------------------------------------------------------------------ handoff */
