@@ -15,7 +15,8 @@
  * acknowledged the last (so the consumer, in the receiver's loop, has it or is about to); the
  * receiver prints "p50_ns X", the median one-way time after a tenth of warm-up. bw: messages
  * streamed; the receiver prints "mib_s X", from the first message's stamp to the last
- * receive. Exit status 0, or 1 with one line on stderr. Spins throughout: each process is
+ * receive. The receiver also checks every message's length and that the stamps rise (the
+ * order), so tests/tools/bridge.sh runs it too. Exit status 0, or 1 with one line on stderr. Spins throughout: each process is
  * meant to have a core.
  *
  * Built only with UCX; a separate program so that mvbench never loads UCX's memory hooks.
@@ -139,7 +140,7 @@ static void receiver(mv_bridge_opts *o, const char *name, const char *listen, si
 {
 	struct helper h = { 0 };
 	long long until = mvu_now_ns() + 60 * SEC, last = 0;
-	int64_t first = 0;
+	int64_t first = 0, prev = 0;
 	double *ns = calloc((size_t)n, sizeof(*ns));
 	mv_bridge *b;
 	long got = 0;
@@ -166,6 +167,10 @@ static void receiver(mv_bridge_opts *o, const char *name, const char *listen, si
 		while (got < n && mv_chan_recv(&m, h.ch, 0) == 0) {
 			last = mvu_now_ns();
 			memcpy(&stamp, mv_view_ptr(&m), sizeof(stamp));
+			/* Stamps rise in send order: a message out of order or cut short is a bug. */
+			if (mv_view_nbytes(&m) != (ssize_t)size || (got && stamp <= prev))
+				die("receive", "a message out of order or of the wrong length");
+			prev = stamp;
 			if (got == 0)
 				first = stamp;
 			ns[got++] = (double)(last - stamp);

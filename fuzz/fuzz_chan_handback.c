@@ -158,8 +158,12 @@ static void op_loan(struct run *r)
 	rc = mv_chan_loan(had ? &second : &r->loan, r->prod, 0);
 	if (rc < 0) {
 		FUZZ_ASSERT_ERR(rc);
-		FUZZ_ASSERT(rc == -EAGAIN && r->prod->nfree == 0, "loan gave %d with %u free", rc,
-			    r->prod->nfree);
+		/* No free slot: EBUSY when every slot is loaned here (no wait could end), else
+		 * EAGAIN (consumers hold the rest). */
+		FUZZ_ASSERT(r->prod->nfree == 0 &&
+				    (rc == -EBUSY ? r->prod->nloaned == r->prod->nslots : rc == -EAGAIN),
+			    "loan gave %d with %u free, %u of %u loaned", rc, r->prod->nfree,
+			    r->prod->nloaned, r->prod->nslots);
 		return;
 	}
 	if (had) { /* a second loan at once: another slot, given back unsent by its release */

@@ -16,6 +16,9 @@
 #   7. a consumer slower than the producer: the producer is never more than the two channels'
 #      slots ahead of it (credit is free slots: no queue anywhere), and the bridges' memory
 #      stays flat
+#   8. bridges embedded in the producer's and the consumer's own loops (mv_bridge_run(b, 0),
+#      bench/bridge_embedded): every message arrives, in order, at its length, one at a time
+#      and streamed by rendezvous
 #
 # Exit: 0 pass, 1 fail, 77 skip (no UCX bridge built, not root, no network namespaces, under
 # valgrind: UCX's own code is not memcheck-clean, and the sanitizer stage runs this test).
@@ -34,7 +37,7 @@ if [ -n "${MV_UNDER_VALGRIND:-}" ]; then
 	echo "SKIP: UCX is not memcheck-clean; the sanitizer stage runs this test"
 	exit 77
 fi
-need "$B" "$P"
+need "$B" "$P" "$top_builddir/bench/bridge_embedded"
 need_shm
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1; then
 	echo "SKIP: network namespaces need root and iproute2"
@@ -262,5 +265,20 @@ fi
 if [ -n "$r1" ] && [ -n "$r2" ] && [ $((r2 - r1)) -gt 2048 ]; then
 	fail "the receiver's memory grew from $r1 to $r2 KiB while the consumer lagged"
 fi
+
+# ---------------------------------------------------------------- 8. bridges embedded
+E=$top_builddir/bench/bridge_embedded
+for mode in "lat 64 2000" "bw 65536 300"; do
+	set -- $mode
+	port=$((port + 1))
+	run_bg erecv $inB "$E" recv /emb$$ $Bip:$port "$tmp/tok" "$2" "$3" "$1"
+	listening $port
+	run_bg esend $inA "$E" send /emb$$ $Bip:$port "$tmp/tok" "$2" "$3" "$1"
+	status "embedded bridges ($1, $3 x $2 B): the sending end" "$esend" 30 0
+	status "embedded bridges ($1, $3 x $2 B): the receiving end" "$erecv" 30 0
+	checks=$((checks + 1))
+	grep -Eq '^(p50_ns|mib_s) [0-9.]+$' "$tmp/erecv.out" ||
+		fail "embedded bridges ($1): no result: $(cat "$tmp/erecv.out" "$tmp/erecv.err")"
+done
 
 finish
