@@ -484,10 +484,66 @@ static struct ps_ring *new_ring(struct ctx *c, struct ps_proc *p, int fd)
  *	UserBufs:	1
  *	    0: 0x7f61c948f000/4096
  */
+/*
+ * Whether an io_uring fdinfo's text has the ring's part and lists as many registered files and
+ * buffers as its "UserFiles:" and "UserBufs:" lines count.
+ */
+static int ring_listing_complete(const char *text)
+{
+	unsigned want_files = ~0u, want_bufs = 0, files = 0, bufs = 0, idx, *count = NULL;
+	const char *line;
+
+	for (line = text; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+		if (!isspace((unsigned char)line[0]))
+			count = NULL;
+		if (sscanf(line, "UserFiles: %u", &want_files) == 1)
+			count = &files;
+		else if (sscanf(line, "UserBufs: %u", &want_bufs) == 1)
+			count = &bufs;
+		else if (count && sscanf(line, " %u:", &idx) == 1)
+			(*count)++;
+	}
+	return want_files != ~0u && files >= want_files && bufs >= want_bufs;
+}
+
+/*
+ * An io_uring descriptor's fdinfo, whole. The kernel shows a ring's part (on Linux 6.x all of
+ * it; on older kernels the lists of registered files and buffers) only when it takes the ring's
+ * lock without waiting (it must not wait there, for lock order); while the ring is busy, or
+ * another reader is in the same fdinfo (a second lsshm, mvshm gc), the part is missing, and a
+ * file held only by the ring would look unused (seen: 1 reading in ~1000 with one other reader
+ * looping). So read again, a few times over ~20 ms, until the ring's part is there and its
+ * counts and entries agree; the last reading is used either way. NULL when it cannot be read.
+ */
+static FILE *open_ring_fdinfo(const char *path, char **text)
+{
+	int attempt;
+
+	*text = NULL;
+	for (attempt = 0; attempt < 20; attempt++) {
+		size_t cap = 0;
+		ssize_t n;
+		FILE *fp = fopen(path, "re");
+
+		if (!fp)
+			return NULL;
+		free(*text);
+		*text = NULL;
+		n = getdelim(text, &cap, '\0', fp);
+		fclose(fp);
+		if (n <= 0)
+			return NULL;
+		if (ring_listing_complete(*text))
+			break;
+		usleep(1000);
+	}
+	return fmemopen(*text, strlen(*text), "r");
+}
+
 static void scan_ring(struct ctx *c, struct ps_proc *p, const char *base, int fd)
 {
 	enum { NONE, FILES, BUFS } section = NONE;
-	char path[PROC_PATH], *line = NULL, *s;
+	char path[PROC_PATH], *line = NULL, *s, *text;
 	struct ps_ring *ring = NULL, scratch;
 	struct ps_ubuf *b;
 	struct ps_file *f;
@@ -498,9 +554,11 @@ static void scan_ring(struct ctx *c, struct ps_proc *p, const char *base, int fd
 	FILE *fp;
 
 	pathf(path, sizeof(path), "%s/fdinfo/%d", base, fd);
-	fp = fopen(path, "re");
-	if (!fp)
+	fp = open_ring_fdinfo(path, &text);
+	if (!fp) {
+		free(text);
 		return;
+	}
 	if (c->flags & PS_SCAN_URING)
 		ring = new_ring(c, p, fd);
 	if (!ring) {
@@ -550,6 +608,7 @@ static void scan_ring(struct ctx *c, struct ps_proc *p, const char *base, int fd
 	}
 	free(line);
 	fclose(fp);
+	free(text);
 }
 
 /* The locks an open descriptor of a file holds, from its fdinfo "lock:" lines. */

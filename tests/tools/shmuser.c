@@ -7,6 +7,11 @@
  *   shmuser uring NAME       map it and register the mapping as an io_uring buffer
  *   shmuser uring-file NAME  register it as an io_uring fixed file, then close the descriptor
  *                            and map nothing: only the ring holds it
+ *   shmuser uring-file-busy NAME
+ *                            the same, and then keep the ring's lock held about half the time
+ *                            (registering and unregistering a 16 MiB buffer, then resting as
+ *                            long): the kernel leaves the ring out of its fdinfo while the lock
+ *                            is held, as it does at random under another reader of it
  *   shmuser memfd-open NAME  make a memfd called NAME (8 KiB of zeros) and hold it open, unmapped
  *   shmuser memfd-map NAME [FROM]
  *                            make a memfd called NAME - a copy of the object FROM, sealed against
@@ -32,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char *what, const char *name)
@@ -103,6 +109,39 @@ static void ring_register(int ring, unsigned op, void *arg, unsigned n, const ch
 		die("io_uring_register", name);
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* uring-file-busy: say ready, then hold @ring's lock about half the time, until killed. */
+static void busy_ring(int ring, const char *path)
+{
+	size_t len = (size_t)16 << 20;
+	struct iovec iov = { mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				  -1, 0), len };
+	struct timespec rest;
+	long long t0, dt;
+
+	if (iov.iov_base == MAP_FAILED)
+		die("mmap", path);
+	memset(iov.iov_base, 1, len);
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	for (;;) {
+		t0 = now_ns();
+		ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1, path);
+		ring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0, path);
+		dt = now_ns() - t0;
+		rest.tv_sec = dt / 1000000000LL;
+		rest.tv_nsec = dt % 1000000000LL;
+		nanosleep(&rest, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct iovec iov;
@@ -112,7 +151,8 @@ int main(int argc, char **argv)
 	int fd, ring;
 
 	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[1], "memfd-map") != 0)) {
-		fprintf(stderr, "usage: shmuser map|open|uring|uring-file|memfd-open NAME\n"
+		fprintf(stderr, "usage: shmuser map|open|uring|uring-file|uring-file-busy|memfd-open "
+				"NAME\n"
 				"       shmuser memfd-map NAME [FROM]\n");
 		return 2;
 	}
@@ -143,10 +183,12 @@ int main(int argc, char **argv)
 		close(fd);
 		ring = ring_new();
 		ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1, path);
-	} else if (strcmp(mode, "uring-file") == 0) {
+	} else if (strcmp(mode, "uring-file") == 0 || strcmp(mode, "uring-file-busy") == 0) {
 		ring = ring_new();
 		ring_register(ring, IORING_REGISTER_FILES, &fd, 1, path);
 		close(fd);
+		if (strcmp(mode, "uring-file-busy") == 0)
+			busy_ring(ring, path);
 	} else {
 		fprintf(stderr, "shmuser: unknown mode '%s'\n", mode);
 		return 2;
