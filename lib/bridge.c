@@ -92,6 +92,7 @@ struct fill {
 	mv_view loan;
 	uint64_t len;
 	int state;
+	unsigned conn;         /* the connection it came on (mv_bridge.conn) */
 };
 
 struct mv_bridge {
@@ -128,6 +129,8 @@ struct mv_bridge {
 	uint64_t acked_sent, granted_sent;
 	struct fill *fills;    /* one per slot: message seq is fills[seq % nslots] */
 	unsigned nbusy;        /* rendezvous under way */
+	unsigned conn;         /* bumped at every accepted connection request */
+	long long lost_at;     /* with MV_BRIDGE_RETRY: when the link was lost, or 0 */
 	char expect[BR_NAME_MAX + 6];
 	int accept_due;        /* HELLO checked: ACCEPT once consumers are there */
 };
@@ -464,6 +467,7 @@ static void conn_request(ucp_conn_request_h req, void *arg)
 		return;
 	}
 	memset(&b->peer, 0, sizeof(b->peer));
+	b->conn++; /* a fill of the last connection that fails late is not this one's failure */
 	snprintf(b->peer.addr, sizeof(b->peer.addr), "%s", host);
 	if (ucp_ep_create(b->worker, &ep, &b->peer.ep) != UCS_OK) {
 		b->peer.ep = NULL;
@@ -501,8 +505,13 @@ static int make_channel(mv_bridge *b)
 	b->info.size = sizeof(b->info);
 	mv_chan_get_info(&b->info, b->ch);
 	b->fills = calloc(b->hello.nslots, sizeof(*b->fills));
-	if (!b->fills)
+	if (!b->fills) {
+		/* No half-made channel: the next HELLO must make it again, of its geometry. */
+		mv_chan_close(b->ch);
+		b->ch = NULL;
+		b->chfd = -1;
 		return fail(ENOMEM, "cannot allocate the receive window");
+	}
 	for (i = 0; i < (int)b->hello.nslots; i++)
 		b->fills[i].b = b;
 	return 0;
@@ -583,7 +592,7 @@ static void drop_undelivered(mv_bridge *b)
 {
 	while (b->nbusy) /* the requests complete (with an error) once the endpoint is gone */
 		ucp_worker_progress(b->worker);
-	for (; b->rx.next > b->rx.delivered; b->rx.next--) {
+	for (; b->fills && b->rx.next > b->rx.delivered; b->rx.next--) {
 		struct fill *f = fill_of(b, b->rx.next - 1);
 
 		mv_view_release(&f->loan);
@@ -599,7 +608,7 @@ static void fill_done(void *req, ucs_status_t status, size_t length, void *user)
 	(void)length;
 	b->nbusy--;
 	f->state = status == UCS_OK ? FILL_DONE : FILL_FAILED;
-	if (status != UCS_OK)
+	if (status != UCS_OK && f->conn == b->conn)
 		b->peer.failed = 1; /* the link died mid-message: nothing past it is visible */
 	ucp_request_free(req);
 	deliver_ready(b);
@@ -633,6 +642,7 @@ static ucs_status_t take(mv_bridge *b, const struct br_data *hdr, void *data, ui
 	}
 	b->rx.next++;
 	f->len = hdr->len;
+	f->conn = b->conn;
 	if (!rndv) {
 		/* Eager: the bytes are in UCX's receive buffer already; one copy into the slot. */
 		memcpy(mv_view_ptr(&f->loan), data, (size_t)hdr->len);
@@ -701,7 +711,9 @@ static ucs_status_t on_stray(void *arg, const void *header, size_t hlen, void *d
 	(void)hlen;
 	(void)data;
 	(void)length;
-	if (from_peer(b, p))
+	if (from_peer(b, p) && b->peer.state == L_READY)
+		rx_fatal(b, "a message a receiver does not take"); /* mid-stream: the end */
+	else if (from_peer(b, p))
 		refuse_peer(b, "a message a receiver does not take", EPROTO);
 	return UCS_OK;
 }
@@ -789,7 +801,7 @@ static void rx_ack(mv_bridge *b)
 }
 
 /* The link is gone: with retry, wait for the same stream; else close the channel. */
-static int rx_lost(mv_bridge *b, long long *lost_at)
+static int rx_lost(mv_bridge *b)
 {
 	ep_drop(b, &b->peer, 0);
 	drop_undelivered(b);
@@ -803,13 +815,12 @@ static int rx_lost(mv_bridge *b, long long *lost_at)
 	}
 	say(b, "link lost after %llu messages: waiting for the sender to come back",
 	    (unsigned long long)b->rx.next);
-	*lost_at = now_ns();
+	b->lost_at = now_ns();
 	return 0;
 }
 
 static int run_recv(mv_bridge *b, long long deadline)
 {
-	long long lost_at = 0;
 	int idle = 0, rc;
 
 	for (;;) {
@@ -824,12 +835,19 @@ static int run_recv(mv_bridge *b, long long deadline)
 		if (b->ch && !b->accept_due) /* nothing before ACCEPT */
 			rx_ack(b);
 		busy = progress(b, deadline == 0);
-		if (b->peer.ep && b->peer.state == L_FAILED) { /* refused: nothing was lost */
+		/* The end first: a sender that said BYE and closed at once has not lost its link. */
+		if (b->stream_done && b->rx.delivered == b->rx.next) {
+			say(b, "sender done after %llu messages", (unsigned long long)b->rx.next);
+			return 1;
+		}
+		if (b->peer.ep && b->peer.state == L_FAILED) { /* refused */
 			ep_drop(b, &b->peer, 1);
+			/* Whatever it had under way goes back: a reconnection resumes at delivered. */
+			drop_undelivered(b);
 			continue;
 		}
 		if (b->peer.ep && b->peer.failed) {
-			rc = rx_lost(b, &lost_at);
+			rc = rx_lost(b);
 			if (rc < 0)
 				return rc;
 			continue;
@@ -843,7 +861,7 @@ static int run_recv(mv_bridge *b, long long deadline)
 			ep_drop(b, &b->peer, 0);
 			return fail(EPROTO, "the sender broke the protocol: %s", b->fatal_msg);
 		}
-		if (lost_at && !b->peer.ep && now_ns() - lost_at > b->o.retry_ns)
+		if (b->lost_at && !b->peer.ep && now_ns() - b->lost_at > b->o.retry_ns)
 			return fail(EPIPE, "the sender did not come back in time");
 		if (b->accept_due) {
 			struct br_accept a = { BR_MAGIC, BR_VERSION, 0, 0, 0, 0, 0, "" };
@@ -864,7 +882,7 @@ static int run_recv(mv_bridge *b, long long deadline)
 					continue; /* keep UCX going while consumers come */
 				}
 			}
-			lost_at = 0;
+			b->lost_at = 0;
 			b->accept_due = 0;
 			mv_chan_get_stats(&st, b->ch);
 			a.resume = b->rx.delivered; /* == next: nothing is half-filled now */
@@ -875,10 +893,6 @@ static int run_recv(mv_bridge *b, long long deadline)
 			say(b, "accepted %s: channel %s, %u slots of %llu bytes, from message %llu",
 			    b->peer.addr, b->name, b->hello.nslots,
 			    (unsigned long long)b->hello.slot_size, (unsigned long long)a.resume);
-		}
-		if (b->stream_done && b->rx.delivered == b->rx.next) {
-			say(b, "sender done after %llu messages", (unsigned long long)b->rx.next);
-			return 1;
 		}
 		if (busy) {
 			idle = 0;

@@ -647,7 +647,12 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	if (unlikely(slot == UINT32_MAX))
 		return mv_fail(EINVAL, "%s: the view is not a loaned slot of this channel", ch->name);
 	se = &ch->slots[slot];
+	/* The only view of its family, and its family the slot's only one: a view made from the
+	 * slot's exporter (mv_view_from(mv_view_obj(loan))) is a family of its own, and would
+	 * outlive the publication, writable. */
 	sole = mv_view_sole_of(v, &se->exp);
+	if (sole > 0 && unlikely(mv_exporter_exports(&se->exp) != 1))
+		sole = 0;
 	if (unlikely(sole <= 0))
 		return sole < 0 ? mv_fail(EINVAL, "%s: the view is not a loaned slot of this channel",
 					  ch->name) :

@@ -73,7 +73,9 @@ MV_BRIDGE_API int mv_bridge_recv(mv_bridge **out, const char *name, const char *
 
 /*
  * mv_bridge_run - do the bridge's work for up to @timeout_ns (MV_CHAN_FOREVER: until done);
- * 0: one round of work, never waiting, for a program that runs the bridge from its own loop.
+ * 0: one round of work that waits for no new event, for a program that runs the bridge from
+ * its own loop (making or dropping a connection can still take a moment: the HELLO's channel
+ * waiting for --consumers looks for 10 ms, a refused peer's close is flushed for up to 1 s).
  * Returns 1 when the stream ended in good order (sender: every message acknowledged; receiver:
  * the sender said it is done), 0 when the time passed, or a negative errno when the link was
  * lost for good (-EPIPE, -ECONNRESET) or a peer broke the protocol (-EPROTO).
