@@ -163,6 +163,9 @@ struct mv_chan {
 	struct chan_pending pending[MAX_PENDING];
 	int npending;
 	long long next_admit_ns;      /* coarse clock: when send looks for joiners next */
+	long long clock_ns;           /* send's last read of that clock */
+	unsigned clock_stride;        /* sends between reads: 1 when sends are slow, up to 63 */
+	unsigned clock_skip;          /* sends left before the next read */
 	uint32_t nloaned;             /* slots loaned and not yet sent or released */
 	/* pollable handle (mv_chan_fd()): producer, an epoll set of the consumers' connections;
 	 * consumer, its connection itself. -1 until asked for: nobody pays for it before. */
