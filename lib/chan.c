@@ -42,7 +42,7 @@
 #define SPIN_ITERS 4000
 #define SLICE_NS 20000000LL /* sleep at most this long before re-checking liveness */
 #define ADMIT_EVERY_NS 2000000LL /* how often send looks for joiners (coarse clock) */
-#define ADMIT_CLOCK_MAX 63u      /* at most this many sends between reads of that clock */
+#define ADMIT_CLOCK_MAX 15u      /* at most this many sends between reads of that clock */
 
 #ifndef __NR_futex_waitv
 #define __NR_futex_waitv 449

@@ -164,7 +164,7 @@ struct mv_chan {
 	int npending;
 	long long next_admit_ns;      /* coarse clock: when send looks for joiners next */
 	long long clock_ns;           /* send's last read of that clock */
-	unsigned clock_stride;        /* sends between reads: 1 when sends are slow, up to 63 */
+	unsigned clock_stride;        /* sends between reads: 1 when sends are slow, up to 15 */
 	unsigned clock_skip;          /* sends left before the next read */
 	uint32_t nloaned;             /* slots loaned and not yet sent or released */
 	/* pollable handle (mv_chan_fd()): producer, an epoll set of the consumers' connections;
