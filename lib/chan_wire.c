@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "chan_layout.h"
+#include "fd_pass.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -45,22 +46,11 @@ int mv_chan_wire_addr(struct sockaddr_un *a, const char *name)
 
 int mv_chan_wire_send(int sock, const struct chan_wire *m, int pass_fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	union mv_fd_ctl ctl;
+	struct iovec iov;
+	struct msghdr msg;
 
-	if (pass_fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		ctl.h.cmsg_level = SOL_SOCKET;
-		ctl.h.cmsg_type = SCM_RIGHTS;
-		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&ctl.h), &pass_fd, sizeof(int));
-	}
+	mv_fd_msg(&msg, &iov, &ctl, m, sizeof(*m), pass_fd);
 	for (;;) {
 		ssize_t n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 

@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "../lib/fd_pass.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -135,22 +136,12 @@ void mv_test_sweep_names(const char *tag)
 
 ssize_t mv_test_send_with_fd(int sock, const void *buf, size_t len, int fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	union mv_fd_ctl ctl;
+	struct iovec iov;
+	struct msghdr msg;
 
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		ctl.h.cmsg_level = SOL_SOCKET;
-		ctl.h.cmsg_type = SCM_RIGHTS;
-		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
-	}
+	/* The library's own message layout (lib/fd_pass.h), sent as an outside peer would. */
+	mv_fd_msg(&msg, &iov, &ctl, buf, len, fd);
 	return sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 

@@ -50,6 +50,15 @@ need_shm()
 # so that the FIFOs, swap loops and gc runs of a test touch no other program's objects, and other
 # tests' objects do not disturb it. Give it the test's arguments. Skips (77) where no mount
 # namespace can be made.
+# private_shm_tools "$@": the usual start of a test of the tools in a /dev/shm of its own -
+# lsshm, mvshm and shmuser built, /dev/shm usable, then private_shm.
+private_shm_tools()
+{
+	need "$LSSHM" "$MVSHM" "$SHMUSER"
+	need_shm
+	private_shm "$@"
+}
+
 private_shm()
 {
 	if [ -z "${MV_TEST_PRIVATE_SHM:-}" ]; then

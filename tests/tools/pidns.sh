@@ -25,9 +25,7 @@ set -u
 : "${top_builddir:=.}"
 . "$top_srcdir/tests/tools/lib.sh"
 
-need "$LSSHM" "$MVSHM" "$SHMUSER"
-need_shm
-private_shm "$@"
+private_shm_tools "$@"
 if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
 	echo "SKIP: cannot make a PID namespace (unshare --pid --fork --mount-proc)"
 	exit 77

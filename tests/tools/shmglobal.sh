@@ -26,9 +26,7 @@ set -u
 : "${top_builddir:=.}"
 . "$top_srcdir/tests/tools/lib.sh"
 
-need "$LSSHM" "$MVSHM" "$SHMUSER"
-need_shm
-private_shm "$@"
+private_shm_tools "$@"
 if ! command -v df >/dev/null 2>&1; then
 	echo "SKIP: no df to compare with"
 	exit 77
