@@ -187,9 +187,6 @@ int mv_buffer_is_contiguous(const mv_buffer *buf, char order)
 
 long mv_exporter_exports(const mv_exporter *exp)
 {
-	long n;
-
 	MV_CHECK_ARG(exp, "exp");
-	n = __atomic_load_n(&exp->exports, __ATOMIC_ACQUIRE);
-	return n < 0 ? 0 : n;
+	return mv_exports_now(exp);
 }

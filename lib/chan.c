@@ -242,7 +242,7 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 	uint32_t w;
 
 	(void)buf;
-	if (mv_exporter_exports(self) != 1 || ch->templating)
+	if (mv_exports_now(self) != 1 || ch->templating)
 		return; /* only the family's last export hands the slot on */
 	if (ch->producer) {
 		if (ch->slot_state[se->slot] == SLOT_LOANED) { /* released unsent */
@@ -252,12 +252,20 @@ static void slot_release(mv_exporter *self, mv_buffer *buf)
 		return;
 	}
 	h = ch->me->ret_head; /* our own word: nobody else writes it */
-	__atomic_store_n(&ch->ret[h % ch->nslots], se->slot, __ATOMIC_RELAXED);
+	if (unlikely(h != ch->ret_count)) {
+		/* Written behind the library's back (a test playing a lying consumer does): follow
+		 * it, as the producer does. Otherwise the position is counted, never divided. */
+		ch->ret_count = h;
+		ch->ret_at = (uint32_t)(h % ch->nslots);
+	}
+	__atomic_store_n(&ch->ret[ch->ret_at], se->slot, __ATOMIC_RELAXED);
+	ch->ret_at = chan_ring_next(ch->ret_at, ch->nslots);
+	h = ++ch->ret_count;
 	if (ch->flags & MV_CHAN_SPIN) { /* the producer of a spinning channel never sleeps */
-		__atomic_store_n(&ch->me->ret_head, h + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&ch->me->ret_head, h, __ATOMIC_RELEASE);
 		return;
 	}
-	__atomic_store_n(&ch->me->ret_head, h + 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ch->me->ret_head, h, __ATOMIC_SEQ_CST);
 	w = __atomic_load_n(&ch->hdr->prod_sleeping, __ATOMIC_SEQ_CST);
 	if (unlikely(w))
 		wake_producer(ch, w);
@@ -636,8 +644,8 @@ static uint32_t loaned_slot_of(const struct mv_chan *ch, const mv_view *v)
 int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 {
 	struct slot_exp *se;
+	uint64_t seq, *entry;
 	uint32_t slot;
-	uint64_t seq;
 	long long now;
 	int sole;
 
@@ -652,7 +660,7 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 	 * slot's exporter (mv_view_from(mv_view_obj(loan))) is a family of its own, and would
 	 * outlive the publication, writable. */
 	sole = mv_view_sole_of(v, &se->exp);
-	if (sole > 0 && unlikely(mv_exporter_exports(&se->exp) != 1))
+	if (sole > 0 && unlikely(mv_exports_now(&se->exp) != 1))
 		sole = 0;
 	if (unlikely(sole <= 0))
 		return sole < 0 ? mv_fail(EINVAL, "%s: the view is not a loaned slot of this channel",
@@ -664,20 +672,20 @@ int mv_chan_send(mv_chan *ch, mv_view *v, size_t nbytes)
 			       ch->name, nbytes, ch->slot_size);
 	ch->nloaned--;
 	seq = ch->head++;
+	entry = &ch->ring[2 * ch->head_at];
+	ch->head_at = chan_ring_next(ch->head_at, ch->nslots);
 	ch->stats.sent++;
 	if (ch->active) {
 		ch->owed[slot] = ch->active;
 		ch->slot_state[slot] = SLOT_SENT;
 		/* The length shares the entry's cache line: the consumer takes one miss. */
-		ch->ring[2 * (seq % ch->nslots) + 1] = nbytes;
+		entry[1] = nbytes;
 		/* The entry is the publication: sequence and slot in one word. */
 		if (ch->flags & MV_CHAN_SPIN) {
 			/* Nobody sleeps on a spinning channel: a release store, no fence. */
-			__atomic_store_n(&ch->ring[2 * (seq % ch->nslots)],
-					 ((seq + 1) << SLOT_BITS) | slot, __ATOMIC_RELEASE);
+			__atomic_store_n(entry, ((seq + 1) << SLOT_BITS) | slot, __ATOMIC_RELEASE);
 		} else {
-			__atomic_store_n(&ch->ring[2 * (seq % ch->nslots)],
-					 ((seq + 1) << SLOT_BITS) | slot, __ATOMIC_SEQ_CST);
+			__atomic_store_n(entry, ((seq + 1) << SLOT_BITS) | slot, __ATOMIC_SEQ_CST);
 			wake_sleepers(ch);
 		}
 	} else {
@@ -741,7 +749,7 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 	MV_CHECK_ARG(ch && out, "argument");
 	if (ch->producer)
 		return mv_fail(EINVAL, "%s: the producer does not receive", ch->name);
-	entry = &ch->ring[2 * (ch->tail % ch->nslots)];
+	entry = &ch->ring[2 * ch->tail_at];
 	want = ch->tail + 1;
 	for (;;) {
 		e = __atomic_load_n(entry, __ATOMIC_ACQUIRE);
@@ -803,7 +811,7 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 		return mv_fail(EBADMSG, "%s: the producer published slot %u of %u", ch->name, slot,
 			       ch->nslots);
 	se = &ch->slots[slot];
-	if (mv_exporter_exports(&se->exp) != 0)
+	if (mv_exports_now(&se->exp) != 0)
 		return mv_fail(EBADMSG, "%s: the producer republished slot %u we still hold",
 			       ch->name, slot);
 	nbytes = (size_t)__atomic_load_n(&entry[1], __ATOMIC_RELAXED);
@@ -811,6 +819,7 @@ int mv_chan_recv(mv_view *out, mv_chan *ch, long long timeout_ns)
 	if (rc < 0)
 		return rc;
 	ch->tail++;
+	ch->tail_at = chan_ring_next(ch->tail_at, ch->nslots);
 	ch->stats.received++;
 	poll_disarm(ch, &ch->me->sleeping);
 	return 0;

@@ -152,14 +152,16 @@ static void collect(struct mv_chan *ch, int i)
 	struct chan_peer *p = &ch->peers[i];
 	uint64_t bit = 1ULL << i;
 	uint64_t h = __atomic_load_n(&p->mem->ret_head, __ATOMIC_ACQUIRE), t = p->ret_tail;
+	uint32_t at = p->ret_at;
 
 	if (h - t > ch->nslots) {
 		/* More than it could owe: a lying queue. Take nothing from it, start afresh. */
 		ch->stats.bad_returns++;
 		t = h;
+		at = (uint32_t)(h % ch->nslots);
 	}
-	for (; t < h; t++) {
-		uint32_t s = __atomic_load_n(&p->ret[t % ch->nslots], __ATOMIC_RELAXED);
+	for (; t < h; t++, at = chan_ring_next(at, ch->nslots)) {
+		uint32_t s = __atomic_load_n(&p->ret[at], __ATOMIC_RELAXED);
 
 		if (s >= ch->nslots || ch->slot_state[s] != SLOT_SENT || !(ch->owed[s] & bit)) {
 			ch->stats.bad_returns++;
@@ -170,6 +172,7 @@ static void collect(struct mv_chan *ch, int i)
 			mv_chan_slot_free(ch, s);
 	}
 	p->ret_tail = t;
+	p->ret_at = at;
 }
 
 /*
@@ -270,6 +273,7 @@ static int enrol(struct mv_chan *ch, const struct chan_pending *pd, int memfd)
 	p->ret = (const uint32_t *)((const char *)p->hold.buf + sizeof(struct chan_cons));
 	/* Its head as it is now is where its hand-backs start (any value will do: relative). */
 	p->ret_tail = __atomic_load_n(&p->mem->ret_head, __ATOMIC_ACQUIRE);
+	p->ret_at = (uint32_t)(p->ret_tail % ch->nslots);
 	p->pid = pd->pid;
 	m.index = (uint32_t)i;
 	m.start = ch->head;
@@ -603,5 +607,6 @@ int mv_chan_connect(struct mv_chan *ch, const char *name, unsigned flags, long l
 			       name, m.type);
 	ch->cons_index = (int)m.index;
 	ch->tail = m.start;
+	ch->tail_at = (uint32_t)(m.start % ch->nslots);
 	return 0;
 }

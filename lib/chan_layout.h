@@ -89,6 +89,12 @@ struct chan_cons {
 #define CHAN_WAKE_POLL 2u
 #define CHAN_WAKE_GEN_SHIFT 2
 
+/* The ring position after @at in a ring of @n: counting, not dividing. */
+static inline uint32_t chan_ring_next(uint32_t at, uint32_t n)
+{
+	return at + 1 == n ? 0 : at + 1;
+}
+
 /* Where things are in the producer's memory, computed from checked geometry. */
 struct chan_geom {
 	size_t ring_off;       /* 2 * nslots uint64_t */
@@ -115,6 +121,7 @@ struct chan_peer {
 	const struct chan_cons *mem;
 	const uint32_t *ret;   /* its return queue */
 	uint64_t ret_tail;     /* ids taken from its queue (private) */
+	uint32_t ret_at;       /* ret_tail % nslots, kept so that collecting divides nothing */
 	pid_t pid;             /* from SO_PEERCRED, for messages */
 	uint32_t woke_gen;     /* the polling generation we last sent it a WAKE for */
 };
@@ -154,6 +161,7 @@ struct mv_chan {
 	int templating;               /* making the templates: a release hands nothing back */
 	/* producer only (private memory: the truth about who owes what) */
 	uint64_t head;                /* next sequence number */
+	uint32_t head_at;             /* head % nslots: a 64-bit division costs a message ~5% */
 	uint8_t *slot_state;
 	uint64_t *owed;               /* consumers that still hold each sent slot */
 	uint32_t *free_stack;
@@ -178,6 +186,9 @@ struct mv_chan {
 	struct chan_cons *me;         /* our memory, writable */
 	uint32_t *ret;                /* our return queue */
 	uint64_t tail;                /* next sequence number to receive */
+	uint32_t tail_at;             /* tail % nslots */
+	uint64_t ret_count;           /* what we wrote to me->ret_head last */
+	uint32_t ret_at;              /* ret_count % nslots */
 	int gone;                     /* the producer's end of the socket closed */
 	mv_chan_stats stats;
 };

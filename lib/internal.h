@@ -154,6 +154,13 @@ MV_HIDDEN void mv_exports_add_held(mv_exporter *exp);
  */
 MV_HIDDEN long mv_exports_lock(mv_exporter *exp);
 MV_HIDDEN void mv_exports_unlock(mv_exporter *exp);
+/* mv_exporter_exports() for the library's own hot paths: inline, no argument check. */
+static inline long mv_exports_now(const mv_exporter *exp)
+{
+	long n = __atomic_load_n(&exp->exports, __ATOMIC_ACQUIRE);
+
+	return n < 0 ? 0 : n;
+}
 
 /* The managed buffer: one export shared by a family of views (lib/view.c). */
 struct mv_managed {
