@@ -776,30 +776,6 @@ int mv_view_released(const mv_view *v)
 	return !v || !v->mbuf;
 }
 
-void mv_view_end_sole(mv_view *v)
-{
-	struct mv_managed *m = v->mbuf;
-	mv_exporter *exp = m->master.obj;
-
-	v->mbuf = NULL;
-	m->refs = 0;
-	m->master.obj = NULL;
-	mv_exports_drop(exp);
-}
-
-int mv_view_sole_of(const mv_view *v, const mv_exporter *exp)
-{
-	if (!v->mbuf || v->mbuf->master.obj != exp)
-		return -1;
-	return __atomic_load_n(&v->mbuf->refs, __ATOMIC_ACQUIRE) == 1 &&
-	       __atomic_load_n(&v->exporter.exports, __ATOMIC_ACQUIRE) == 0;
-}
-
-const mv_exporter *mv_view_family_exporter(const mv_view *v)
-{
-	return v->mbuf ? v->mbuf->master.obj : NULL;
-}
-
 ssize_t mv_view_len(const mv_view *v)
 {
 	MV_CHECK_ARG(v, "v");
