@@ -68,8 +68,8 @@ static CLI_NORETURN void usage(void)
 	cli_usage_option(out, "    --shm <name>",
 			 "show shared memory segment <name> (e.g. /frames,\n"
 			 "or a memfd's /proc/PID/fd/N),\n"
-			 "typed as its memview header says unless -f or\n"
-			 "--shape are given");
+			 "typed as its memview header says unless -f,\n"
+			 "--shape, --offset or --length are given");
 	cli_usage_option(out, "    --raw", "with --shm: the segment has no memview header");
 	cli_usage_std_options(out);
 	cli_usage_size_argument(out);

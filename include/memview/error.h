@@ -43,7 +43,8 @@ MV_EXPORT const char *mv_errmsg(void);
  *
  * @err: a value returned by a memview function (negative errno or 0).
  *
- * Returns a static string such as "EBUSY: buffer is exported" for -EBUSY. Never NULL.
+ * Returns a static string such as "EBUSY: the memory is exported (views or I/O hold it)" for
+ * -EBUSY. Never NULL.
  */
 MV_EXPORT const char *mv_strerror(int err);
 
