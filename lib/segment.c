@@ -401,6 +401,9 @@ static int resize_object(struct mv_segment *seg, const struct seg_header *cur, s
 	int rc;
 
 	if (new_total > old_total) {
+		rc = mv_shm_room_check(new_total - old_total, seg->name);
+		if (rc < 0)
+			return rc;
 		rc = fallocate(seg->fd, 0, (off_t)old_total, (off_t)(new_total - old_total));
 		if (rc < 0 && errno == ENOSPC)
 			return mv_fail(ENOSPC, "%s: not enough space to grow to %zu bytes",

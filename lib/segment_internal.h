@@ -96,6 +96,15 @@ MV_HIDDEN ssize_t mv_seg_holders_report(mv_segment_holder *out, size_t max,
 					const struct seg_holder *copy);
 MV_HIDDEN void mv_seg_holder_set_exports(struct seg_header *h, int slot, long exports);
 
+/* ---- shm_room.c: memory for a new or growing object */
+
+/*
+ * 0 if @bytes of shared memory can be had now (available RAM and free swap, and what the
+ * caller's memory cgroups still allow), else -ENOSPC with a message naming @name: reserving
+ * more would start the OOM killer. Unknown limits (no /proc, no cgroup files) pass.
+ */
+MV_HIDDEN int mv_shm_room_check(size_t bytes, const char *name);
+
 /* ---- segment.c: the process-local handle */
 
 /* Map @seg->fd and check its header (or treat it as raw); sets every field but exp. */

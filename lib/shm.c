@@ -157,6 +157,10 @@ int mv_segment_create(mv_segment **out, const char *name, size_t data_size,
 	rc = check_create(&o, data_size);
 	if (rc < 0)
 		return rc;
+	/* Before anything is made: the reservation below would take all of it at once. */
+	rc = mv_shm_room_check(4096 + data_size, memfd ? (name ? name : "memfd") : name);
+	if (rc < 0)
+		return rc;
 
 	if (memfd) {
 		fd = memfd_create(name ? name : "memview", MFD_CLOEXEC | MFD_ALLOW_SEALING);

@@ -20,10 +20,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -291,6 +294,83 @@ START_TEST(create_checks_format_shape_and_size_before_touching_dev_shm)
 	snprintf(path, sizeof(path), "/dev/shm%s", a);
 	ck_assert_int_eq(stat(path, &st), -1);
 	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+/*
+ * A size no memory can hold: twice the machine's RAM and swap. Reserving it would run the OOM
+ * killer, which picks its own victim; the library refuses it before it makes anything. The
+ * refusal is checked in a child whose file size limit is 64 MiB, so that a library without
+ * the check fails there on the limit (EFBIG) instead of taking the machine's memory.
+ */
+static size_t more_than_memory(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) < 0)
+		return (size_t)1 << 50;
+	return 2 * ((size_t)si.totalram + (size_t)si.totalswap) * si.mem_unit;
+}
+
+/* The child's failure, on stderr (the parent's assertion points there). */
+__attribute__((format(printf, 1, 2))) static int room_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int room_child(const char *name)
+{
+	struct rlimit fs = { 64u << 20, 64u << 20 };
+	size_t huge = more_than_memory();
+	mv_segment_opts o = MV_SEGMENT_OPTS_INIT;
+	mv_segment_info info = MV_SEGMENT_INFO_INIT;
+	mv_segment *s = NULL;
+	char path[128];
+	struct stat st;
+	int rc;
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &fs) < 0)
+		return room_fail("setrlimit: %s", strerror(errno));
+	o.flags = MV_SEGMENT_MEMFD;
+	rc = mv_segment_create(&s, "room", huge, &o);
+	if (rc != -ENOSPC || !strstr(mv_errmsg(), "would not fit in memory") || s)
+		return room_fail("memfd of %zu bytes: %d (%s)", huge, rc, mv_errmsg());
+	rc = mv_segment_create(&s, name, huge, NULL);
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	if (rc != -ENOSPC || !strstr(mv_errmsg(), "would not fit in memory") || s ||
+	    stat(path, &st) == 0)
+		return room_fail("named segment of %zu bytes: %d (%s)", huge, rc, mv_errmsg());
+	/* Growing: refused, and the segment keeps its size. */
+	rc = mv_segment_create(&s, "room", 4096, &o);
+	if (rc < 0)
+		return room_fail("memfd of 4096 bytes: %s", mv_errmsg());
+	rc = mv_segment_resize(s, huge);
+	if (rc != -ENOSPC || !strstr(mv_errmsg(), "would not fit in memory"))
+		return room_fail("growing to %zu bytes: %d (%s)", huge, rc, mv_errmsg());
+	if (mv_segment_get_info(&info, s) < 0 || info.data_size != 4096)
+		return room_fail("after the refused growth: %zu bytes", info.data_size);
+	return mv_segment_close(s) == 0 ? 0 : room_fail("close: %s", mv_errmsg());
+}
+
+START_TEST(a_segment_larger_than_memory_is_refused_before_anything_is_made)
+{
+	const char *a = new_name();
+	int st;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(room_child(a));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %s",
+		      WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "see above");
 }
 END_TEST
 
@@ -1924,6 +2004,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, names_need_one_leading_slash_a_file_name_and_at_most_250_characters);
 	tcase_add_test(tc, create_is_exclusive_and_mode_0600_unless_asked_whatever_the_umask);
 	tcase_add_test(tc, create_checks_format_shape_and_size_before_touching_dev_shm);
+	tcase_add_test(tc, a_segment_larger_than_memory_is_refused_before_anything_is_made);
 	tcase_add_test(tc, close_with_live_views_fails_with_ebusy_and_changes_nothing);
 	TC("two processes");
 	tcase_add_test(tc, a_second_process_sees_the_data_typed_by_the_header);

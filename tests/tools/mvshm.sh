@@ -279,6 +279,27 @@ checks=$((checks + 1))
 grep -q '"flags": \["memfd", "seal-shrink", "seal-grow", "seal-future-write"\]' "$tmp/out" ||
 	fail "create --memfd: seals not reported: $(grep flags "$tmp/out")"
 
+# ---------------------------------------------------------------- sizes no memory can hold
+# Twice the machine's RAM and swap: refused before anything is made, in one line, where the
+# reservation would have run the OOM killer (a memfd is bounded by nothing else). Under a
+# 64 MiB file size limit, so that a build without the check fails here on that limit.
+huge=$(awk '/^(MemTotal|SwapTotal):/ { kb += $2 } END { printf "%.0f", kb * 2048 }' /proc/meminfo)
+# shellcheck disable=SC2016 # $MVSHM_FD is for the inner shell
+expect 1 "create --memfd larger than memory" -- sh -c 'ulimit -f 65536; trap "" XFSZ; exec "$@"' \
+	sh "$MVSHM" create "${s#/}-huge" --memfd --size "$huge" -- true
+one_line_error "would not fit in memory" "create --memfd larger than memory"
+expect 1 "create larger than memory" -- sh -c 'ulimit -f 65536; trap "" XFSZ; exec "$@"' \
+	sh "$MVSHM" create "$s-huge" --size "$huge"
+one_line_error "would not fit in memory" "create larger than memory"
+gone "$s-huge" "create larger than memory"
+expect 0 "create to grow" -- "$MVSHM" create "$s-grow" --size 64
+expect 1 "resize larger than memory" -- sh -c 'ulimit -f 65536; trap "" XFSZ; exec "$@"' \
+	sh "$MVSHM" resize "$s-grow" "$huge"
+one_line_error "would not fit in memory" "resize larger than memory"
+expect 0 "info after the refused resize" -- "$MVSHM" info "$s-grow" --json
+check_eq "size after the refused resize" "$(json_get "$tmp/out" data_size)" 64
+expect 0 "rm grow" -- "$MVSHM" rm "$s-grow"
+
 # ---------------------------------------------------------------- usage errors and bad names
 expect 2 "no command" -- "$MVSHM"
 expect 2 "unknown command" -- "$MVSHM" frobnicate
