@@ -446,8 +446,8 @@ int main(int argc, char **argv)
 		ret = mv_view_from(&whole, mv_segment_exporter(seg), 0);
 		if (ret < 0)
 			cli_fail_mv(ret, NULL);
-		if (raw)
-			retyped = 0; /* already typed by -f */
+		if (raw) /* typed by -f already: retyped only for a part of it, or a shape */
+			retyped = shape_arg || offset || have_length;
 	} else {
 		/* Both are at most SSIZE_MAX, so the sum cannot wrap. */
 		open_input(path, &in, limit);

@@ -300,6 +300,17 @@ expect 0 "info after the refused resize" -- "$MVSHM" info "$s-grow" --json
 check_eq "size after the refused resize" "$(json_get "$tmp/out" data_size)" 64
 expect 0 "rm grow" -- "$MVSHM" rm "$s-grow"
 
+# ---------------------------------------------------------------- mvdump of a part of a raw object
+# --raw types the whole object by -f; --offset and --length still take a part of it (they
+# were ignored once, and the whole object printed).
+printf 'ABCDEFGH' >"/dev/shm/${s#/}-raw"
+expect 0 "mvdump --shm --raw --offset --length" -- "$MVDUMP" --shm "$s-raw" --raw --offset 2 \
+	--length 3
+check_eq "mvdump --raw --offset 2 --length 3" "$(cat "$tmp/out")" "[67, 68, 69]"
+expect 0 "mvdump --shm --raw -f --length" -- "$MVDUMP" --shm "$s-raw" --raw -f '<H' --length 4
+check_eq "mvdump --raw -f <H --length 4" "$(cat "$tmp/out")" "[16961, 17475]"
+rm -f "/dev/shm/${s#/}-raw"
+
 # ---------------------------------------------------------------- usage errors and bad names
 expect 2 "no command" -- "$MVSHM"
 expect 2 "unknown command" -- "$MVSHM" frobnicate
