@@ -1294,6 +1294,14 @@ int main(int argc, char **argv)
 	if (opt.mode != 'u' && (opt.only_memfd || opt.only_inode) && !nshown)
 		cli_fail("%s: %s", opt.only, opt.only_memfd ? "no memfd of that name is in use" :
 				     "not a shared-memory object or memfd in use");
+	/* As --processes says for a name that is not there (its survey is by name: it said so). */
+	if (opt.mode == 'u' && opt.only) {
+		for (i = 0; i < sv.nsegs; i++)
+			if (!sv.segs[i].is_memfd && strcmp(sv.segs[i].name, opt.only) == 0)
+				break;
+		if (i == sv.nsegs)
+			cli_fail("%s: no such object in %s", opt.only, SHM_DIR);
+	}
 
 	if (opt.mode == 'u') {
 		uring_rows(&rs, &sv.scan);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,16 @@ int cmd_gc(struct args *a)
 	struct shm_survey sv;
 	time_t now;
 
+	/* A name or pattern that no object in /dev/shm can match is a mistake, not "0 removed". */
+	for (i = 0; i < (size_t)a->noperands; i++) {
+		const char *op = shm_name(a->operands[i]);
+
+		if (strncmp(op, "memfd:", 6) == 0)
+			continue; /* lsshm's name for a memfd: gc never removes one (it has no name) */
+		if (op[0] != '/' || !op[1] || strchr(op + 1, '/') || strlen(op + 1) > NAME_MAX)
+			cli_usage_error("gc: '%s' is not a name or pattern of an object in %s "
+					"(expected /NAME, e.g. '/frames-*')", a->operands[i], SHM_DIR);
+	}
 	if (!flags && ps_pidns_blind(why, sizeof(why)))
 		cli_fail("gc: nothing removed: %s, so an object no process here uses may be used by "
 			 "one elsewhere (--all-processes-visible if every process that uses %s is in "

@@ -211,6 +211,9 @@ checks=$((checks + 1))
 cmp -s "$tmp/out" "$tmp/detail-o" || fail "lsshm NAME differs from lsshm /NAME"
 expect 1 "lsshm of a missing object" -- lsshm "$prefix-missing"
 has "$tmp/err" "^lsshm: $(re "$prefix")-missing: no such object in /dev/shm$" "missing object"
+expect 1 "lsshm --uring of a missing object" -- lsshm --uring "$prefix-missing"
+has "$tmp/err" "^lsshm: $(re "$prefix")-missing: no such object in /dev/shm$" \
+	"--uring: missing object"
 
 # ---------------------------------------------------------------- JSON
 expect 0 "lsshm --json" -- lsshm --json --bytes --output-all

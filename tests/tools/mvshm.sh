@@ -323,6 +323,8 @@ expect 2 "missing operand" -- "$MVSHM" resize "$s"
 expect 2 "extra operand" -- "$MVSHM" info "$s" extra
 expect 2 "bad seal" -- "$MVSHM" seal /dev/fd/0 sideways
 expect 2 "create --memfd without a command" -- "$MVSHM" create m --memfd --size 8
+expect 2 "gc of a name without its slash" -- "$MVSHM" gc "${s#/}" --dry-run
+expect 2 "gc of a path outside /dev/shm" -- "$MVSHM" gc /tmp/x/victim --dry-run
 expect 0 "--help" -- "$MVSHM" --help
 checks=$((checks + 1))
 grep -q '^Usage:' "$tmp/out" || fail "--help prints no usage"
