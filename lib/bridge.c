@@ -205,6 +205,9 @@ static int parse_addr(struct sockaddr_storage *sa, socklen_t *len, const char *s
 	if (hl == 0 || hl >= sizeof(host) || !colon[1] || strspn(colon + 1, "0123456789") !=
 							      strlen(colon + 1))
 		return fail(EINVAL, "'%.100s' is not HOST:PORT", s);
+	/* getaddrinfo() takes 99999 and wraps it to 34463: the range is checked here. */
+	if (strlen(colon + 1) > 5 || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+		return fail(EINVAL, "'%.100s': the port is 1 to 65535", s);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	hints.ai_socktype = SOCK_STREAM;
@@ -733,6 +736,11 @@ int mv_bridge_recv(mv_bridge **out, const char *name, const char *listen,
 				    "needed (start from MV_BRIDGE_OPTS_INIT)", BR_TOKEN_MAX);
 	if (name && (name[0] != '/' || strchr(name + 1, '/') || strlen(name) > BR_NAME_MAX))
 		return fail(EINVAL, "'%.100s' is not a channel name", name);
+	/* A sender's channel that no sender can have would refuse every one of them. */
+	if (opts->expect && (opts->expect[0] != '/' || !opts->expect[1] ||
+			     strchr(opts->expect + 1, '/') || strlen(opts->expect) > BR_NAME_MAX))
+		return fail(EINVAL, "expected sender's channel '%.100s' is not a channel name",
+			    opts->expect);
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return fail(ENOMEM, "cannot allocate a bridge");
@@ -772,8 +780,12 @@ int mv_bridge_recv(mv_bridge **out, const char *name, const char *listen,
 	memset(&b->peer, 0, sizeof(b->peer));
 	if (s != UCS_OK) {
 		mv_bridge_close(b);
-		return fail(s == UCS_ERR_BUSY ? EADDRINUSE : EINVAL, "cannot listen on %s: %s",
-			    listen ? listen : "127.0.0.1:13337", ucs_status_string(s));
+		/* UCX's own words ("Device is busy", "Input/output error") say little here. */
+		return fail(s == UCS_ERR_BUSY ? EADDRINUSE : EINVAL, "cannot listen on %s: %s (UCX: %s)",
+			    listen ? listen : "127.0.0.1:13337",
+			    s == UCS_ERR_BUSY ? "the address is in use" :
+						"cannot bind it: is it an address of this host?",
+			    ucs_status_string(s));
 	}
 	*out = b;
 	return 0;

@@ -73,8 +73,12 @@ static size_t read_token(const char *path, unsigned char *buf, size_t cap)
 {
 	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Non-blocking: a FIFO named here must not wait for a writer (a regular file reads as
+	 * ever); not followed: a link could point the bridge at anything. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 
+	if (fd < 0 && errno == ELOOP)
+		cli_fail("%s: a symbolic link: name the token file itself", cli_visible(path));
 	if (fd < 0)
 		cli_fail("%s: %s", cli_visible(path), strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -130,11 +134,15 @@ int main(int argc, char **argv)
 		case 'k':
 			token_file = optarg;
 			break;
-		case 'c':
-			o.consumers = (unsigned)cli_size_arg(optarg, "--consumers");
-			if (o.consumers > 64)
+		case 'c': {
+			/* Checked before it is narrowed: 4294967297 must not become 1. */
+			uint64_t n = cli_size_arg(optarg, "--consumers");
+
+			if (n > 64)
 				cli_usage_error("--consumers: at most 64");
+			o.consumers = (unsigned)n;
 			break;
+		}
 		case 'F':
 			o.expect = optarg;
 			break;
@@ -159,6 +167,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		cli_usage_error("a command is needed: send or recv");
 	cmd = argv[optind++];
+	if (strcmp(cmd, "send") != 0 && strcmp(cmd, "recv") != 0)
+		cli_usage_error("unknown command '%s' (send or recv)", cli_visible(cmd));
 	if (optind < argc)
 		chan = argv[optind++];
 	if (optind < argc)
@@ -175,6 +185,14 @@ int main(int argc, char **argv)
 	 * setting wins.
 	 */
 	setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
+	/*
+	 * UCX logs to standard output unless UCX_LOG_FILE says otherwise, and reads that before
+	 * main() runs; mvbridge writes nothing to standard output once it runs, so its standard
+	 * output becomes its standard error: every diagnostic goes to one place.
+	 */
+	fflush(stdout);
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		cli_fail("cannot send standard output to standard error: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -86,6 +86,28 @@ printf 'not-the-secret\n' >"$tmp/bad"
 chmod 600 "$tmp/tok" "$tmp/bad"
 port=$((20000 + $$ % 20000))
 
+# Bad input: one line, exit non-zero, at once (each would once listen, wait or block).
+mkfifo "$tmp/fifo"
+bad_input()
+{
+	bad_input_what=$1
+	bad_input_want=$2
+	shift 2
+	expect "$bad_input_want" "$bad_input_what" -- timeout 10 "$B" "$@"
+	checks=$((checks + 1))
+	grep -q "^mvbridge: .*$bad_input_what" "$tmp/err" ||
+		fail "$bad_input_what: not said: $(head -n 2 "$tmp/err")"
+	checks=$((checks + 1))
+	[ -s "$tmp/out" ] && fail "$bad_input_what: standard output: $(head -n 2 "$tmp/out")"
+}
+bad_input "the port is 1 to 65535" 1 recv /r --listen 127.0.0.1:99999 --token-file "$tmp/tok"
+bad_input "the port is 1 to 65535" 1 send /c --to 127.0.0.1:0 --token-file "$tmp/tok"
+bad_input "at most 64" 2 recv /r --consumers 4294967297 --token-file "$tmp/tok"
+bad_input "is not a channel name" 1 recv /r --from x --token-file "$tmp/tok"
+bad_input "not a regular file" 1 send /c --to 127.0.0.1:$port --token-file "$tmp/fifo"
+bad_input "unknown command 'bogus'" 2 bogus
+bad_input "is it an address of this host" 1 recv /r --listen 192.0.2.1:$port --token-file "$tmp/tok"
+
 # run_bg NAME COMMAND...: in the background, output in $tmp/NAME.out and .err; pid in $NAME.
 run_bg()
 {
