@@ -408,6 +408,8 @@ static int resize_object(struct mv_segment *seg, const struct seg_header *cur, s
 		if (rc < 0 && errno == ENOSPC)
 			return mv_fail(ENOSPC, "%s: not enough space to grow to %zu bytes",
 				       seg->name, data_size);
+		if (rc < 0 && errno == EPERM && seg->is_memfd)
+			return mv_fail(EPERM, "%s: sealed against growing", seg->name);
 		if (rc < 0 && ftruncate(seg->fd, (off_t)new_total) < 0)
 			return mv_fail(errno, "%s: cannot grow: %s", seg->name, strerror(errno));
 	}

@@ -258,6 +258,14 @@ static int clear_nonblock(int *fd, const char *name)
  * following a link, and check what the descriptor is: a regular file, owned by the caller unless
  * @any_owner. The descriptor in *@fd is the one checked; -errno with a message otherwise.
  */
+/* -EINVAL: what @st describes is not a shared-memory object. */
+static int not_regular(const char *name, const struct stat *st)
+{
+	return mv_fail(EINVAL, "%s: not a regular file (a %s): not a shared memory object", name,
+		       S_ISFIFO(st->st_mode) ? "FIFO" : S_ISDIR(st->st_mode) ? "directory" :
+		       S_ISSOCK(st->st_mode) ? "socket" : "device or other special file");
+}
+
 static int open_object(int *fd, const char *name, int acc, int any_owner)
 {
 	struct stat st;
@@ -269,6 +277,19 @@ static int open_object(int *fd, const char *name, int acc, int any_owner)
 		if (rc == ELOOP)
 			return mv_fail(EINVAL, "%s: is a symbolic link, not a shared memory object: "
 					       "refused", name);
+		if ((rc == EISDIR || rc == EINVAL) && acc != O_RDONLY) {
+			/* A directory cannot be opened for writing: say what it is, as a
+			 * readonly open (which can open it) does. */
+			int ro = shm_open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+						O_CLOEXEC, 0);
+
+			if (ro >= 0 && fstat(ro, &st) == 0 && !S_ISREG(st.st_mode)) {
+				close(ro);
+				return not_regular(name, &st);
+			}
+			if (ro >= 0)
+				close(ro);
+		}
 		return mv_fail(rc, "%s: cannot open: %s", name,
 			       rc == ENOENT ? "no such segment" : strerror(rc));
 	}
@@ -279,9 +300,7 @@ static int open_object(int *fd, const char *name, int acc, int any_owner)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(*fd);
-		return mv_fail(EINVAL, "%s: not a regular file (a %s): not a shared memory object",
-			       name, S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ? "directory" :
-			       S_ISSOCK(st.st_mode) ? "socket" : "device or other special file");
+		return not_regular(name, &st);
 	}
 	if (!any_owner && st.st_uid != geteuid()) {
 		close(*fd);

@@ -300,6 +300,19 @@ expect 0 "info after the refused resize" -- "$MVSHM" info "$s-grow" --json
 check_eq "size after the refused resize" "$(json_get "$tmp/out" data_size)" 64
 expect 0 "rm grow" -- "$MVSHM" rm "$s-grow"
 
+# ---------------------------------------------------------------- what is not a segment, said so
+mkdir "/dev/shm/${s#/}-dir"
+for cmd in "resize $s-dir 8" "rm $s-dir" "hold $s-dir -- true"; do
+	# shellcheck disable=SC2086 # the command's words
+	expect 1 "$cmd of a directory" -- "$MVSHM" $cmd
+	one_line_error "not a regular file (a directory)" "$cmd of a directory"
+done
+rmdir "/dev/shm/${s#/}-dir"
+# shellcheck disable=SC2016 # $MVSHM_FD is for the inner shell
+expect 1 "growing a memfd sealed against it" -- "$MVSHM" create "${s#/}-sg" --memfd --size 64 \
+	--seal grow -- sh -c 'exec "$0" resize /dev/fd/$MVSHM_FD 16K' "$MVSHM"
+one_line_error "sealed against growing" "growing a memfd sealed against it"
+
 # ---------------------------------------------------------------- mvdump of a part of a raw object
 # --raw types the whole object by -f; --offset and --length still take a part of it (they
 # were ignored once, and the whole object printed).
