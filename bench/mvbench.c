@@ -382,7 +382,7 @@ int main(int argc, char **argv)
 {
 	cli_init(argc, argv, "mvbench");
 	if (argc < 2)
-		cli_usage_error("no benchmark given (handoff, views or uring)");
+		cli_usage_error("no benchmark given (handoff, views, uring or bridge)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		usage();
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)

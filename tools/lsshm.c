@@ -1259,7 +1259,8 @@ int main(int argc, char **argv)
 		if (rc == -E2BIG)
 			cli_usage_error("too many columns in '%s'", output);
 		if (rc < 0)
-			cli_usage_error("unknown column: %s", bad);
+			cli_usage_error(bad[0] ? "unknown column: %s" : "an empty column name in '%s'",
+					bad[0] ? bad : output);
 	}
 	if (sort) {
 		rc = cli_parse_columns(sort, names, ncols, sortsel, 1, &nsort, bad, sizeof(bad));

@@ -438,6 +438,8 @@ int main(int argc, char **argv)
 				cli_fail("%s: cannot open: %s", shm, safe_open_error(fd, &st));
 			ret = mv_segment_import(&seg, fd, &so);
 			close(fd);
+			if (ret < 0) /* the library knows a descriptor, not the path given */
+				cli_fail_mv(ret, shm);
 		} else {
 			ret = mv_segment_open(&seg, shm, &so);
 		}

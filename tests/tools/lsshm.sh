@@ -689,6 +689,8 @@ expect 2 "unknown column" -- lsshm -o NAME,NOPE
 has "$tmp/err" '^lsshm: unknown column: NOPE$' "unknown column"
 expect 2 "two names" -- lsshm /a /b
 expect 2 "--json --raw" -- lsshm --json --raw
+expect 2 "an empty column name" -- lsshm -o NAME,,SIZE
+has "$tmp/err" "^lsshm: an empty column name in 'NAME,,SIZE'$" "empty column name said"
 expect 0 "--version" -- lsshm --version
 expect 0 "--help" -- lsshm --help
 cp "$tmp/out" "$tmp/help"

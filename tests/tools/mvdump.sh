@@ -369,6 +369,10 @@ msg_case dev_null		0 "[]" "" /dev/null
 msg_case stdin_dash	0 "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]" "" -
 msg_case options_after	0 "[256, 770, 1284, 1798, 2312, 2826, 3340, 3854]" "" - -f H
 msg_case double_dash	1 ""  "mvdump: cannot open --x: No such file or directory" -- --x
+msg_case shm_regular_file	1 ""  "*" --shm "$in/seq16"
+checks=$((checks + 1))
+grep -q "^mvdump: $in/seq16: .*not a memfd" "$tmp/err" ||
+	fail "shm_regular_file: the path is not named: $(head -n 1 "$tmp/err")"
 
 # --help: util-linux layout, and every option the man page and the completion know about.
 "$MVDUMP" --help >"$tmp/help"
