@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <libsmartcols.h>
 #include <stdio.h>
@@ -1110,7 +1111,9 @@ static const char *object_name(const char *arg)
 	const char *prefix = SHM_DIR "/";
 	struct stat st;
 
-	if (strncmp(arg, "memfd:", 6) == 0 && arg[6]) {
+	if (strncmp(arg, "memfd:", 6) == 0) {
+		if (!arg[6])
+			cli_usage_error("'memfd:' needs the memfd's name after it (memfd:NAME)");
 		opt.only_memfd = 1;
 		return arg;
 	}
@@ -1126,7 +1129,10 @@ static const char *object_name(const char *arg)
 		arg += strlen(prefix) - 1;
 	if (arg[0] == '/')
 		arg++;
-	if (!*arg || strchr(arg, '/') || strlen(arg) > 255)
+	if (strlen(arg) > NAME_MAX)
+		cli_usage_error("an object name in %s has at most %d characters after its '/', "
+				"not %zu", SHM_DIR, NAME_MAX, strlen(arg));
+	if (!*arg || strchr(arg, '/'))
 		cli_usage_error("invalid object name '%s' (expected /NAME)", arg);
 	snprintf(buf, sizeof(buf), "/%s", arg);
 	return buf;

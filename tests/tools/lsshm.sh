@@ -691,6 +691,11 @@ expect 2 "two names" -- lsshm /a /b
 expect 2 "--json --raw" -- lsshm --json --raw
 expect 2 "an empty column name" -- lsshm -o NAME,,SIZE
 has "$tmp/err" "^lsshm: an empty column name in 'NAME,,SIZE'$" "empty column name said"
+expect 2 "memfd: without a name" -- lsshm memfd:
+has "$tmp/err" "^lsshm: 'memfd:' needs the memfd's name" "memfd: without a name said"
+expect 2 "a name too long" -- lsshm "/$(printf '%0300d' 0)"
+has "$tmp/err" "^lsshm: an object name in /dev/shm has at most 255 characters after its '/', not 300$" \
+	"a name too long said"
 expect 0 "--version" -- lsshm --version
 expect 0 "--help" -- lsshm --help
 cp "$tmp/out" "$tmp/help"
