@@ -57,6 +57,7 @@
 #include "handoff.h"
 
 #define CL 64
+#define SHM_RO_PAGE 4096 /* --ring readonly: each side's words get a page of their own */
 #define PONG_BYTES 8
 #define WARM_MAX 1000
 #define SETUP_TIMEOUT_NS 10000000000LL
@@ -236,6 +237,8 @@ struct peer {
 	int fd_out, fd_in;       /* pipe: two pipes; unix: one socket, both directions */
 	char *buf;               /* private payload: A's source, B's destination */
 	char *ring;              /* shm: nslots buffers of size bytes */
+	uint64_t *head, *tail, *ack; /* shm: the ring's words (in ctl, or with --ring readonly in
+				      * the memory of the side that writes each) */
 	uint64_t small[PONG_BYTES / 8];
 	void *zctx, *zsock;      /* zmq: the context and the PAIR socket */
 	char *zpool;             /* zmq, A: nzbuf buffers of size bytes, zstride apart */
@@ -662,33 +665,31 @@ static int shm_open_ring(struct peer *p)
 
 static void shm_send(struct peer *p)
 {
-	struct ctl *c = p->ctl;
 	uint64_t h = p->seq;
 
-	while (h - __atomic_load_n(&c->tail, __ATOMIC_ACQUIRE) >= p->cfg->nslots)
+	while (h - __atomic_load_n(p->tail, __ATOMIC_ACQUIRE) >= p->cfg->nslots)
 		cpu_relax();
 	if (p->cfg->fill)
 		fill(p->buf, p->size, p->seq);
 	memcpy(p->ring + (h % p->cfg->nslots) * p->size, p->buf, p->size);
-	__atomic_store_n(&c->head, h + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(p->head, h + 1, __ATOMIC_RELEASE);
 	p->seq++;
 }
 
 static void shm_wait_pong(struct peer *p)
 {
-	while (__atomic_load_n(&p->ctl->ack, __ATOMIC_ACQUIRE) != p->seq)
+	while (__atomic_load_n(p->ack, __ATOMIC_ACQUIRE) != p->seq)
 		cpu_relax();
 }
 
 static void shm_recv(struct peer *p)
 {
-	struct ctl *c = p->ctl;
-	uint64_t t = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
+	uint64_t t = __atomic_load_n(p->tail, __ATOMIC_RELAXED);
 
-	while (__atomic_load_n(&c->head, __ATOMIC_ACQUIRE) == t)
+	while (__atomic_load_n(p->head, __ATOMIC_ACQUIRE) == t)
 		cpu_relax();
 	memcpy(p->buf, p->ring + (t % p->cfg->nslots) * p->size, p->size);
-	__atomic_store_n(&c->tail, t + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(p->tail, t + 1, __ATOMIC_RELEASE);
 	if (p->touched)
 		touch(p->buf, p->size);
 }
@@ -696,7 +697,31 @@ static void shm_recv(struct peer *p)
 static void shm_pong(struct peer *p)
 {
 	p->seq++;
-	__atomic_store_n(&p->ctl->ack, p->seq, __ATOMIC_RELEASE);
+	__atomic_store_n(p->ack, p->seq, __ATOMIC_RELEASE);
+}
+
+/*
+ * --ring readonly: the ring as a channel shares it. A's memory (head, then the buffers) and B's
+ * (tail, ack) are memfds; each side maps its own read-write and the other's readonly, as a
+ * channel's consumer maps the producer's memory and the producer a consumer's. Called in the
+ * child @p->role, after the fork; 0, or -1 with a message for the orchestrator.
+ */
+static int shm_map_readonly(struct peer *p, const int memfd[2], size_t ring_bytes)
+{
+	int mine = p->role, prot[2];
+	void *a, *b;
+
+	prot[0] = mine == 0 ? PROT_READ | PROT_WRITE : PROT_READ;
+	prot[1] = mine == 1 ? PROT_READ | PROT_WRITE : PROT_READ;
+	a = mmap(NULL, SHM_RO_PAGE + ring_bytes, prot[0], MAP_SHARED, memfd[0], 0);
+	b = mmap(NULL, SHM_RO_PAGE, prot[1], MAP_SHARED, memfd[1], 0);
+	if (a == MAP_FAILED || b == MAP_FAILED)
+		return -1;
+	p->head = a;
+	p->ring = (char *)a + SHM_RO_PAGE;
+	p->tail = b;
+	p->ack = (uint64_t *)((char *)b + CL);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ ZeroMQ */
@@ -1159,6 +1184,7 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 	char names[2][80], what[96], sz[32];
 	size_t ctl_bytes, map_bytes, ring_bytes = 0;
 	int pfd[2][2] = { { -1, -1 }, { -1, -1 } }, sv[2] = { -1, -1 }, rc = 0, k, slotted;
+	int memfd[2] = { -1, -1 };
 	void *map, *ring = NULL;
 	double *v = NULL, *w = NULL;
 	pid_t pid[2] = { -1, -1 };
@@ -1204,6 +1230,9 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 	p.size = size;
 	p.touched = touched;
 	p.fd_out = p.fd_in = -1;
+	p.head = &c->head;
+	p.tail = &c->tail;
+	p.ack = &c->ack;
 	r->serial++;
 	for (k = 0; k < 2; k++) {
 		snprintf(names[k], sizeof(names[k]), "/mvbench.%ld.%u.%s", (long)getpid(),
@@ -1221,6 +1250,16 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 			rc = fail(r, "%s: socketpair: %s", what, strerror(errno));
 			goto out;
+		}
+	} else if (method == HO_SHM && cfg->ring_readonly) {
+		ring_bytes = (size_t)cfg->nslots * size;
+		for (k = 0; k < 2; k++) {
+			memfd[k] = memfd_create(k ? "mvbench-ring-b" : "mvbench-ring-a", MFD_CLOEXEC);
+			if (memfd[k] < 0 ||
+			    ftruncate(memfd[k], (off_t)(SHM_RO_PAGE + (k ? 0 : ring_bytes))) < 0) {
+				rc = fail(r, "%s: the ring's memory: %s", what, strerror(errno));
+				goto out;
+			}
 		}
 	} else if (method == HO_SHM) {
 		ring_bytes = (size_t)cfg->nslots * size;
@@ -1255,6 +1294,8 @@ static int measure(struct run *r, int method, size_t size, int touched, struct h
 				p.fd_in = k ? pfd[0][0] : pfd[1][0];
 			} else if (method == HO_UNIX) {
 				p.fd_out = p.fd_in = sv[k];
+			} else if (memfd[0] >= 0 && shm_map_readonly(&p, memfd, ring_bytes) < 0) {
+				peer_fail(&p, "mmap of the ring: %s", strerror(errno));
 			}
 			child(&p, &pl);
 		}
@@ -1329,6 +1370,8 @@ out:
 			close(pfd[k][1]);
 		if (sv[k] >= 0)
 			close(sv[k]);
+		if (memfd[k] >= 0)
+			close(memfd[k]);
 	}
 	if (method == HO_SPIN || method == HO_SLEEP) {
 		unlink_channel(names[0]);

@@ -46,6 +46,7 @@ struct ho_config {
 	unsigned nslots;        /* channel and shm ring slots */
 	int fill;               /* the sender writes every byte of each message before sending */
 	int pong_store;         /* spin answers as shm-memcpy does: one store, not a message */
+	int ring_readonly;      /* shm-memcpy: each side maps what the other writes readonly */
 	int retries;            /* measure a preempted cell again, at most this many times */
 	int progress;           /* one line on stderr per measurement */
 };

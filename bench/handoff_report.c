@@ -188,9 +188,10 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 	if (a && b && (x = p50_ratio(res, a, b, &moved)) > 0) {
 		out[1].status = x <= 1.5 ? HO_TARGET_MET : HO_TARGET_MISSED;
 		out[1].value = x;
-		snprintf(out[1].detail, sizeof(out[1].detail), "%.2fx%s (spin %s; ring %s)", x,
+		snprintf(out[1].detail, sizeof(out[1].detail), "%.2fx%s (spin %s; %sring %s)", x,
 			 moved ? " in multiples of each row's floor, which moved" : "",
-			 fmt_ns(t1, sizeof(t1), a->lat.p50), fmt_ns(t2, sizeof(t2), b->lat.p50));
+			 fmt_ns(t1, sizeof(t1), a->lat.p50), cfg->ring_readonly ? "readonly " : "",
+			 fmt_ns(t2, sizeof(t2), b->lat.p50));
 	}
 
 	out[2].key = "spin_flat";
@@ -322,6 +323,9 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 		cfg->fill ? "; the sender fills every message" : "");
 	if (cfg->pong_store)
 		fprintf(o, "pong: spin answers with one store, as shm-memcpy does (--pong store)\n");
+	if (cfg->ring_readonly)
+		fprintf(o, "ring: shm-memcpy's reader maps the ring readonly, as a channel's consumer "
+			"does (--ring readonly)\n");
 	if (res->zmq_version[0])
 		fprintf(o, "zmq: ZeroMQ %s, PAIR sockets over ipc://, zero-copy sends "
 			"(zmq_msg_init_data)\n", res->zmq_version);
@@ -521,13 +525,14 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 	}
 	fprintf(f, "], \"untouched\": %s, \"touched\": %s, \"max_iterations\": %ld, "
 		"\"latency_seconds\": %.3f, \"stream_seconds\": %.3f, \"gap_us\": %.1f, "
-		"\"slots\": %u, \"fill\": %s, \"pong\": \"%s\", \"retries\": %d, "
+		"\"slots\": %u, \"fill\": %s, \"pong\": \"%s\", \"ring\": \"%s\", \"retries\": %d, "
 		"\"pipe_capacity\": %zu, "
 		"\"timer\": \"%s\", \"timer_ns\": %.1f, \"zmq_version\": ",
 		cfg->payloads & HO_PAYLOAD_UNTOUCHED ? "true" : "false",
 		cfg->payloads & HO_PAYLOAD_TOUCHED ? "true" : "false", cfg->max_iters,
 		cfg->lat_s, cfg->stream_s, cfg->gap_us, cfg->nslots, cfg->fill ? "true" : "false",
-		cfg->pong_store ? "store" : "method", cfg->retries, res->pipe_capacity, res->timer,
+		cfg->pong_store ? "store" : "method", cfg->ring_readonly ? "readonly" : "writable",
+		cfg->retries, res->pipe_capacity, res->timer,
 		res->timer_ns);
 	if (res->zmq_version[0])
 		cli_json_string(f, res->zmq_version);

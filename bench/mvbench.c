@@ -74,6 +74,9 @@ static void usage(void)
 	cli_usage_option(out, "    --pong <how>",
 			 "how spin answers: method (a channel message, default)\nor store (one "
 			 "store, as shm-memcpy answers)");
+	cli_usage_option(out, "    --ring <how>",
+			 "how shm-memcpy's reader maps the ring: writable\n(default) or readonly, "
+			 "as a channel's consumer maps it");
 	cli_usage_option(out, "    --retries <n>",
 			 "measure a row again when other work preempted it,\nat most n times "
 			 "(default 2; 0 with --quick)");
@@ -206,7 +209,7 @@ static void check_cpus(const int cpu[2])
 
 enum {
 	OPT_GAP = 0x100, OPT_SLOTS, OPT_FILL, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_STREAM_TIME,
-	OPT_RETRIES, OPT_PONG
+	OPT_RETRIES, OPT_PONG, OPT_RING
 };
 
 static int run_handoff(int argc, char **argv)
@@ -224,6 +227,7 @@ static int run_handoff(int argc, char **argv)
 		{ "fill", no_argument, NULL, OPT_FILL },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "pong", required_argument, NULL, OPT_PONG },
+		{ "ring", required_argument, NULL, OPT_RING },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "csv", required_argument, NULL, OPT_CSV },
@@ -314,6 +318,11 @@ static int run_handoff(int argc, char **argv)
 			if (strcmp(optarg, "store") && strcmp(optarg, "method"))
 				cli_usage_error("pong must be method or store: '%s'", optarg);
 			cfg.pong_store = !strcmp(optarg, "store");
+			break;
+		case OPT_RING:
+			if (strcmp(optarg, "readonly") && strcmp(optarg, "writable"))
+				cli_usage_error("ring must be writable or readonly: '%s'", optarg);
+			cfg.ring_readonly = !strcmp(optarg, "readonly");
 			break;
 		case OPT_RETRIES:
 			v = cli_ssize_arg(optarg, "retries");

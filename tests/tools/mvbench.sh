@@ -267,6 +267,26 @@ python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["config"]["p
 "$MVBENCH" handoff --pong nosuch >/dev/null 2>&1
 [ $? = 2 ] || fail "mvbench handoff --pong nosuch does not exit 2"
 
+# --ring readonly: shm-memcpy's ring with a readonly reader, as a channel's consumer maps it;
+# the row is measured, and the header, the JSON and the target's detail say which ring it was.
+"$MVBENCH" handoff --cpus "$cpus" --methods spin,shm-memcpy --sizes 64 --payload untouched \
+	--iterations 200 --time 0.02 --stream-time 0.01 --retries 0 --ring readonly --quiet \
+	--json "$tmp/ring.json" >"$tmp/ring.txt" 2>"$tmp/ring.err"
+rc=$?
+[ $rc = 0 ] || { cat "$tmp/ring.err"; fail "mvbench handoff --ring readonly exited with $rc"; }
+grep -q -E '^shm-memcpy +64 B untouched +[0-9]' "$tmp/ring.txt" ||
+	fail "mvbench handoff --ring readonly: no shm-memcpy row"
+grep -q '^ring: shm-memcpy.s reader maps the ring readonly' "$tmp/ring.txt" ||
+	fail "mvbench handoff --ring readonly: the header does not say how the ring is mapped"
+grep -q 'readonly ring' "$tmp/ring.txt" ||
+	fail "mvbench handoff --ring readonly: the spin / ring target does not name the ring"
+python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["config"]["ring"] != "readonly")' \
+	"$tmp/ring.json" || fail "mvbench handoff --ring readonly: the JSON config does not say so"
+python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["config"]["ring"] != "writable")' \
+	"$tmp/pong.json" || fail "mvbench handoff: the JSON config does not say the ring is writable"
+"$MVBENCH" handoff --ring nosuch >/dev/null 2>&1
+[ $? = 2 ] || fail "mvbench handoff --ring nosuch does not exit 2"
+
 # Usage errors exit 2, failures 1.
 "$MVBENCH" >/dev/null 2>&1
 [ $? = 2 ] || fail "mvbench without a benchmark does not exit 2"
