@@ -53,6 +53,9 @@ struct ho_config {
 
 #define HO_MIN_SAMPLES 5
 
+/* The message size the ring comparisons are made at (issue 13: 64 B). */
+#define HO_SMALL 64
+
 /*
  * A measurement (with its floor) during which the two processes were preempted more than
  * HO_PREEMPT_OK times in all, or waited for a CPU for longer than HO_RUNQ_OK of the time, is
@@ -97,6 +100,13 @@ struct ho_results {
 	double floor_runq, futex_runq;
 	struct ho_cell *cells;
 	int ncells;
+	/*
+	 * shm-memcpy at HO_SMALL, untouched, with each side mapping readonly what the other
+	 * writes, as a channel's memory is shared (--ring readonly): measured after the cells when
+	 * the run has spin and shm-memcpy there and the ring was writable; has_ring_ro says so.
+	 */
+	struct ho_cell ring_ro;
+	int has_ring_ro;
 	const char *timer;                      /* "tsc" or "clock_gettime" */
 	double timer_ns;                        /* cost of one time stamp */
 	double load_before, load_after;         /* 1-minute load average */
@@ -147,7 +157,7 @@ struct ho_target {
 	const char *goal;       /* what is asked */
 	int status;             /* HO_TARGET_* */
 	double value;           /* the ratio (or worst ratio) judged; NAN when not measured */
-	char detail[320];       /* what was measured */
+	char detail[400];       /* what was measured */
 };
 
 #define HO_NTARGETS 6

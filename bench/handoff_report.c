@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +89,6 @@ static const struct ho_cell *spsc_cell(const struct ho_config *cfg, const struct
 	return ho_find(res, HO_SPIN, smallest(cfg), 0);
 }
 
-/* The message size the ring comparisons are made at (issue 13: 64 B). */
-#define HO_SMALL 64
 
 /*
  * @a's p50 over @b's, two rows of one run. When the floor measured with each differs by more
@@ -151,6 +150,37 @@ static double worst_ratio(const struct ho_config *cfg, const struct ho_results *
 	return worst;
 }
 
+/*
+ * Spin at HO_SMALL against the ring with readonly readers (shm-ro, measured when the run has
+ * both rows): *@lat the p50 ratio (through the floors when they moved: *@moved), *@rate the
+ * msgs/s ratio, each NAN when not measured. Returns whether shm-ro was measured.
+ */
+static int vs_readonly_ring(const struct ho_results *res, double *lat, double *rate, int *moved)
+{
+	const struct ho_cell *a = ho_find(res, HO_SPIN, HO_SMALL, 0);
+
+	*lat = *rate = NAN;
+	*moved = 0;
+	if (!res->has_ring_ro || !a)
+		return 0;
+	*lat = p50_ratio(res, a, &res->ring_ro, moved);
+	if (a->msgs && res->ring_ro.msgs_per_s > 0)
+		*rate = a->msgs_per_s / res->ring_ro.msgs_per_s;
+	return 1;
+}
+
+/* Append to a target's detail. */
+static void add_detail(struct ho_target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_detail(struct ho_target *t, const char *fmt, ...)
+{
+	size_t n = strlen(t->detail);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->detail + n, sizeof(t->detail) - n, fmt, ap);
+	va_end(ap);
+}
+
 void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 		struct ho_target out[HO_NTARGETS])
 {
@@ -192,6 +222,10 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 			 moved ? " in multiples of each row's floor, which moved" : "",
 			 fmt_ns(t1, sizeof(t1), a->lat.p50), cfg->ring_readonly ? "readonly " : "",
 			 fmt_ns(t2, sizeof(t2), b->lat.p50));
+		if (vs_readonly_ring(res, &x, &y, &moved) && x > 0)
+			add_detail(&out[1], "; against shm-ro, the ring with readonly readers as a "
+				   "channel has, %.2fx%s (%s)", x, moved ? " in floors" : "",
+				   fmt_ns(t3, sizeof(t3), res->ring_ro.lat.p50));
 	}
 
 	out[2].key = "spin_flat";
@@ -242,6 +276,9 @@ void ho_targets(const struct ho_config *cfg, const struct ho_results *res,
 				 fmt_ns(t3, sizeof(t3), a->floor.p50),
 				 fmt_ns(t4, sizeof(t4), b->floor.p50));
 		}
+		if (vs_readonly_ring(res, &x, &y, &moved) && y > 0)
+			add_detail(&out[4], "; against shm-ro %.2fx (%s msgs/s)", y,
+				   fmt_rate(t3, sizeof(t3), res->ring_ro.msgs_per_s));
 	}
 
 	out[5].key = "sleep_within_1.5x_futex";
@@ -304,6 +341,21 @@ static void print_ref(FILE *o, const char *name, const struct ho_stats *ow,
 		fmt_ns(e, sizeof(e), rt->p50), ow->n, sleeps, preempts, 100 * runq);
 }
 
+/* One row of the table, named @name. */
+static void print_row(FILE *o, const struct ho_results *res, const struct ho_cell *cell,
+		      const char *name)
+{
+	char s[32], a[32], b[32], c[32], d[32], e[32], f[32];
+
+	fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8.2f %7ld %4.0f%% %10s %9.3f\n", name,
+		mvu_size_name(s, sizeof(s), cell->size), cell->touched ? "touched" : "untouched",
+		fmt_ns(a, sizeof(a), cell->lat.p50), fmt_ns(b, sizeof(b), cell->lat.p99),
+		fmt_ns(c, sizeof(c), cell->lat.p999), fmt_ns(d, sizeof(d), cell->lat.max),
+		fmt_ratio(e, sizeof(e), ho_x_floor(res, cell, cell->lat.p50)), cell->sleeps_per_rt,
+		cell->preempts, 100 * cell->runq, fmt_rate(f, sizeof(f), cell->msgs_per_s),
+		cell->gb_per_s);
+}
+
 void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_results *res)
 {
 	struct ho_target tg[HO_NTARGETS];
@@ -338,23 +390,20 @@ void ho_print_table(FILE *o, const struct ho_config *cfg, const struct ho_result
 	fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8s %7s %5s %10s %9s\n", "method",
 		"size", "payload", "p50", "p99", "p99.9", "max", "p50/floor", "sleep/rt", "preempt",
 		"runq", "msgs/s", "GB/s");
-	for (i = 0; i < res->ncells; i++) {
-		cell = &res->cells[i];
-		fprintf(o, "%-10s %7s %-9s %9s %9s %9s %9s %9s %8.2f %7ld %4.0f%% %10s %9.3f\n",
-			ho_method_name(cell->method), mvu_size_name(s, sizeof(s), cell->size),
-			cell->touched ? "touched" : "untouched",
-			fmt_ns(a, sizeof(a), cell->lat.p50), fmt_ns(b, sizeof(b), cell->lat.p99),
-			fmt_ns(c, sizeof(c), cell->lat.p999), fmt_ns(d, sizeof(d), cell->lat.max),
-			fmt_ratio(e, sizeof(e), ho_x_floor(res, cell, cell->lat.p50)),
-			cell->sleeps_per_rt, cell->preempts, 100 * cell->runq,
-			fmt_rate(f, sizeof(f), cell->msgs_per_s), cell->gb_per_s);
-	}
+	for (i = 0; i < res->ncells; i++)
+		print_row(o, res, &res->cells[i], ho_method_name(res->cells[i].method));
+	if (res->has_ring_ro)
+		print_row(o, res, &res->ring_ro, "shm-ro");
 	fprintf(o, "\nLatency is one-way (round trip / 2) over n round trips after a warm-up; "
 		"throughput streams\nmessages one way. p50/floor: against the floor measured just "
 		"before the row.\nsleep/rt: voluntary context switches per round trip, both "
 		"processes; preempt: involuntary\nones while measuring the row and its floor: "
 		"other work took a CPU; runq: share of the time\nthey were runnable but waited "
 		"for a CPU (a late wake-up).\n");
+	if (res->has_ring_ro)
+		fprintf(o, "shm-ro: shm-memcpy with each side mapping readonly what the other "
+			"writes, as a channel's\nmemory is shared (--ring readonly): the targets "
+			"below name it beside the ring.\n");
 	if (cfg->retries)
 		fprintf(o, "Rows preempted more than %d times or waiting over %.0f%% were measured "
 			"again, up to %d more\ntimes; the least disturbed try is shown.\n",
@@ -492,6 +541,40 @@ static void json_target_value(FILE *f, const struct ho_target *tg, const char *k
 	fputs(",\n", f);
 }
 
+/* One measurement as a JSON object (no separator after it). */
+static void json_cell(FILE *f, const struct ho_results *res, const struct ho_cell *c)
+{
+	fprintf(f, "    {\"method\": \"%s\", \"size\": %zu, \"payload\": \"%s\",\n",
+		ho_method_name(c->method), c->size, c->touched ? "touched" : "untouched");
+	fputs("     \"one_way_ns\": ", f);
+	json_stats(f, &c->lat, 1);
+	fputs(",\n     \"one_way_x_floor\": ", f);
+	json_stats(f, &c->lat, ho_x_floor(res, c, 1) > 0 ? ho_x_floor(res, c, 1) :
+			       (double)NAN);
+	fputs(",\n     \"floor_one_way_ns\": ", f);
+	json_stats(f, &c->floor, 1);
+	if (c->method == HO_SLEEP) {
+		fputs(",\n     \"futex_one_way_ns\": ", f);
+		json_stats(f, &c->futex, 1);
+	}
+	fprintf(f, ",\n     \"preemptions\": %ld, \"runq_wait_fraction\": %.4f, "
+		"\"reference_preemptions\": %ld, \"reference_runq_wait_fraction\": %.4f, "
+		"\"attempts\": %d", c->preempts, c->runq, c->ref_preempts, c->ref_runq,
+		c->attempts);
+	fputs(",\n     \"sleeps_per_round_trip\": ", f);
+	json_num(f, c->sleeps_per_rt);
+	fprintf(f, ",\n     \"throughput\": {\"messages\": %llu, \"seconds\": ",
+		(unsigned long long)c->msgs);
+	json_num(f, c->stream_s);
+	fputs(", \"msgs_per_s\": ", f);
+	json_num(f, c->msgs_per_s);
+	fputs(", \"gb_per_s\": ", f);
+	json_num(f, c->gb_per_s);
+	fputs(", \"sleeps_per_message\": ", f);
+	json_num(f, c->sleeps_per_msg);
+	fputs("}}", f);
+}
+
 int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho_results *res)
 {
 	struct ho_target tg[HO_NTARGETS];
@@ -546,38 +629,16 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 
 	fputs("  \"results\": [\n", f);
 	for (i = 0; i < res->ncells; i++) {
-		c = &res->cells[i];
-		fprintf(f, "    {\"method\": \"%s\", \"size\": %zu, \"payload\": \"%s\",\n",
-			ho_method_name(c->method), c->size, c->touched ? "touched" : "untouched");
-		fputs("     \"one_way_ns\": ", f);
-		json_stats(f, &c->lat, 1);
-		fputs(",\n     \"one_way_x_floor\": ", f);
-		json_stats(f, &c->lat, ho_x_floor(res, c, 1) > 0 ? ho_x_floor(res, c, 1) :
-				       (double)NAN);
-		fputs(",\n     \"floor_one_way_ns\": ", f);
-		json_stats(f, &c->floor, 1);
-		if (c->method == HO_SLEEP) {
-			fputs(",\n     \"futex_one_way_ns\": ", f);
-			json_stats(f, &c->futex, 1);
-		}
-		fprintf(f, ",\n     \"preemptions\": %ld, \"runq_wait_fraction\": %.4f, "
-			"\"reference_preemptions\": %ld, \"reference_runq_wait_fraction\": %.4f, "
-			"\"attempts\": %d", c->preempts, c->runq, c->ref_preempts, c->ref_runq,
-			c->attempts);
-		fputs(",\n     \"sleeps_per_round_trip\": ", f);
-		json_num(f, c->sleeps_per_rt);
-		fprintf(f, ",\n     \"throughput\": {\"messages\": %llu, \"seconds\": ",
-			(unsigned long long)c->msgs);
-		json_num(f, c->stream_s);
-		fputs(", \"msgs_per_s\": ", f);
-		json_num(f, c->msgs_per_s);
-		fputs(", \"gb_per_s\": ", f);
-		json_num(f, c->gb_per_s);
-		fputs(", \"sleeps_per_message\": ", f);
-		json_num(f, c->sleeps_per_msg);
-		fprintf(f, "}}%s\n", i + 1 < res->ncells ? "," : "");
+		json_cell(f, res, &res->cells[i]);
+		fprintf(f, "%s\n", i + 1 < res->ncells ? "," : "");
 	}
 	fputs("  ],\n", f);
+	/* The ring shared as a channel's memory is (readonly readers): a reference, not a row. */
+	if (res->has_ring_ro) {
+		fputs("  \"readonly_ring\":\n", f);
+		json_cell(f, res, &res->ring_ro);
+		fputs(",\n", f);
+	}
 
 	fputs("  \"summary\": {\n    \"floor_one_way_ns\": ", f);
 	json_num(f, res->floor.p50);
@@ -611,6 +672,12 @@ int ho_write_json(const char *path, const struct ho_config *cfg, const struct ho
 	ho_targets(cfg, res, tg);
 	json_target_value(f, tg, "spin_vs_ring_64");
 	json_target_value(f, tg, "spsc_vs_ring");
+	vs_readonly_ring(res, &lo, &hi, &m);
+	fputs("    \"spin_vs_readonly_ring_64\": ", f);
+	json_num(f, lo);
+	fputs(",\n    \"spsc_vs_readonly_ring\": ", f);
+	json_num(f, hi);
+	fputs(",\n", f);
 	json_vs_zmq(f, "spin_vs_zmq_p50", cfg, res, HO_SPIN, 0);
 	json_vs_zmq(f, "spin_vs_zmq_msgs_per_s", cfg, res, HO_SPIN, 1);
 	json_vs_zmq(f, "sleep_vs_zmq_p50", cfg, res, HO_SLEEP, 0);

@@ -284,6 +284,21 @@ python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["config"]["r
 	"$tmp/ring.json" || fail "mvbench handoff --ring readonly: the JSON config does not say so"
 python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["config"]["ring"] != "writable")' \
 	"$tmp/pong.json" || fail "mvbench handoff: the JSON config does not say the ring is writable"
+# With spin and the (writable) ring at 64 B, the run also measures shm-ro, the ring with
+# readonly readers, and names it beside the ring in the table, the targets and the JSON.
+grep -q -E '^shm-ro +64 B untouched +[0-9]' "$tmp/pong.txt" ||
+	fail "mvbench handoff: no shm-ro row beside spin and shm-memcpy at 64 B"
+grep -q 'against shm-ro' "$tmp/pong.txt" ||
+	fail "mvbench handoff: the targets do not name shm-ro"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ro, s = d["readonly_ring"], d["summary"]
+ok = ro["method"] == "shm-memcpy" and ro["size"] == 64 and ro["one_way_ns"]["p50"] > 0
+ok = ok and s["spin_vs_readonly_ring_64"] > 0 and s["spsc_vs_readonly_ring"] > 0
+sys.exit(not ok)' "$tmp/pong.json" || fail "mvbench handoff: no readonly_ring in the JSON"
+! grep -q '^shm-ro ' "$tmp/ring.txt" ||
+	fail "mvbench handoff --ring readonly: a second readonly ring was measured"
 "$MVBENCH" handoff --ring nosuch >/dev/null 2>&1
 [ $? = 2 ] || fail "mvbench handoff --ring nosuch does not exit 2"
 
