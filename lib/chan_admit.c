@@ -278,7 +278,8 @@ static int enrol(struct mv_chan *ch, const struct chan_pending *pd, int memfd)
 	m.index = (uint32_t)i;
 	m.start = ch->head;
 	if (mv_chan_wire_send(pd->fd, &m, -1) < 0) {
-		p->fd = pd->fd;
+		/* Not a member: the place is freed, and the connection is the caller's to close
+		 * (giving it to the place made it closed twice). */
 		mv_chan_forget(ch, i);
 		return -EPIPE;
 	}
