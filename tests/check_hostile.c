@@ -96,6 +96,10 @@
  *     forbids. (was: passed - gcc folded the second read - kept as a guard)
  *  s5 gc_in_another_pid_namespace_keeps_a_segment_a_live_process_maps (was: removed it)
  *  s6 lsshm_never_opens_a_descriptor_before_it_knows_what_it_is (was: opened a FIFO)
+ *  s7 a_joiner_gone_before_admit_has_its_connection_closed_once
+ *     A joiner sends JOIN with good memory and closes at once: ADMIT fails, and the producer
+ *     must close the connection once (this file counts close(2) of a closed descriptor).
+ *     (was: closed twice - another thread's descriptor, in a threaded program)
  *
  * 7a-7c, s1, s3, s5 and s6 attack the tools (tools/), which are hardened separately: they
  * need the tools (and root: a private /dev/shm). A run in which one of them could not be
@@ -2351,6 +2355,70 @@ static void peer_flips_descriptors(int in, int out, const char *dir)
 	}
 }
 
+/*
+ * close(2) for the whole of this program, the library's calls included (an executable's
+ * definition comes first in symbol lookup): counts closes of a descriptor that was not open
+ * while closes_counted is set (s7).
+ */
+static volatile int closes_counted, closes_of_nothing;
+
+int close(int fd)
+{
+	if (syscall(SYS_close, fd) == 0)
+		return 0;
+	if (errno == EBADF && closes_counted)
+		closes_of_nothing++;
+	return -1;
+}
+
+START_TEST(a_joiner_gone_before_admit_has_its_connection_closed_once)
+{
+	const char *name = new_name();
+	mv_chan_opts o = MV_CHAN_OPTS_INIT;
+	mv_segment_opts so = MV_SEGMENT_OPTS_INIT;
+	mv_chan_stats st = MV_CHAN_STATS_INIT;
+	struct sockaddr_un a;
+	socklen_t alen = hs_wire_addr(&a, name);
+	struct chan_wire m;
+	mv_segment *mem;
+	mv_chan *ch;
+	int s, fd, k;
+
+	o.nslots = 4;
+	o.slot_size = 64;
+	ck_assert_int_eq(mv_chan_create(&ch, name, &o), 0);
+	/* A consumer's memory as the producer checks it: sealed, big enough, with the magic. */
+	so.flags = MV_SEGMENT_MEMFD;
+	so.seals = MV_SEAL_GROW | MV_SEAL_FUTURE_WRITE;
+	ck_assert_int_eq(mv_segment_create(&mem, "mvchan:s7:consumer",
+					   sizeof(struct chan_cons) + 4 * sizeof(uint32_t), &so), 0);
+	((struct chan_cons *)mv_segment_data(mem))->magic = CHAN_CONS_MAGIC;
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&a, alen), 0);
+	/* The producer accepts in its own calls: it OFFERs its memory. */
+	for (k = 0; k < 100; k++) {
+		ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0);
+		if (hs_wire_recv(s, &m, &fd, 20) != -ETIMEDOUT)
+			break;
+	}
+	ck_assert_msg(k < 100 && m.type == WIRE_OFFER, "no OFFER from the producer");
+	if (fd >= 0)
+		close(fd);
+	ck_assert_int_eq(hs_wire_send(s, WIRE_JOIN, 0, 0, mv_segment_fd(mem)), 0);
+	close(s); /* gone before ADMIT */
+	closes_of_nothing = 0;
+	closes_counted = 1;
+	ck_assert_int_eq(mv_chan_get_stats(&st, ch), 0); /* the JOIN: enrol, ADMIT fails */
+	closes_counted = 0;
+	ck_assert_uint_eq(st.consumers, 0);
+	ck_assert_msg(closes_of_nothing == 0, "the producer closed %d descriptor(s) that were "
+		      "not open: the vanished joiner's connection twice", closes_of_nothing);
+	ck_assert_int_eq(mv_chan_close(ch), 0);
+	ck_assert_int_eq(mv_segment_close(mem), 0);
+}
+END_TEST
+
 START_TEST(lsshm_never_opens_a_descriptor_before_it_knows_what_it_is)
 {
 	char dir[] = "/tmp/mvhostile-XXXXXX", path[64], ev[4096];
@@ -2468,6 +2536,7 @@ int main(void)
 		      NULL);
 	TC("smaller items");
 	tcase_add_test(tc, a_peer_racing_a_resize_cannot_turn_it_into_a_shrink_under_anothers_view);
+	tcase_add_test(tc, a_joiner_gone_before_admit_has_its_connection_closed_once);
 	add_tool_test(tc, tools_escape_control_characters_in_the_names_they_print, "mvshm",
 		      "lsshm");
 	add_tool_test(tc, mvshm_gc_ignores_the_test_pause_hook_in_a_production_build, "mvshm",
